@@ -1,0 +1,92 @@
+#!/usr/bin/env node
+// The `mainline` command: `mainline <group> <command> [args] [--json]`. Each group lives in its own module and is
+// loaded only when used, so `mainline krpc decode` never pays for the DHT or uTP.
+import { readFileSync } from 'node:fs'
+import { Output, UsageError } from './output.js'
+
+export interface CommandGroup {
+  /** One line for the top-level help. */
+  summary: string
+  /** Full help text for `mainline <group> --help`. */
+  help: string
+  /** Runs the group with the arguments after the group name. Resolves to the exit code. */
+  run(argv: string[], out: Output): Promise<number>
+}
+
+const GROUPS: Record<string, () => Promise<CommandGroup>> = {
+  // Each group adds one line here: name: async () => (await import('./name.js')).group,
+}
+
+function version(): string {
+  // dist/esm/cli/main.js and src/cli/main.ts both sit below the package root; walk up to its package.json.
+  let dir = new URL('.', import.meta.url)
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string }
+      if (pkg.name === 'mainline' && pkg.version) return pkg.version
+    } catch {}
+    dir = new URL('..', dir)
+  }
+  return 'unknown'
+}
+
+async function topHelp(): Promise<string> {
+  const lines = [
+    'mainline: the Mainline DHT, the peer wire protocol with PEX, uTP and BEP 55 holepunch NAT traversal.',
+    '',
+    'Usage: mainline <group> <command> [args] [--json]',
+    '',
+    'Groups:',
+  ]
+  for (const [name, load] of Object.entries(GROUPS)) lines.push(`  ${name.padEnd(10)} ${(await load()).summary}`)
+  lines.push(
+    '',
+    'Options:',
+    '  --json       one JSON object per line on stdout, each with an "event" key',
+    '  --help, -h   help for mainline or for a group (mainline <group> --help)',
+    '  --version    print the version',
+  )
+  return lines.join('\n')
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const out = new Output(argv.includes('--json'))
+  const [first, ...rest] = argv
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`)
+    return 0
+  }
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${await topHelp()}\n`)
+    return first === undefined ? 2 : 0
+  }
+  const load = GROUPS[first]
+  if (!load) {
+    out.error(`unknown group ${JSON.stringify(first)}; see mainline --help`)
+    return 2
+  }
+  const group = await load()
+  if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') {
+    process.stdout.write(`${group.help}\n`)
+    return rest.length === 0 ? 2 : 0
+  }
+  try {
+    return await group.run(rest, out)
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      out.error(`${(err as Error).message}\n(see mainline ${first} --help)`)
+      return 2
+    }
+    throw err
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    process.stderr.write(`mainline: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exitCode = 1
+  },
+)

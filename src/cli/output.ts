@@ -1,0 +1,72 @@
+// CLI output contract: with --json, one JSON object per line on stdout, each with an "event" key; otherwise short
+// human lines. Errors always go to stderr.
+import { toHex } from '../codec/bytes.js'
+
+/** Turns values into JSON-safe ones: bytes as hex, bigint as string, Maps as objects. */
+export function jsonSafe(v: unknown): unknown {
+  if (v instanceof Uint8Array) return toHex(v)
+  if (typeof v === 'bigint') return v.toString()
+  if (Array.isArray(v)) return v.map(jsonSafe)
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), jsonSafe(x)]))
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = jsonSafe(x)
+    return out
+  }
+  return v
+}
+
+export class Output {
+  constructor(
+    readonly json: boolean,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+    private readonly err: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  /** Emits one event: a JSON line with --json, else the human text (or a compact key=value rendering). */
+  event(event: string, fields: Record<string, unknown> = {}, human?: string): void {
+    if (this.json) {
+      this.out.write(`${JSON.stringify({ event, ...(jsonSafe(fields) as object) })}\n`)
+      return
+    }
+    if (human !== undefined) {
+      this.out.write(`${human}\n`)
+      return
+    }
+    const parts = Object.entries(jsonSafe(fields) as Record<string, unknown>).map(
+      ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
+    )
+    this.out.write(`${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`)
+  }
+
+  /** Progress for a person watching: only when stderr is a terminal, never in --json mode. */
+  progress(text: string): void {
+    if (!this.json && (this.err as NodeJS.WriteStream).isTTY) this.err.write(`${text}\n`)
+  }
+
+  error(text: string): void {
+    this.err.write(`mainline: ${text}\n`)
+  }
+}
+
+/** A usage mistake: printed with a hint, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError'
+}
+
+/** Parses "host:port" or "[v6]:port" into an endpoint. */
+export function parseHostPort(s: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
+  if (!m) throw new UsageError(`expected host:port, got ${JSON.stringify(s)}`)
+  const port = Number(m[2])
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${JSON.stringify(s)}`)
+  return { host: m[1], port }
+}
+
+/** Parses --timeout seconds (a positive number). */
+export function parseSeconds(s: string | undefined, fallback: number): number {
+  if (s === undefined) return fallback
+  const n = Number(s)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${s}`)
+  return n
+}

@@ -1,0 +1,8 @@
+/**
+ * `mainline/codec`: the pure layer. Uint8Array in, typed values out, and back; no Node APIs, no I/O, no timers.
+ * Every decoder is bounded and fails only with a `CodecError` (or a subclass) carrying a code and an offset.
+ * @packageDocumentation
+ */
+export * from './bencode.js'
+export * from './bytes.js'
+export * from './errors.js'
