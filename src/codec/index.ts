@@ -5,4 +5,7 @@
  */
 export * from './bencode.js'
 export * from './bytes.js'
+export * from './compact.js'
 export * from './errors.js'
+export * from './ip.js'
+export * from './node-id.js'
