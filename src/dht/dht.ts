@@ -199,7 +199,13 @@ export class DHT extends DHTCore {
         { id: this._id, [key]: target },
         { signal: ctx.signal, onSlow: ctx.onSlow, nodeId: node.id },
       )
-      return this.toQueryReply(msg)
+      const reply = this.toQueryReply(msg)
+      // Nodes we hear about fill our own table too: the table asks to ping those it has room for.
+      for (const n of reply.nodes) {
+        const res = this.table.seen(n, false)
+        for (const p of res.ping) this.pingQuietly(p)
+      }
+      return reply
     }
   }
 
@@ -353,8 +359,12 @@ export class DHT extends DHTCore {
     if (this.ticks % 12 === 0) {
       this.store.sweep()
       this.limiter.sweep()
-      // Lost every node (e.g. the network was down): start over from the bootstrap and saved nodes.
-      if (this.table.size === 0 && !this.refreshing && (this.bootstrapNodes.length || this.savedNodes.length)) {
+      // Few or no nodes (alone at first, or the network was down): look ourselves up again.
+      if (
+        this.table.size < this.k &&
+        !this.refreshing &&
+        (this.table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
+      ) {
         this.refreshing = true
         this.findNode(this._id)
           .catch(() => {})

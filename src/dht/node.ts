@@ -58,6 +58,8 @@ export interface DHTOptions {
   slowQueryMs?: number
   /** A query fails after this. Default 5000 ms. */
   queryTimeoutMs?: number
+  /** Resends of an unanswered query in the same transaction (from the short timeout on). Default 1. */
+  queryRetries?: number
   /** Transactions in flight at most. Default 2048. */
   maxPending?: number
   /** Peer store caps. Defaults: 200 per info hash, 2,000 info hashes, 20,000 peers, 30 min lifetime. */
@@ -176,6 +178,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       maxPending: opts.maxPending,
       slowMs: opts.slowQueryMs,
       timeoutMs: opts.queryTimeoutMs,
+      retries: opts.queryRetries,
     })
     this.rpc.onOutcome = (to, outcome, nodeId, msg) => this.onOutcome(to, outcome, nodeId, msg)
   }

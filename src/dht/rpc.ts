@@ -19,6 +19,8 @@ export interface RpcOptions {
   slowMs?: number
   /** After this a query has failed. Default 5,000 ms. */
   timeoutMs?: number
+  /** Resends of an unanswered query (same transaction), spread between the short and the hard timeout. Default 1. */
+  retries?: number
 }
 
 export interface QueryOptions {
@@ -41,6 +43,9 @@ interface Pending {
   sentAt: number
   timer: Timer
   slow: boolean
+  /** Resends left; the packet is kept only while some are. */
+  retries: number
+  packet: Uint8Array | undefined
   opts: QueryOptions | undefined
   resolve: (r: RpcReply) => void
   reject: (e: unknown) => void
@@ -56,6 +61,7 @@ export class Rpc {
   readonly maxPending: number
   readonly slowMs: number
   readonly timeoutMs: number
+  readonly retries: number
   private closed = false
   /** Called after every outcome of a query (the node updates its routing table from this). */
   onOutcome:
@@ -68,6 +74,7 @@ export class Rpc {
     this.maxPending = opts.maxPending ?? 2048
     this.slowMs = opts.slowMs ?? 1000
     this.timeoutMs = opts.timeoutMs ?? 5000
+    this.retries = opts.retries ?? 1
   }
 
   get inFlight(): number {
@@ -94,6 +101,8 @@ export class Rpc {
         sentAt: this.opts.clock.now(),
         timer: this.opts.clock.setTimeout(() => this.onTimer(tid, p), this.slowMs),
         slow: false,
+        retries: this.retries,
+        packet: this.retries > 0 ? packet : undefined,
         opts,
         resolve,
         reject,
@@ -111,14 +120,26 @@ export class Rpc {
   }
 
   private onTimer(tid: number, p: Pending): void {
-    if (!p.slow) {
-      p.slow = true
-      p.timer = this.opts.clock.setTimeout(() => this.onTimer(tid, p), Math.max(0, this.timeoutMs - this.slowMs))
-      if (!p.done) {
-        try {
-          p.opts?.onSlow?.()
-        } catch {
-          // a callback's bug must not kill the timer
+    const elapsed = this.opts.clock.now() - p.sentAt
+    if (elapsed < this.timeoutMs) {
+      if (p.retries > 0 && p.packet) {
+        // Resend within the same transaction: on a lossy path one lost datagram need not lose the query.
+        p.retries--
+        this.opts.send(p.packet, p)
+        if (p.retries === 0) p.packet = undefined
+      }
+      // Resends (if any) split the time between the short and the hard timeout evenly.
+      const step = (this.timeoutMs - this.slowMs) / (this.retries + 1)
+      const next = p.retries > 0 ? step : this.timeoutMs - elapsed
+      p.timer = this.opts.clock.setTimeout(() => this.onTimer(tid, p), Math.max(1, next))
+      if (!p.slow) {
+        p.slow = true
+        if (!p.done) {
+          try {
+            p.opts?.onSlow?.()
+          } catch {
+            // a callback's bug must not kill the timer
+          }
         }
       }
       return
