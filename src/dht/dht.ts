@@ -1,6 +1,7 @@
 // The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), lookups,
 // announces, persistence and maintenance. See docs/dht.md.
 import { lookup as dnsLookup } from 'node:dns/promises'
+import { buildAnnouncePeerQuery, buildFindNodeQuery, buildGetPeersQuery, buildPingQuery } from '../codec/krpc-build.js'
 import { parseKrpc } from '../codec/krpc-parse.js'
 import { KrpcError } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
@@ -191,14 +192,16 @@ export class DHT extends DHTCore {
   }
 
   private queryFn(method: 'find_node' | 'get_peers', target: Uint8Array): QueryFn {
-    const key = method === 'find_node' ? 'target' : 'info_hash'
+    const build =
+      method === 'find_node'
+        ? (t: Uint8Array) => buildFindNodeQuery(t, this._id, target, this.queryOptions)
+        : (t: Uint8Array) => buildGetPeersQuery(t, this._id, target, this.queryOptions)
     return async (node, ctx) => {
-      const { msg } = await this.query(
-        node,
-        method,
-        { id: this._id, [key]: target },
-        { signal: ctx.signal, onSlow: ctx.onSlow, nodeId: node.id },
-      )
+      const { msg } = await this.query(node, method, build, {
+        signal: ctx.signal,
+        onSlow: ctx.onSlow,
+        nodeId: node.id,
+      })
       const reply = this.toQueryReply(msg)
       // Nodes we hear about fill our own table too: the table asks to ping those it has room for.
       for (const n of reply.nodes) {
@@ -302,15 +305,16 @@ export class DHT extends DHTCore {
     }
     const look = await this.lookup(infoHash, { signal: opts.signal })
     const targets = look.closest.filter((n) => n.token !== undefined).slice(0, this.k)
-    const args = (token: Uint8Array) => ({
-      id: this._id,
-      implied_port: implied ? 1 : 0,
-      info_hash: infoHash,
-      port: implied ? this.address().port : port,
-      token,
-    })
+    // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
+    const sendPort = implied ? this.address().port : port
+    const qo = implied ? { ...this.queryOptions, impliedPort: true } : this.queryOptions
     const results = await Promise.allSettled(
-      targets.map((n) => this.query(n, 'announce_peer', args(n.token!), { signal: opts.signal, nodeId: n.id })),
+      targets.map((n) =>
+        this.query(n, 'announce_peer', (t) => buildAnnouncePeerQuery(t, this._id, infoHash, n.token!, sendPort, qo), {
+          signal: opts.signal,
+          nodeId: n.id,
+        }),
+      ),
     )
     if (opts.signal?.aborted) throw abortError()
     return {
@@ -322,7 +326,8 @@ export class DHT extends DHTCore {
 
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
-    const { msg, rttMs } = await this.query(node, 'ping', { id: this._id }, { signal: opts.signal })
+    const build = (t: Uint8Array) => buildPingQuery(t, this._id, this.queryOptions)
+    const { msg, rttMs } = await this.query(node, 'ping', build, { signal: opts.signal })
     return { id: msg.r.id.slice(), rttMs }
   }
 

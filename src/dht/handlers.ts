@@ -1,9 +1,15 @@
 // Serving queries (BEP 5, 32, 42, 43): ping, find_node, get_peers, announce_peer. Each reply carries the
 // requester's address as top-level `ip` (BEP 42), at most K nodes per family, and stays under 1,024 bytes: the
 // number of `values` is fitted to the room left.
-import { type BEncodable, encode } from '../codec/bencode.js'
 import { isValidNodeIdForIp } from '../codec/bep42.js'
-import { encodeNodes, encodePeer } from '../codec/compact.js'
+import { encodeNodes } from '../codec/compact.js'
+import {
+  buildErrorReply,
+  buildFindNodeReply,
+  buildGetPeersReply,
+  buildPingReply,
+  type KrpcOptions,
+} from '../codec/krpc-build.js'
 import type { KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
@@ -24,26 +30,21 @@ export interface ServeContext {
   readonly tokens: TokenManager
   readonly store: PeerStore
   readonly preferBep42ForStorage: boolean
-  /** Top-level keys every message carries (`v`). */
-  readonly envelope: Record<string, BEncodable>
+  /** The `v` every message carries. */
+  readonly version: Uint8Array
   /** An announce we stored. */
   onAnnounce(peer: Endpoint, infoHash: Uint8Array): void
   /** Counts a reason for not storing or not answering. */
   drop(reason: string): void
 }
 
-/** Encodes a reply to `msg` from `from`; `ip` (BEP 42) is added here. */
-export function replyPacket(
-  ctx: ServeContext,
-  t: Uint8Array,
-  from: Endpoint,
-  r: Record<string, BEncodable>,
-): Uint8Array {
-  return encode({ ...ctx.envelope, ip: encodePeer(from), r, t, y: 'r' })
+function opts(ctx: ServeContext, from: Endpoint, nodes6?: Uint8Array): KrpcOptions {
+  return nodes6 === undefined ? { v: ctx.version, ip: from } : { v: ctx.version, ip: from, nodes6 }
 }
 
+/** A KRPC error reply, with `ip` (BEP 42) as libtorrent sends it. */
 export function errorPacket(ctx: ServeContext, t: Uint8Array, from: Endpoint, code: number, text: string): Uint8Array {
-  return encode({ ...ctx.envelope, e: [code, text], ip: encodePeer(from), t, y: 'e' })
+  return buildErrorReply(t, [code, text], opts(ctx, from))
 }
 
 /** The packet answering a well-formed query, or undefined to stay silent. */
@@ -52,9 +53,11 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
   if (!msg.known) return errorPacket(ctx, t, from, 204, 'Method Unknown')
   switch (msg.q) {
     case 'ping':
-      return replyPacket(ctx, t, from, { id: ctx.id })
-    case 'find_node':
-      return replyPacket(ctx, t, from, { id: ctx.id, ...nodesFor(ctx, msg.a.target, msg.a.want) })
+      return buildPingReply(t, ctx.id, opts(ctx, from))
+    case 'find_node': {
+      const n = nodesFor(ctx, msg.a.target, msg.a.want)
+      return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
+    }
     case 'get_peers':
       return getPeers(ctx, t, from, msg.a.info_hash, msg.a.want)
     case 'announce_peer': {
@@ -73,13 +76,17 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
       } else {
         ctx.drop('store_full')
       }
-      return replyPacket(ctx, t, from, { id: ctx.id })
+      return buildPingReply(t, ctx.id, opts(ctx, from))
     }
   }
 }
 
 /** `nodes` and/or `nodes6` as `want` asks (BEP 32): with no `want`, the key of our own family. */
-function nodesFor(ctx: ServeContext, target: Uint8Array, want: string[] | undefined): Record<string, Uint8Array> {
+function nodesFor(
+  ctx: ServeContext,
+  target: Uint8Array,
+  want: string[] | undefined,
+): { nodes?: Uint8Array; nodes6?: Uint8Array } {
   let n4 = ctx.family === 4
   let n6 = ctx.family === 6
   if (want && want.length > 0) {
@@ -91,7 +98,7 @@ function nodesFor(ctx: ServeContext, target: Uint8Array, want: string[] | undefi
       n6 = w6
     }
   }
-  const out: Record<string, Uint8Array> = {}
+  const out: { nodes?: Uint8Array; nodes6?: Uint8Array } = {}
   // Our own family's key is always there (some clients expect it); the other family's only when we know any.
   if (n4) {
     const b = encodeNodes(ctx.tables[4].closest(target, ctx.k), 4)
@@ -111,17 +118,15 @@ function getPeers(
   infoHash: Uint8Array,
   want: string[] | undefined,
 ): Uint8Array {
-  const r: Record<string, BEncodable> = { id: ctx.id, ...nodesFor(ctx, infoHash, want) }
+  const n = nodesFor(ctx, infoHash, want)
   // A store full of other info hashes hands out no token for a new one (as libtorrent does).
-  if (!ctx.store.full(infoHash)) r.token = ctx.tokens.issue(from.host, infoHash)
+  const token = ctx.store.full(infoHash) ? undefined : ctx.tokens.issue(from.host, infoHash)
+  const o = opts(ctx, from, n.nodes6)
+  const base = buildGetPeersReply(t, ctx.id, undefined, n.nodes, token, o)
   const family = from.host.includes(':') ? 6 : 4
-  const base = replyPacket(ctx, t, from, r)
   // Room left for `6:values` + `l…e` and entries of 8 (v4: "6:" + 6) or 21 (v6: "18:" + 18) bytes.
   const room = MAX_PACKET - base.length - 10
-  const per = family === 4 ? 8 : 21
-  const max = Math.floor(room / per)
-  const peers = ctx.store.get(infoHash, family, max)
+  const peers = ctx.store.get(infoHash, family, Math.floor(room / (family === 4 ? 8 : 21)))
   if (peers.length === 0) return base
-  r.values = peers.map((p) => encodePeer(p))
-  return replyPacket(ctx, t, from, r)
+  return buildGetPeersReply(t, ctx.id, peers, n.nodes, token, o)
 }

@@ -1,10 +1,10 @@
 // The DHT node: wires the routing tables, the transaction layer, the query handlers and the traversal engine to one
 // DatagramSocket, a Clock and a Random. It opens a UDP socket only when none is given (listen()).
-import type { BEncodable } from '../codec/bencode.js'
 import { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from '../codec/bep42.js'
 import { toHex } from '../codec/bytes.js'
 import { decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
 import { normalizeIP } from '../codec/ip.js'
+import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
 import type { KrpcMessage, KrpcReply } from '../codec/krpc-types.js'
 import { isNodeId, randomIdInBucket, randomNodeId } from '../codec/node-id.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
@@ -124,7 +124,9 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   readonly limiter: RateLimiter
   readonly voter = new IpVoter()
   readonly rpc: Rpc
-  readonly envelope: Record<string, BEncodable>
+  readonly version: Uint8Array
+  /** Envelope options of our queries (`v`, BEP 43 `ro`). */
+  readonly queryOptions: KrpcOptions
   protected socket: DatagramSocket | undefined
   protected destroyed = false
   protected timers: Timer[] = []
@@ -167,14 +169,14 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       burst: rl?.burst,
       banMs: rl ? rl.banSeconds * 1000 : undefined,
     })
-    const version = opts.version ?? DEFAULT_VERSION
-    this.envelope = { v: version }
-    const queryEnvelope: Record<string, Uint8Array | number> = this.readOnly ? { ro: 1, v: version } : { v: version }
+    if (opts.version !== undefined && opts.version.length !== 4)
+      throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
+    this.version = opts.version ?? DEFAULT_VERSION
+    this.queryOptions = this.readOnly ? { ro: true, v: this.version } : { v: this.version }
     this.rpc = new Rpc({
       clock: this.clock,
       random: this.random,
       send: (data, to) => this.send(data, to),
-      envelope: () => queryEnvelope,
       maxPending: opts.maxPending,
       slowMs: opts.slowQueryMs,
       timeoutMs: opts.queryTimeoutMs,
@@ -211,11 +213,11 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.socket.send(data, to)
   }
 
-  /** Sends a query (counted by method). */
+  /** Sends the query `build(tid)` makes (counted by method). */
   query(
     to: Endpoint,
     method: string,
-    args: Record<string, BEncodable>,
+    build: (tid: Uint8Array) => Uint8Array,
     opts?: { signal?: AbortSignal; onSlow?: () => void; nodeId?: Uint8Array },
   ): Promise<{ msg: KrpcReply; rttMs: number }> {
     if (!this.socket) return Promise.reject(new DHTError('NOT_LISTENING', 'call listen() first'))
@@ -223,13 +225,13 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       return Promise.reject(new DHTError('BAD_ADDRESS', `${to.host} is not an IPv${this.family} address`))
     }
     this.counters.queriesOut[method] = (this.counters.queriesOut[method] ?? 0) + 1
-    return this.rpc.query(to, method, args, opts)
+    return this.rpc.query(to, method, build, opts)
   }
 
   /** Pings a node for table maintenance; the reply tables it, a timeout counts against it. */
   pingQuietly(node: Endpoint & { id?: Uint8Array }): void {
     if (this.destroyed || this.rpc.inFlight > this.rpc.maxPending / 2) return
-    this.query(node, 'ping', { id: this._id }, { nodeId: node.id }).catch(() => {})
+    this.query(node, 'ping', (t) => buildPingQuery(t, this._id, this.queryOptions), { nodeId: node.id }).catch(() => {})
   }
 
   private onOutcome(to: Endpoint, outcome: QueryOutcome, nodeId: Uint8Array | undefined, msg?: KrpcReply): void {

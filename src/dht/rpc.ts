@@ -1,7 +1,6 @@
 // Outgoing queries: transaction ids, matching replies to queries (2-byte `t` plus the source endpoint, as
 // libtorrent does), the slow/hard timeouts and a cap on transactions in flight. One timer per transaction: it first
 // fires at the short timeout (the traversal may open another slot) and is re-armed for the hard timeout.
-import { encode } from '../codec/bencode.js'
 import type { KrpcErrorReply, KrpcReply } from '../codec/krpc-types.js'
 import type { Clock, Endpoint, Random, Timer } from '../net/types.js'
 import { DHTError } from './errors.js'
@@ -11,8 +10,6 @@ export interface RpcOptions {
   random: Random
   /** Sends one datagram (counted by the caller). */
   send: (data: Uint8Array, to: Endpoint) => void
-  /** Query fields added to every query (`v`, `ro`). */
-  envelope: () => Record<string, Uint8Array | number>
   /** Transactions in flight at most. Default 2048. */
   maxPending?: number
   /** After this a query counts as slow. Default 1,000 ms. */
@@ -81,8 +78,11 @@ export class Rpc {
     return this.pending.size
   }
 
-  /** Sends a query and resolves with the reply; rejects with DHTError TIMEOUT / KRPC_ERROR / ABORTED / DESTROYED. */
-  query(to: Endpoint, method: string, args: Record<string, unknown>, opts?: QueryOptions): Promise<RpcReply> {
+  /**
+   * Sends the query `build(tid)` makes and resolves with the reply; rejects with DHTError TIMEOUT / KRPC_ERROR /
+   * ABORTED / DESTROYED / TOO_MANY_PENDING.
+   */
+  query(to: Endpoint, method: string, build: (tid: Uint8Array) => Uint8Array, opts?: QueryOptions): Promise<RpcReply> {
     if (this.closed) return Promise.reject(new DHTError('DESTROYED', 'the DHT node was destroyed'))
     if (opts?.signal?.aborted) return Promise.reject(new DHTError('ABORTED', 'query aborted'))
     if (this.pending.size >= this.maxPending) {
@@ -92,7 +92,7 @@ export class Rpc {
     while (this.pending.has(tid)) tid = (tid + 1) & 0xffff
     this.nextTid = (tid + 1) & 0xffff
     const t = new Uint8Array([tid >> 8, tid & 0xff])
-    const packet = encode({ ...this.opts.envelope(), a: args as Record<string, never>, q: method, t, y: 'q' })
+    const packet = build(t)
     return new Promise<RpcReply>((resolve, reject) => {
       const p: Pending = {
         host: to.host,
