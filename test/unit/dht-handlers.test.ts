@@ -178,6 +178,7 @@ describe('query handlers (scripted packets)', () => {
     const before = socket.sent.length
     socket.ask(buildPingQuery(T, AID, { ro: true }), A)
     assert.equal(socket.sent.length, before + 1) // the reply, and no ping to table it
+    assert.equal(dht.stats().nodes.v4, 0)
     socket.ask(buildPingQuery(T, idOf(0x12), {}), B)
     assert.equal(socket.sent.length, before + 3) // the reply, plus a ping to table B
     const ro = await setup({ readOnly: true })
