@@ -277,23 +277,34 @@ class Traversal {
       }
       if (this.finished) return
     }
-    // Walk the closest candidates: ask new ones while slots are free, until k of them have replied.
+    // Walk the closest candidates, asking new ones while slots are free, until k of them have replied. A query
+    // in flight (and not slow) counts as a reply to come: nodes beyond the k closest that have replied or will
+    // are not asked, so the last round sends no queries it does not need.
     let replied = 0
+    let covered = 0
     let done = true
     for (const c of this.sorted) {
       if (replied >= this.k) break
       if (c.state === REPLIED) {
         replied++
+        covered++
         continue
       }
       if (c.state === FAILED) continue
-      if (c.state === NEW && inFlight < this.alpha && this.queries < this.maxQueries) {
+      if (c.state === IN_FLIGHT) {
+        done = false
+        if (!c.slow) covered++
+        continue
+      }
+      if (this.queries >= this.maxQueries) continue
+      done = false
+      if (covered >= this.k) break
+      if (inFlight < this.alpha) {
         this.launch(c)
         inFlight++
+        covered++
         if (this.finished) return
       }
-      if (c.state === NEW && this.queries >= this.maxQueries) continue
-      done = false
     }
     if (done && !waiting) this.finish()
   }
