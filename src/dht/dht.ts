@@ -14,6 +14,8 @@ import { type ClosestNode, type QueryFn, type TraversalContact, traversalEvents,
 
 export interface LookupResult {
   peers: Endpoint[]
+  /** The K closest nodes that replied with a token (where announce() sends announce_peer). */
+  withToken: ClosestNode[]
   queries: number
   responses: number
   hops: number
@@ -292,6 +294,7 @@ export class DHT extends DHTCore {
       hops: res.hops,
       ms: this.clock.now() - start,
       closest: res.closest,
+      withToken: res.withToken,
     }
   }
 
@@ -309,7 +312,8 @@ export class DHT extends DHTCore {
       throw new DHTError('BAD_ARGUMENT', `bad port ${opts.port}`)
     }
     const look = await this.lookup(infoHash, { signal: opts.signal })
-    const targets = look.closest.filter((n) => n.token !== undefined).slice(0, this.k)
+    // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
+    const targets = look.withToken
     // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
     const sendPort = implied ? this.address().port : port
     const qo = implied ? { ...this.queryOptions, impliedPort: true } : this.queryOptions

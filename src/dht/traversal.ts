@@ -52,6 +52,8 @@ export interface ClosestNode {
 export interface TraversalResult {
   /** The `k` closest nodes that replied, closest first. */
   closest: ClosestNode[]
+  /** The `k` closest nodes that replied with a token (the announce targets), closest first. */
+  withToken: ClosestNode[]
   queries: number
   responses: number
   failures: number
@@ -313,16 +315,27 @@ class Traversal {
     this.finished = true
     this.opts.signal?.removeEventListener('abort', this.onAbort)
     const closest: ClosestNode[] = []
+    const withToken: ClosestNode[] = []
     let hops = 0
     for (const c of this.sorted) {
       if (c.state !== REPLIED) continue
       const n: ClosestNode = { id: c.id!, host: c.host, port: c.port }
       if (c.token) n.token = c.token
-      closest.push(n)
-      if (c.hop > hops) hops = c.hop
-      if (closest.length >= this.k) break
+      if (closest.length < this.k) {
+        closest.push(n)
+        if (c.hop > hops) hops = c.hop
+      }
+      if (c.token && withToken.length < this.k) withToken.push(n)
+      if (closest.length >= this.k && withToken.length >= this.k) break
     }
-    this.resolve({ closest, queries: this.queries, responses: this.responses, failures: this.failures, hops })
+    this.resolve({
+      closest,
+      withToken,
+      queries: this.queries,
+      responses: this.responses,
+      failures: this.failures,
+      hops,
+    })
   }
 }
 
