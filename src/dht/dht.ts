@@ -225,6 +225,11 @@ export class DHT extends DHTCore {
     if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
   }
 
+  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
+  private checkAlive(): void {
+    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
+  }
+
   /** The K nodes closest to `target` that answered, closest first. */
   async findNode(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<DHTNode[]> {
     this.checkHash(target, 'target')
@@ -236,6 +241,7 @@ export class DHT extends DHTCore {
       alpha: this.alpha,
       signal: opts.signal,
     })
+    this.checkAlive()
     return res.closest.map((n) => ({ id: n.id, host: n.host, port: n.port }))
   }
 
@@ -261,6 +267,7 @@ export class DHT extends DHTCore {
         yield p
       }
     }
+    this.checkAlive()
   }
 
   /** A whole get_peers lookup: the peers, the closest nodes (with tokens) and what it cost. */
@@ -287,6 +294,7 @@ export class DHT extends DHTCore {
         }
       },
     })
+    this.checkAlive()
     return {
       peers,
       queries: res.queries,
@@ -326,6 +334,7 @@ export class DHT extends DHTCore {
       ),
     )
     if (opts.signal?.aborted) throw abortError()
+    this.checkAlive()
     return {
       nodes: results.filter((r) => r.status === 'fulfilled').length,
       queries: look.queries + targets.length,

@@ -202,4 +202,18 @@ describe('query handlers (scripted packets)', () => {
     assert.equal(await p, 'TIMEOUT')
     assert.equal(dht.stats().pendingQueries, 0)
   })
+
+  it('destroy() fails pending queries and lookups with DESTROYED', async () => {
+    const { socket, dht } = await setup()
+    dht.addNode(B)
+    const q = parseKrpc(socket.sent[socket.sent.length - 1].data)
+    socket.ask(buildPingReply(q.t, idOf(0x33)), B)
+    assert.equal(dht.stats().nodes.v4, 1)
+    const ping = dht.ping(A)
+    const look = dht.lookup(idOf(0x34))
+    await dht.destroy()
+    await assert.rejects(ping, { code: 'DESTROYED' })
+    await assert.rejects(look, { code: 'DESTROYED' })
+    await assert.rejects(dht.findNode(idOf(1)), { code: 'DESTROYED' })
+  })
 })
