@@ -81,14 +81,24 @@ function wantOf(v: unknown): string[] {
   return out
 }
 
+const M_FIND_NODE = Uint8Array.from('find_node', (c) => c.charCodeAt(0))
+const M_GET_PEERS = Uint8Array.from('get_peers', (c) => c.charCodeAt(0))
+const M_ANNOUNCE_PEER = Uint8Array.from('announce_peer', (c) => c.charCodeAt(0))
+
+function same(buf: Uint8Array, s: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (buf[s + i] !== word[i]) return false
+  return true
+}
+
+/** The known method `q` spells, compared as bytes (no string is built for the common methods). */
 function methodOf(buf: Uint8Array, s: number, n: number): KrpcMethod | undefined {
   const c = buf[s]
   if (n === 4 && c === 0x70 && buf[s + 1] === 0x69 && buf[s + 2] === 0x6e && buf[s + 3] === 0x67) return 'ping'
   if (n === 9) {
-    if (c === 0x66 && latin1(buf, s, s + n) === 'find_node') return 'find_node'
-    if (c === 0x67 && latin1(buf, s, s + n) === 'get_peers') return 'get_peers'
+    if (c === 0x66 && same(buf, s, M_FIND_NODE)) return 'find_node'
+    if (c === 0x67 && same(buf, s, M_GET_PEERS)) return 'get_peers'
   }
-  if (n === 13 && c === 0x61 && latin1(buf, s, s + n) === 'announce_peer') return 'announce_peer'
+  if (n === 13 && c === 0x61 && same(buf, s, M_ANNOUNCE_PEER)) return 'announce_peer'
   return undefined
 }
 
