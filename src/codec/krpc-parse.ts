@@ -2,7 +2,7 @@
 // keys, leading zeros, unknown keys, odd `values` entries, a malformed `ip`), strict where the structure is
 // broken (bad bencode, trailing bytes, a wrong type or size for a key the message needs).
 import type { BValue } from './bencode.js'
-import { latin1, tryUtf8 } from './bytes.js'
+import { fromLatin1, latin1, tryUtf8 } from './bytes.js'
 import { CodecError } from './errors.js'
 import { CH_0, CH_9, CH_D, CH_E, CH_I, DictSlots, Scanner } from './krpc-scan.js'
 import {
@@ -81,9 +81,9 @@ function wantOf(v: unknown): string[] {
   return out
 }
 
-const M_FIND_NODE = Uint8Array.from('find_node', (c) => c.charCodeAt(0))
-const M_GET_PEERS = Uint8Array.from('get_peers', (c) => c.charCodeAt(0))
-const M_ANNOUNCE_PEER = Uint8Array.from('announce_peer', (c) => c.charCodeAt(0))
+const M_FIND_NODE = fromLatin1('find_node')
+const M_GET_PEERS = fromLatin1('get_peers')
+const M_ANNOUNCE_PEER = fromLatin1('announce_peer')
 
 function same(buf: Uint8Array, s: number, word: Uint8Array): boolean {
   for (let i = 0; i < word.length; i++) if (buf[s + i] !== word[i]) return false
@@ -277,7 +277,8 @@ export function parseKrpc(buf: Uint8Array, options: ParseKrpcOptions = {}): Krpc
   } catch (err) {
     if (err instanceof KrpcError) throw err
     if (err instanceof CodecError) {
-      throw new KrpcError(err.code, err.message, { tid: t, isQuery: y === 0x71, offset: err.offset })
+      const reason = err.offset >= 0 ? err.message.slice(0, err.message.lastIndexOf(' (at byte ')) : err.message
+      throw new KrpcError(err.code, reason, { tid: t, isQuery: y === 0x71, offset: err.offset })
     }
     throw err
   } finally {
