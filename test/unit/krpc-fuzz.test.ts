@@ -1,7 +1,7 @@
 // Property and fuzz tests for the KRPC codec: round trips for every message, and hostile input (random,
 // structured-random and mutations of valid packets) that may only ever raise CodecError / KrpcError.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
@@ -300,9 +300,10 @@ function validCorpus(): Uint8Array[] {
   const tok = Uint8Array.of(9, 9, 9, 9)
   const peers = [new Uint8Array(6).fill(3), new Uint8Array(18).fill(4)]
   const o = { v: Uint8Array.of(0x4c, 0x54, 2, 8), ip: new Uint8Array(6).fill(7) }
-  const fixtures = ['lt-2.0.8-ping-reply.hex', 'lt-2.0.8-error-invalid-token.hex'].map(
-    (f) => fromHex(readFileSync(new URL(`../fixtures/${f}`, import.meta.url), 'utf8').trim())!,
-  )
+  const dir = new URL('../fixtures/', import.meta.url)
+  const fixtures = readdirSync(dir)
+    .filter((f) => f.startsWith('lt-') && f.endsWith('.hex'))
+    .map((f) => fromHex(readFileSync(new URL(f, dir), 'utf8').trim())!)
   return [
     ...fixtures,
     buildPingQuery(t, nid, { ...o, ro: true }),

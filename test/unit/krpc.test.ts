@@ -295,6 +295,32 @@ describe('parseKrpc: libtorrent 2.0.8 fixtures', () => {
   })
 })
 
+describe('parseKrpc: libtorrent 2.0.8 captures (test/interop/lt_krpc_peer.py)', () => {
+  const ltId = '5256f3e7e5479dd31ea079ed65643149' + '64b5ee42'
+  const us = { host: '127.0.0.1', port: 53458 }
+  it('get_peers reply with values, nodes, token and r.p', () => {
+    const m = parseKrpc(fixture('lt-2.0.8-get-peers-reply-values.hex'))
+    assert.ok(m.y === 'r')
+    if (m.y !== 'r') return
+    assert.equal(toHex(m.r.id), ltId)
+    assert.equal(toHex(m.r.token!), 'ec580ad0') // 4-byte tokens
+    assert.deepEqual(decodePeerValues(m.r.values!), [{ host: '127.0.0.1', port: 6881 }])
+    assert.deepEqual(decodeNodes(m.r.nodes!, 4), [{ id: new Uint8Array(20).fill(0x5a), ...us }])
+    assert.equal(m.r.nodes6, undefined) // want n6 asked, but this node has no IPv6
+    assert.equal(m.r.p, us.port)
+    assert.equal(toHex(m.ip!), '7f000001d0d2')
+  })
+  it('find_node reply', () => {
+    const m = parseKrpc(fixture('lt-2.0.8-find-node-reply.hex'))
+    assert.ok(m.y === 'r' && m.r.nodes?.length === 26 && m.r.values === undefined && m.r.token === undefined)
+  })
+  it('an unknown method gets 203 "unknown message", not 204', () => {
+    const m = parseKrpc(fixture('lt-2.0.8-error-unknown-message.hex'))
+    assert.ok(m.y === 'e')
+    if (m.y === 'e') assert.deepEqual(m.e, [203, 'unknown message'])
+  })
+})
+
 describe('parseKrpc: leniency', () => {
   it('tolerates unsorted keys, leading zeros and duplicates (first wins)', () => {
     const m = parseKrpc(b(`d1:y1:q1:t2:aa1:q4:ping1:ad2:id20:${'A'.repeat(20)}2:id20:${'B'.repeat(20)}ee`))
