@@ -20,6 +20,7 @@ import {
   fromHex,
   fromLatin1,
   KrpcError,
+  type KrpcMessage,
   type KrpcWant,
   parseKrpc,
 } from '../../src/codec/index.js'
@@ -198,7 +199,17 @@ describe('hostile input raises only CodecError / KrpcError', () => {
       ),
     }))
     fc.assert(
-      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (d) => check(encode(d))),
+      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (d) => {
+        const wire = encode(d)
+        check(wire)
+        let m: KrpcMessage
+        try {
+          m = parseKrpc(wire)
+        } catch {
+          return
+        }
+        invariants(m)
+      }),
       { numRuns: 20000 },
     )
   })
@@ -222,14 +233,44 @@ describe('hostile input raises only CodecError / KrpcError', () => {
       for (let k = 0; k < rounds; k++) b = mutate(b, rnd, special, corpus)
       check(b)
       try {
-        parseKrpc(b)
+        invariants(parseKrpc(b))
         parsed++
-      } catch {}
+      } catch (e) {
+        if (!(e instanceof KrpcError)) throw e
+      }
     }
     // The mutations must leave a fair share parseable, or they test nothing but the first byte.
     assert.ok(parsed > N / 20, `only ${parsed} of ${N} mutants parsed`)
   })
 })
+
+/** What every successfully parsed message guarantees, whatever the input was. */
+function invariants(m: KrpcMessage): void {
+  assert.ok(m.t instanceof Uint8Array)
+  if (m.v !== undefined) assert.ok(m.v instanceof Uint8Array)
+  if (m.ip !== undefined) assert.ok(m.ip.length === 6 || m.ip.length === 18)
+  if (m.y === 'q') {
+    assert.equal(m.a.id.length, 20)
+    if (m.known && m.q === 'find_node') assert.equal(m.a.target.length, 20)
+    if (m.known && (m.q === 'get_peers' || m.q === 'announce_peer')) assert.equal(m.a.info_hash.length, 20)
+    if (m.known && m.q === 'announce_peer') {
+      assert.ok(m.a.token instanceof Uint8Array)
+      assert.ok(Number.isInteger(m.a.port) && m.a.port >= (m.a.implied_port ? 0 : 1) && m.a.port <= 65535)
+    }
+    if (m.known && m.q !== 'announce_peer' && m.q !== 'ping' && m.a.want) {
+      for (const w of m.a.want) assert.equal(typeof w, 'string')
+    }
+  } else if (m.y === 'r') {
+    assert.equal(m.r.id.length, 20)
+    if (m.r.nodes) assert.equal(m.r.nodes.length % 26, 0)
+    if (m.r.nodes6) assert.equal(m.r.nodes6.length % 38, 0)
+    if (m.r.token) assert.ok(m.r.token instanceof Uint8Array)
+    for (const v of m.r.values ?? []) assert.ok(v.length === 6 || v.length === 18)
+  } else {
+    assert.equal(typeof m.e[0], 'number')
+    assert.equal(typeof m.e[1], 'string')
+  }
+}
 
 function mutate(b: Uint8Array, rnd: (n: number) => number, special: Uint8Array, corpus: Uint8Array[]): Uint8Array {
   if (b.length === 0) return Uint8Array.of(special[rnd(special.length)])
