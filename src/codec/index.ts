@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export * from './bencode.js'
+export * from './bencode-span.js'
 export * from './bep42.js'
 export * from './bytes.js'
 export * from './compact.js'

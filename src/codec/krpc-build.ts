@@ -7,6 +7,7 @@ import { utf8 } from './bytes.js'
 import { type CompactNode, type CompactPeer, encodeNodes, encodePeer } from './compact.js'
 import { CodecError } from './errors.js'
 import type { KrpcWant } from './krpc-types.js'
+import { ascii, digits, end, finish, int, raw, reset, str } from './krpc-writer.js'
 
 /** Optional envelope fields, the last argument of every builder. Everything defaults to "absent". */
 export interface KrpcOptions {
@@ -28,80 +29,6 @@ export interface KrpcOptions {
 export type NodesArg = Uint8Array | readonly CompactNode[]
 /** A get_peers `values` entry: 6/18 compact bytes or an endpoint. */
 export type PeerArg = Uint8Array | CompactPeer
-
-// ---- writer ------------------------------------------------------------------------------------------------
-
-let W = new Uint8Array(2048)
-let WP = 0
-
-function reserve(n: number): void {
-  if (WP + n <= W.length) return
-  let size = W.length * 2
-  while (size < WP + n) size *= 2
-  const next = new Uint8Array(size)
-  next.set(W.subarray(0, WP))
-  W = next
-}
-
-function raw(b: Uint8Array): void {
-  reserve(b.length)
-  const w = W
-  let p = WP
-  if (b.length > 32) {
-    w.set(b, p)
-    p += b.length
-  } else {
-    for (let i = 0; i < b.length; i++) w[p++] = b[i]
-  }
-  WP = p
-}
-
-function digits(n: number): void {
-  reserve(16)
-  if (n < 10) {
-    W[WP++] = 0x30 + n
-    return
-  }
-  if (n < 100) {
-    W[WP++] = 0x30 + ((n / 10) | 0)
-    W[WP++] = 0x30 + (n % 10)
-    return
-  }
-  const s = String(n)
-  for (let i = 0; i < s.length; i++) W[WP++] = s.charCodeAt(i)
-}
-
-/** `<len>:<bytes>` */
-function str(b: Uint8Array): void {
-  digits(b.length)
-  W[WP++] = 0x3a
-  raw(b)
-}
-
-function int(n: number): void {
-  reserve(2)
-  W[WP++] = 0x69
-  if (n < 0) {
-    W[WP++] = 0x2d
-    n = -n
-  }
-  digits(n)
-  reserve(1)
-  W[WP++] = 0x65
-}
-
-function finish(): Uint8Array {
-  const out = W.slice(0, WP)
-  WP = 0
-  if (W.length > 1 << 16) W = new Uint8Array(2048) // do not keep a huge scratch buffer
-  return out
-}
-
-function ascii(s: string): Uint8Array {
-  const b = new Uint8Array(s.length)
-  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i)
-  return b
-}
 
 // Constant fragments, in canonical key order.
 const Q_START = ascii('d1:ad2:id20:')
@@ -167,7 +94,7 @@ function ipBytes(ip: Uint8Array | CompactPeer): Uint8Array {
 // ---- envelope ----------------------------------------------------------------------------------------------
 
 function queryStart(nid: Uint8Array): void {
-  WP = 0
+  reset()
   id20(nid, 'node id')
   raw(Q_START)
   raw(nid)
@@ -178,8 +105,7 @@ function queryEnd(method: Uint8Array, tid: Uint8Array, opts: KrpcOptions | undef
   bytesArg(tid, 'transaction id')
   if (opts?.ip !== undefined) {
     // `ip` sorts between `a` and `q`: close `a`, write it, then `q`.
-    reserve(1)
-    W[WP++] = 0x65
+    end()
     raw(K_IP)
     str(ipBytes(opts.ip))
     raw(K_Q.subarray(1))
@@ -199,7 +125,7 @@ function queryEnd(method: Uint8Array, tid: Uint8Array, opts: KrpcOptions | undef
 }
 
 function replyStart(nid: Uint8Array, opts: KrpcOptions | undefined): void {
-  WP = 0
+  reset()
   id20(nid, 'node id')
   raw(R_START)
   if (opts?.ip !== undefined) {
@@ -213,8 +139,7 @@ function replyStart(nid: Uint8Array, opts: KrpcOptions | undefined): void {
 /** Closes `r`, writes `t`, `v`, `y` and returns the message. */
 function replyEnd(tid: Uint8Array, opts: KrpcOptions | undefined): Uint8Array {
   bytesArg(tid, 'transaction id')
-  reserve(1)
-  W[WP++] = 0x65
+  end()
   raw(K_T)
   str(tid)
   if (opts?.v !== undefined) {
@@ -234,8 +159,7 @@ function want(opts: KrpcOptions | undefined): void {
     else if (x === 'n6') raw(WANT_N6)
     else throw new CodecError('NOT_ENCODABLE', `want must list 'n4' or 'n6', got ${String(x)}`)
   }
-  reserve(1)
-  W[WP++] = 0x65
+  end()
 }
 
 // ---- queries -----------------------------------------------------------------------------------------------
@@ -297,8 +221,7 @@ export function buildAnnouncePeerQuery(
   raw(id20(infoHash, 'info_hash'))
   raw(K_PORT)
   digits(port)
-  reserve(1)
-  W[WP++] = 0x65
+  end()
   raw(K_TOKEN)
   str(token)
   return queryEnd(M_ANNOUNCE, tid, options)
@@ -364,13 +287,12 @@ export function buildGetPeersReply(
     for (const p of values) {
       const b = p instanceof Uint8Array ? p : encodePeer(p)
       if (b.length !== 6 && b.length !== 18) {
-        WP = 0
+        reset()
         throw new CodecError('BAD_LENGTH', `a values entry must be 6 or 18 bytes, got ${b.length}`)
       }
       str(b)
     }
-    reserve(1)
-    W[WP++] = 0x65
+    end()
   }
   return replyEnd(tid, options)
 }
@@ -390,12 +312,11 @@ export function buildErrorReply(
   if (!Number.isSafeInteger(code)) throw new CodecError('NOT_ENCODABLE', `error code must be an integer, got ${code}`)
   bytesArg(tid, 'transaction id')
   const text = typeof message === 'string' ? utf8(message) : bytesArg(message, 'error message')
-  WP = 0
+  reset()
   raw(E_START)
   int(code)
   str(text)
-  reserve(1)
-  W[WP++] = 0x65
+  end()
   if (options?.ip !== undefined) {
     raw(K_IP)
     str(ipBytes(options.ip))

@@ -2,7 +2,7 @@
 // keys, leading zeros, unknown keys, odd `values` entries, a malformed `ip`), strict where the structure is
 // broken (bad bencode, trailing bytes, a wrong type or size for a key the message needs).
 import type { BValue } from './bencode.js'
-import { latin1, tryUtf8 } from './bytes.js'
+import { fromLatin1, latin1, tryUtf8 } from './bytes.js'
 import { CodecError } from './errors.js'
 import { CH_0, CH_9, CH_D, CH_E, CH_I, DictSlots, Scanner } from './krpc-scan.js'
 import {
@@ -81,14 +81,24 @@ function wantOf(v: unknown): string[] {
   return out
 }
 
+const M_FIND_NODE = fromLatin1('find_node')
+const M_GET_PEERS = fromLatin1('get_peers')
+const M_ANNOUNCE_PEER = fromLatin1('announce_peer')
+
+function same(buf: Uint8Array, s: number, word: Uint8Array): boolean {
+  for (let i = 0; i < word.length; i++) if (buf[s + i] !== word[i]) return false
+  return true
+}
+
+/** The known method `q` spells, compared as bytes (no string is built for the common methods). */
 function methodOf(buf: Uint8Array, s: number, n: number): KrpcMethod | undefined {
   const c = buf[s]
   if (n === 4 && c === 0x70 && buf[s + 1] === 0x69 && buf[s + 2] === 0x6e && buf[s + 3] === 0x67) return 'ping'
   if (n === 9) {
-    if (c === 0x66 && latin1(buf, s, s + n) === 'find_node') return 'find_node'
-    if (c === 0x67 && latin1(buf, s, s + n) === 'get_peers') return 'get_peers'
+    if (c === 0x66 && same(buf, s, M_FIND_NODE)) return 'find_node'
+    if (c === 0x67 && same(buf, s, M_GET_PEERS)) return 'get_peers'
   }
-  if (n === 13 && c === 0x61 && latin1(buf, s, s + n) === 'announce_peer') return 'announce_peer'
+  if (n === 13 && c === 0x61 && same(buf, s, M_ANNOUNCE_PEER)) return 'announce_peer'
   return undefined
 }
 
@@ -267,7 +277,8 @@ export function parseKrpc(buf: Uint8Array, options: ParseKrpcOptions = {}): Krpc
   } catch (err) {
     if (err instanceof KrpcError) throw err
     if (err instanceof CodecError) {
-      throw new KrpcError(err.code, err.message, { tid: t, isQuery: y === 0x71, offset: err.offset })
+      const reason = err.offset >= 0 ? err.message.slice(0, err.message.lastIndexOf(' (at byte ')) : err.message
+      throw new KrpcError(err.code, reason, { tid: t, isQuery: y === 0x71, offset: err.offset })
     }
     throw err
   } finally {

@@ -89,7 +89,7 @@ export class Scanner {
     throw new CodecError(code, `bencode: ${message}`, at)
   }
 
-  /** A view of `n` bytes at `s`: always a plain Uint8Array, even when the packet is a Node Buffer. */
+  /** A view of `n` bytes at `s`: always a plain Uint8Array, even when the packet is a Node buffer. */
   view(s: number, n: number): Uint8Array {
     return new Uint8Array(this.ab, this.off + s, n)
   }

@@ -1,7 +1,7 @@
 // Property and fuzz tests for the KRPC codec: round trips for every message, and hostile input (random,
 // structured-random and mutations of valid packets) that may only ever raise CodecError / KrpcError.
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import {
@@ -20,6 +20,7 @@ import {
   fromHex,
   fromLatin1,
   KrpcError,
+  type KrpcMessage,
   type KrpcWant,
   parseKrpc,
 } from '../../src/codec/index.js'
@@ -198,7 +199,17 @@ describe('hostile input raises only CodecError / KrpcError', () => {
       ),
     }))
     fc.assert(
-      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (d) => check(encode(d))),
+      fc.property(fc.dictionary(key, value, { maxKeys: 8 }), (d) => {
+        const wire = encode(d)
+        check(wire)
+        let m: KrpcMessage
+        try {
+          m = parseKrpc(wire)
+        } catch {
+          return
+        }
+        invariants(m)
+      }),
       { numRuns: 20000 },
     )
   })
@@ -222,14 +233,44 @@ describe('hostile input raises only CodecError / KrpcError', () => {
       for (let k = 0; k < rounds; k++) b = mutate(b, rnd, special, corpus)
       check(b)
       try {
-        parseKrpc(b)
+        invariants(parseKrpc(b))
         parsed++
-      } catch {}
+      } catch (e) {
+        if (!(e instanceof KrpcError)) throw e
+      }
     }
     // The mutations must leave a fair share parseable, or they test nothing but the first byte.
     assert.ok(parsed > N / 20, `only ${parsed} of ${N} mutants parsed`)
   })
 })
+
+/** What every successfully parsed message guarantees, whatever the input was. */
+function invariants(m: KrpcMessage): void {
+  assert.ok(m.t instanceof Uint8Array)
+  if (m.v !== undefined) assert.ok(m.v instanceof Uint8Array)
+  if (m.ip !== undefined) assert.ok(m.ip.length === 6 || m.ip.length === 18)
+  if (m.y === 'q') {
+    assert.equal(m.a.id.length, 20)
+    if (m.known && m.q === 'find_node') assert.equal(m.a.target.length, 20)
+    if (m.known && (m.q === 'get_peers' || m.q === 'announce_peer')) assert.equal(m.a.info_hash.length, 20)
+    if (m.known && m.q === 'announce_peer') {
+      assert.ok(m.a.token instanceof Uint8Array)
+      assert.ok(Number.isInteger(m.a.port) && m.a.port >= (m.a.implied_port ? 0 : 1) && m.a.port <= 65535)
+    }
+    if (m.known && m.q !== 'announce_peer' && m.q !== 'ping' && m.a.want) {
+      for (const w of m.a.want) assert.equal(typeof w, 'string')
+    }
+  } else if (m.y === 'r') {
+    assert.equal(m.r.id.length, 20)
+    if (m.r.nodes) assert.equal(m.r.nodes.length % 26, 0)
+    if (m.r.nodes6) assert.equal(m.r.nodes6.length % 38, 0)
+    if (m.r.token) assert.ok(m.r.token instanceof Uint8Array)
+    for (const v of m.r.values ?? []) assert.ok(v.length === 6 || v.length === 18)
+  } else {
+    assert.equal(typeof m.e[0], 'number')
+    assert.equal(typeof m.e[1], 'string')
+  }
+}
 
 function mutate(b: Uint8Array, rnd: (n: number) => number, special: Uint8Array, corpus: Uint8Array[]): Uint8Array {
   if (b.length === 0) return Uint8Array.of(special[rnd(special.length)])
@@ -300,9 +341,10 @@ function validCorpus(): Uint8Array[] {
   const tok = Uint8Array.of(9, 9, 9, 9)
   const peers = [new Uint8Array(6).fill(3), new Uint8Array(18).fill(4)]
   const o = { v: Uint8Array.of(0x4c, 0x54, 2, 8), ip: new Uint8Array(6).fill(7) }
-  const fixtures = ['lt-2.0.8-ping-reply.hex', 'lt-2.0.8-error-invalid-token.hex'].map(
-    (f) => fromHex(readFileSync(new URL(`../fixtures/${f}`, import.meta.url), 'utf8').trim())!,
-  )
+  const dir = new URL('../fixtures/', import.meta.url)
+  const fixtures = readdirSync(dir)
+    .filter((f) => f.startsWith('lt-') && f.endsWith('.hex'))
+    .map((f) => fromHex(readFileSync(new URL(f, dir), 'utf8').trim())!)
   return [
     ...fixtures,
     buildPingQuery(t, nid, { ...o, ro: true }),
