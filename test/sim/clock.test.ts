@@ -60,7 +60,7 @@ describe('VirtualClock', () => {
   })
 
   it('runFor fires what is due, including timers scheduled inside the window, and stops at the end', async () => {
-    const c = new VirtualClock(1000)
+    const c = new VirtualClock({ start: 1000 })
     const log: number[] = []
     c.setTimeout(() => {
       log.push(c.now())

@@ -291,38 +291,51 @@ export class SimNetwork {
     let rec = realm.records.get(dstIp)
     let crossed: NatRouter | null = null
     let uplinks: NatRouter[] | null = null
-    const path = this.path
-    setNeutral(path)
-    while (rec === undefined) {
-      const nat: NatRouter | null = realm.gateway
-      if (nat === null) return this.drop('unroutable')
-      accumulate(path, nat.lanConditions)
-      if (nat.conditions !== null) {
-        accumulate(path, nat.conditions)
-        ;(uplinks ??= []).push(nat)
-      }
-      const ext = nat.outbound(srcIp, srcPort, dstIp, dstPort, now)
-      if (ext < 0) return this.drop('natExhausted')
-      srcIp = nat.publicIp
-      srcPort = ext
-      crossed = nat
-      realm = nat.outer
-      rec = realm.records.get(dstIp)
-    }
-    if (rec === crossed) {
-      if (!crossed.hairpin) {
-        crossed.countHairpinDrop()
-        return this.drop('natHairpin')
-      }
-    } else if (realm.gateway === null) {
-      const link = this.links.size > 0 ? this.links.get(`${src.id}>${rec.id}`) : undefined
-      accumulate(path, link ?? this.defaults)
+    let path: Readonly<Conditions>
+    if (
+      rec !== undefined &&
+      rec.kind === 'host' &&
+      realm.gateway === null &&
+      src.conditions === null &&
+      rec.conditions === null &&
+      this.links.size === 0
+    ) {
+      path = this.defaults // the common case: two plain internet hosts
     } else {
-      accumulate(path, realm.gateway.lanConditions)
+      const acc = this.path
+      setNeutral(acc)
+      while (rec === undefined) {
+        const nat: NatRouter | null = realm.gateway
+        if (nat === null) return this.drop('unroutable')
+        accumulate(acc, nat.lanConditions)
+        if (nat.conditions !== null) {
+          accumulate(acc, nat.conditions)
+          ;(uplinks ??= []).push(nat)
+        }
+        const ext = nat.outbound(srcIp, srcPort, dstIp, dstPort, now)
+        if (ext < 0) return this.drop('natExhausted')
+        srcIp = nat.publicIp
+        srcPort = ext
+        crossed = nat
+        realm = nat.outer
+        rec = realm.records.get(dstIp)
+      }
+      if (rec === crossed) {
+        if (!crossed.hairpin) {
+          crossed.countHairpinDrop()
+          return this.drop('natHairpin')
+        }
+      } else if (realm.gateway === null) {
+        const link = this.links.size > 0 ? this.links.get(`${src.id}>${rec.id}`) : undefined
+        accumulate(acc, link ?? this.defaults)
+      } else {
+        accumulate(acc, realm.gateway.lanConditions)
+      }
+      if (src.conditions !== null) accumulate(acc, src.conditions)
+      if (rec.conditions !== null) accumulate(acc, rec.conditions)
+      if (rec.kind === 'nat') accumulate(acc, rec.lanConditions)
+      path = acc
     }
-    if (src.conditions !== null) accumulate(path, src.conditions)
-    if (rec.conditions !== null) accumulate(path, rec.conditions)
-    if (rec.kind === 'nat') accumulate(path, rec.lanConditions)
 
     if (wire > path.mtu) return this.drop('mtu')
     const rnd = this.random
@@ -375,11 +388,11 @@ export class SimNetwork {
     if (!sock.deliver(p.data, { host: p.srcIp, port: p.srcPort })) this.counters.unhandled++
   }
 
-  private delay(path: Conditions): number {
+  private delay(path: Readonly<Conditions>): number {
     let d = path.latencyMs
     if (path.jitterMs > 0) d += this.random.float() * path.jitterMs
     if (path.reorder > 0 && this.random.float() < path.reorder)
-      d += this.random.float() * 2 * (path.latencyMs > 1 ? path.latencyMs : 1)
+      d += this.random.float() * 2 * Math.max(path.latencyMs, 1)
     return d
   }
 
