@@ -64,7 +64,7 @@ export class EventHeap<T extends HeapItem> {
       let c = first
       let ct = at[first]
       let cs = sq[first]
-      const last = first + 4 < n ? first + 4 : n
+      const last = Math.min(first + 4, n)
       for (let k = first + 1; k < last; k++) {
         const kt = at[k]
         if (kt < ct || (kt === ct && sq[k] < cs)) {
