@@ -54,6 +54,8 @@ export interface SimNetworkOptions {
   defaults?: LinkConditions
 }
 
+const SLAB_SIZE = 64 * 1024
+const SLAB_MAX_DATAGRAM = 2048
 const EPHEMERAL_LO = 49152
 const EPHEMERAL_SIZE = 65536 - EPHEMERAL_LO
 
@@ -174,6 +176,8 @@ export class SimNetwork {
   private readonly ipUse = new Map<string, number>()
   private readonly links = new Map<string, Conditions>()
   private readonly path: Conditions = { ...NEUTRAL }
+  private slab = new Uint8Array(0)
+  private slabOffset = 0
   private readonly counters: Omit<SimNetworkStats, 'dropped'> = {
     sent: 0,
     rejected: 0,
@@ -359,11 +363,11 @@ export class SimNetwork {
       if (d < 0) return this.drop('queue')
       queued += d
     }
-    const copy = data.slice()
+    const copy = this.copy(data)
     this.clock.schedule(new Packet(this, copy, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
     if (path.duplicate > 0 && rnd.float() < path.duplicate) {
       this.counters.duplicated++
-      const copy2 = data.slice()
+      const copy2 = this.copy(data)
       this.clock.schedule(new Packet(this, copy2, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
     }
   }
@@ -386,6 +390,24 @@ export class SimNetwork {
     this.counters.delivered++
     this.counters.deliveredBytes += p.data.byteLength
     if (!sock.deliver(p.data, { host: p.srcIp, port: p.srcPort })) this.counters.unhandled++
+  }
+
+  /**
+   * A private copy of `data` for the receiver. Small datagrams are carved from 64 KiB slabs (like Node's Buffer
+   * pool): one ArrayBuffer allocation per ~40 datagrams instead of one each, the main cost of a send otherwise.
+   * Each copy is its own 8-byte-aligned region, so the receiver may keep or modify it.
+   */
+  private copy(data: Uint8Array): Uint8Array {
+    const n = data.byteLength
+    if (n > SLAB_MAX_DATAGRAM) return data.slice()
+    if (this.slabOffset + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE)
+      this.slabOffset = 0
+    }
+    const view = this.slab.subarray(this.slabOffset, this.slabOffset + n)
+    view.set(data)
+    this.slabOffset += (n + 7) & ~7
+    return view
   }
 
   private delay(path: Readonly<Conditions>): number {
