@@ -5,7 +5,8 @@
 // filtering (endpoint-independent, address-dependent, address-and-port-dependent). Timeouts default to Linux
 // conntrack's UDP values: 30 s until the first reply, 120 s once traffic flowed both ways.
 import { type Conditions, type LinkConditions, NEUTRAL, resolveConditions } from './conditions.js'
-import type { Realm, SimNetwork } from './network.js'
+import type { SimNetwork } from './network.js'
+import type { Realm } from './realm.js'
 
 /**
  * Presets:

@@ -3,7 +3,7 @@
 // the NATs on its way in filter and translate it at arrival time. Idle hosts and sockets cost memory only.
 import { ipFamily, isValidPort, unmapV4 } from '../address.js'
 import { NetError } from '../errors.js'
-import type { AddressFamily, Endpoint } from '../types.js'
+import type { Endpoint } from '../types.js'
 import { type SimEvent, VirtualClock } from './clock.js'
 import {
   accumulate,
@@ -14,9 +14,10 @@ import {
   resolveConditions,
   serialize,
 } from './conditions.js'
-import { type NatOptions, NatRouter } from './nat.js'
+import type { NatOptions, NatRouter } from './nat.js'
 import { SeededRandom } from './random.js'
-import { SimSocket } from './socket.js'
+import { canonicalIp, Realm, type SimHost } from './realm.js'
+import type { SimSocket } from './socket.js'
 
 /** Why the network dropped a datagram after `send` accepted it. */
 export type DropReason =
@@ -56,93 +57,6 @@ export interface SimNetworkOptions {
 
 const SLAB_SIZE = 64 * 1024
 const SLAB_MAX_DATAGRAM = 2048
-const EPHEMERAL_LO = 49152
-const EPHEMERAL_SIZE = 65536 - EPHEMERAL_LO
-
-/** A simulated machine with one IP address. Bind sockets on it through its realm (`SimNetwork.bind`). */
-export class SimHost {
-  readonly kind = 'host'
-  readonly id: number
-  readonly family: AddressFamily
-  /** @internal */ readonly sockets = new Map<number, SimSocket>()
-  /** @internal Access-link conditions, both directions. */ conditions: Conditions | null = null
-  /** @internal */ up: { busyUntil: number } | null = null
-  /** @internal */ down: { busyUntil: number } | null = null
-
-  constructor(
-    readonly realm: Realm,
-    readonly ip: string,
-  ) {
-    this.id = realm.network.nextId()
-    this.family = ip.includes(':') ? 6 : 4
-  }
-
-  /** Sets (or with `null` removes) this host's access link: added to every path from or to it. */
-  setConditions(c: LinkConditions | null): void {
-    this.conditions = c ? resolveConditions(c, NEUTRAL) : null
-    this.up = c ? { busyUntil: 0 } : null
-    this.down = c ? { busyUntil: 0 } : null
-  }
-
-  /** @internal */
-  unbind(s: SimSocket): void {
-    if (this.sockets.get(s.port) === s) this.sockets.delete(s.port)
-  }
-}
-
-/** An address space: the internet, or the LAN behind one NAT. */
-export class Realm {
-  /** @internal */ readonly records = new Map<string, SimHost | NatRouter>()
-
-  constructor(
-    readonly network: SimNetwork,
-    /** The NAT this realm is the LAN of; null for the internet. */
-    readonly gateway: NatRouter | null,
-  ) {}
-
-  /** The host with this address, created on first use. */
-  host(ip: string): SimHost {
-    const key = canonicalIp(ip)
-    const rec = this.records.get(key)
-    if (rec !== undefined) {
-      if (rec.kind === 'nat') throw new NetError('EADDRNOTAVAIL', `${ip} is a NAT's public address`)
-      return rec
-    }
-    const h = new SimHost(this, key)
-    this.records.set(key, h)
-    this.network.noteIp(key)
-    return h
-  }
-
-  /** Binds a socket on `ip` (the host is created on first use). Port 0: a free ephemeral port. */
-  bind(ip: string, port = 0): SimSocket {
-    if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new NetError('EINVAL', `bad port ${port}`)
-    const h = this.host(ip)
-    if (port === 0) {
-      const start = this.network.random.int(0, EPHEMERAL_SIZE)
-      for (let i = 0; i < EPHEMERAL_SIZE && port === 0; i++) {
-        const p = EPHEMERAL_LO + ((start + i) % EPHEMERAL_SIZE)
-        if (!h.sockets.has(p)) port = p
-      }
-      if (port === 0) throw new NetError('EADDRINUSE', `no free ephemeral port on ${ip}`)
-    } else if (h.sockets.has(port)) {
-      throw new NetError('EADDRINUSE', `${ip}:${port} is already bound`)
-    }
-    const s = new SimSocket(this.network, h, port)
-    h.sockets.set(port, s)
-    return s
-  }
-
-  /** Adds a NAT whose public address lives in this realm. */
-  addNat(opts: NatOptions): NatRouter {
-    const ip = canonicalIp(opts.publicIp)
-    if (this.records.has(ip)) throw new NetError('EADDRINUSE', `${ip} is already in use`)
-    const nat = new NatRouter(this.network, this, ip, opts, (n) => new Realm(this.network, n))
-    this.records.set(ip, nat)
-    this.network.noteIp(ip)
-    return nat
-  }
-}
 
 class Packet implements SimEvent {
   at = 0
@@ -324,7 +238,7 @@ export class SimNetwork {
         realm = nat.outer
         rec = realm.records.get(dstIp)
       }
-      if (rec === crossed) {
+      if (crossed !== null && rec === crossed) {
         if (!crossed.hairpin) {
           crossed.countHairpinDrop()
           return this.drop('natHairpin')
@@ -442,13 +356,4 @@ function setNeutral(c: Conditions): void {
   c.duplicate = 0
   c.reorder = 0
   c.mtu = Number.POSITIVE_INFINITY
-}
-
-/** Canonical spelling of an IP literal (so `0:0::1` and `::1` are one host); throws `EINVAL` otherwise. */
-function canonicalIp(ip: string): string {
-  const fam = typeof ip === 'string' ? ipFamily(ip) : 0
-  if (fam === 0 || ip.includes('%')) throw new NetError('EINVAL', `not an IP literal: ${JSON.stringify(ip)}`)
-  if (ip === '0.0.0.0' || ip === '::') throw new NetError('EINVAL', 'bind a concrete address in the simulator')
-  if (fam === 4) return ip
-  return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
 }
