@@ -265,4 +265,19 @@ describe('NAT', () => {
     assert.notEqual(relay.got[1].from.port, 6881)
     assert.equal(nat.externalPort('192.0.2.3', 6881), relay.got[1].from.port)
   })
+
+  it('sweeps expired state: a NAT talking to ever new peers stays bounded', async () => {
+    const net = new SimNetwork()
+    const nat = net.addNat({ publicIp: '198.51.100.1', type: 'symmetric', udpTimeoutMs: 1000 })
+    const a = nat.bind('192.0.2.2', 6881)
+    net.bind('203.0.113.1', 1) // one public host; a new destination port per datagram = a new mapping
+    for (let i = 0; i < 20_000; i++) {
+      a.send(new Uint8Array(1), { host: '203.0.113.1', port: 1 + (i % 60_000) })
+      if (i % 100 === 99) await net.clock.runFor(100) // 1,000 datagrams per virtual second
+    }
+    const st = nat.stats()
+    assert.equal(st.mappingsCreated, 20_000)
+    assert.ok(st.mappings <= 1_100, `live ${st.mappings}`)
+    assert.ok(st.tracked < 5_000, `tracked ${st.tracked}`)
+  })
 })

@@ -50,8 +50,10 @@ export interface NatOptions {
 export interface NatStats {
   /** Mappings created (a new external port was allocated). */
   mappingsCreated: number
-  /** Live mappings (expired ones may linger until swept; they are never used). */
+  /** Live mappings. */
   mappings: number
+  /** Mappings held in memory, live or expired but not yet swept (bounded by the amortised sweep). */
+  tracked: number
   outbound: number
   inbound: number
   /** Inbound datagrams to an external port with no live mapping. */
@@ -115,7 +117,7 @@ export class NatRouter {
   private readonly hi: number
   private insertsSinceSweep = 0
   private liveAtSweep = 0
-  private readonly counters: Omit<NatStats, 'mappings'> = {
+  private readonly counters: Omit<NatStats, 'mappings' | 'tracked'> = {
     mappingsCreated: 0,
     outbound: 0,
     inbound: 0,
@@ -189,7 +191,7 @@ export class NatRouter {
     const now = this.network.clock.now()
     let live = 0
     for (const m of this.byExternal.values()) if (m.expires > now) live++
-    return { ...this.counters, mappings: live }
+    return { ...this.counters, mappings: live, tracked: this.byExternal.size }
   }
 
   /** The external port currently mapped for an inside endpoint (endpoint-independent mapping only). */
