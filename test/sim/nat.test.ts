@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { NatOptions, NatType } from '../../src/net/sim/nat.js'
-import { SimNetwork } from '../../src/net/sim/network.js'
+import { SimNetwork, type SimTrace } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { SimSocket } from '../../src/net/sim/socket.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -279,5 +279,25 @@ describe('NAT', () => {
     assert.equal(st.mappingsCreated, 20_000)
     assert.ok(st.mappings <= 1_100, `live ${st.mappings}`)
     assert.ok(st.tracked < 5_000, `tracked ${st.tracked}`)
+  })
+
+  it('tap shows each datagram: the first punch dies at the far NAT, the next ones are delivered', async () => {
+    const s = await setup('port-preserving', 'port-preserving')
+    const trace: SimTrace[] = []
+    s.net.tap((t) => trace.push(t))
+    say(s.a, 'punch 1', s.pubB)
+    await s.net.clock.runFor(100)
+    say(s.b, 'punch 2', s.pubA)
+    await s.net.clock.runFor(100)
+    s.net.tap(null)
+    say(s.a, 'untraced', s.pubB)
+    await s.net.clock.runFor(100)
+    const t0 = 100 // one-way: 0.5 ms (LAN A) + 20 ms (internet) + 0.5 ms (LAN B)
+    assert.deepEqual(trace, [
+      { event: 'send', time: t0, from: { host: '192.0.2.2', port: 6881 }, to: s.pubB, bytes: 7 },
+      { event: 'drop', time: t0 + 21, from: s.pubA, to: s.pubB, bytes: 7, reason: 'natFiltered' },
+      { event: 'send', time: t0 + 100, from: { host: '192.0.2.2', port: 6881 }, to: s.pubA, bytes: 7 },
+      { event: 'deliver', time: t0 + 121, from: s.pubB, to: { host: '192.0.2.2', port: 6881 }, bytes: 7 },
+    ])
   })
 })

@@ -46,6 +46,22 @@ export interface SimNetworkStats {
   dropped: Record<DropReason, number>
 }
 
+/**
+ * One observation from `SimNetwork.tap`. `from`/`to` are as seen where it happened: a send shows the sender's own
+ * (private) address and the destination it named; a delivery the (translated) source and the receiving socket; a
+ * drop at a NAT the NAT's public address and port.
+ */
+export interface SimTrace {
+  event: 'send' | 'deliver' | 'drop'
+  /** Virtual time. */
+  time: number
+  from: Endpoint
+  to: Endpoint
+  /** Payload bytes. */
+  bytes: number
+  reason?: DropReason
+}
+
 export interface SimNetworkOptions {
   /** Default: a new `VirtualClock` at time 0. */
   clock?: VirtualClock
@@ -90,6 +106,7 @@ export class SimNetwork {
   private readonly ipUse = new Map<string, number>()
   private readonly links = new Map<string, Conditions>()
   private readonly path: Conditions = { ...NEUTRAL }
+  private tapFn: ((t: SimTrace) => void) | null = null
   private slab = new Uint8Array(0)
   private slabOffset = 0
   private readonly counters: Omit<SimNetworkStats, 'dropped'> = {
@@ -158,6 +175,14 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Observes every datagram: `send` (accepted by a socket), `deliver` (handed to a socket) and `drop` (with its
+   * reason). `null` removes the tap. Costs nothing while unset. For tests and debugging.
+   */
+  tap(fn: ((t: SimTrace) => void) | null): void {
+    this.tapFn = fn
+  }
+
   stats(): SimNetworkStats {
     return { ...this.counters, dropped: { ...this.dropped } }
   }
@@ -200,6 +225,7 @@ export class SimNetwork {
     if (wire > 65535) return this.reject(sock)
     sock.counters.sent++
     this.counters.sent++
+    if (this.tapFn !== null) this.trace('send', sock.host.ip, sock.port, dstIp, dstPort, data.byteLength)
 
     // Route: up through the NATs until a realm knows the destination address.
     const src = sock.host
@@ -224,14 +250,14 @@ export class SimNetwork {
       setNeutral(acc)
       while (rec === undefined) {
         const nat: NatRouter | null = realm.gateway
-        if (nat === null) return this.drop('unroutable')
+        if (nat === null) return this.dropSent('unroutable', sock, dstIp, dstPort, data.byteLength)
         accumulate(acc, nat.lanConditions)
         if (nat.conditions !== null) {
           accumulate(acc, nat.conditions)
           ;(uplinks ??= []).push(nat)
         }
         const ext = nat.outbound(srcIp, srcPort, dstIp, dstPort, now)
-        if (ext < 0) return this.drop('natExhausted')
+        if (ext < 0) return this.dropSent('natExhausted', sock, dstIp, dstPort, data.byteLength)
         srcIp = nat.publicIp
         srcPort = ext
         crossed = nat
@@ -241,7 +267,7 @@ export class SimNetwork {
       if (crossed !== null && rec === crossed) {
         if (!crossed.hairpin) {
           crossed.countHairpinDrop()
-          return this.drop('natHairpin')
+          return this.dropSent('natHairpin', sock, dstIp, dstPort, data.byteLength)
         }
       } else if (realm.gateway === null) {
         const link = this.links.size > 0 ? this.links.get(`${src.id}>${rec.id}`) : undefined
@@ -255,26 +281,26 @@ export class SimNetwork {
       path = acc
     }
 
-    if (wire > path.mtu) return this.drop('mtu')
+    if (wire > path.mtu) return this.dropSent('mtu', sock, dstIp, dstPort, data.byteLength)
     const rnd = this.random
-    if (path.loss > 0 && rnd.float() < path.loss) return this.drop('loss')
+    if (path.loss > 0 && rnd.float() < path.loss) return this.dropSent('loss', sock, dstIp, dstPort, data.byteLength)
     // Access-link queues: uplinks when sent, the destination's downlink when the datagram reaches it.
     let queued = 0
     if (src.up !== null) {
       const d = serialize(src.up, src.conditions!, wire, now)
-      if (d < 0) return this.drop('queue')
+      if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
       queued += d
     }
     if (uplinks !== null) {
       for (const nat of uplinks) {
         const d = serialize(nat.up, nat.conditions!, wire, now + queued)
-        if (d < 0) return this.drop('queue')
+        if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
         queued += d
       }
     }
     if (rec.conditions !== null && rec.down !== null) {
       const d = serialize(rec.down, rec.conditions, wire, now + queued + path.latencyMs)
-      if (d < 0) return this.drop('queue')
+      if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
       queued += d
     }
     const copy = this.copy(data)
@@ -293,16 +319,17 @@ export class SimNetwork {
     while (rec.kind === 'nat') {
       const nat: NatRouter = rec
       const refused = nat.inbound(p.srcIp, p.srcPort, port, this.clock.now())
-      if (refused !== null) return this.drop(refused)
+      if (refused !== null) return this.dropArrived(refused, p, nat.publicIp, port)
       const next = nat.lan.records.get(nat.resultIp)
-      if (next === undefined) return this.drop('unroutable')
+      if (next === undefined) return this.dropArrived('unroutable', p, nat.resultIp, nat.resultPort)
       rec = next
       port = nat.resultPort
     }
     const sock = rec.sockets.get(port)
-    if (sock === undefined) return this.drop('noListener')
+    if (sock === undefined) return this.dropArrived('noListener', p, rec.ip, port)
     this.counters.delivered++
     this.counters.deliveredBytes += p.data.byteLength
+    if (this.tapFn !== null) this.trace('deliver', p.srcIp, p.srcPort, rec.ip, port, p.data.byteLength)
     if (!sock.deliver(p.data, { host: p.srcIp, port: p.srcPort })) this.counters.unhandled++
   }
 
@@ -337,8 +364,41 @@ export class SimNetwork {
     this.counters.rejected++
   }
 
-  private drop(reason: DropReason): void {
+  private dropSent(reason: DropReason, sock: SimSocket, ip: string, port: number, bytes: number): void {
     this.dropped[reason]++
+    if (this.tapFn !== null) this.trace('drop', sock.host.ip, sock.port, ip, port, bytes, reason)
+  }
+
+  private dropArrived(reason: DropReason, p: Packet, ip: string, port: number): void {
+    this.dropped[reason]++
+    if (this.tapFn !== null) this.trace('drop', p.srcIp, p.srcPort, ip, port, p.data.byteLength, reason)
+  }
+
+  private trace(
+    event: SimTrace['event'],
+    fromIp: string,
+    fromPort: number,
+    toIp: string,
+    toPort: number,
+    bytes: number,
+    reason?: DropReason,
+  ): void {
+    const t: SimTrace = {
+      event,
+      time: this.clock.now(),
+      from: { host: fromIp, port: fromPort },
+      to: { host: toIp, port: toPort },
+      bytes,
+    }
+    if (reason !== undefined) t.reason = reason
+    try {
+      this.tapFn!(t)
+    } catch (err) {
+      // A send must never throw: surface the tap's bug as an uncaught exception instead.
+      queueMicrotask(() => {
+        throw err
+      })
+    }
   }
 
   private record(x: SimHost | NatRouter | string): SimHost | NatRouter {
