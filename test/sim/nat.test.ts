@@ -300,4 +300,42 @@ describe('NAT', () => {
       { event: 'deliver', time: t0 + 121, from: s.pubB, to: { host: '192.0.2.2', port: 6881 }, bytes: 7 },
     ])
   })
+
+  it('firewall (IPv6 home router): no translation, unsolicited inbound dropped, hole punching works', async () => {
+    const net = new SimNetwork({ defaults: { latencyMs: 20 } })
+    const fwA = net.addNat({ publicIp: '2001:db8:a::1', type: 'firewall' })
+    const fwB = net.addNat({ publicIp: '2001:db8:b::1', type: 'firewall' })
+    const relay = peer(net.bind('2001:db8:ff::1', 6881))
+    const a = peer(fwA.bind('2001:db8:a::2', 6881))
+    const b = peer(fwB.bind('2001:db8:b::2', 6881))
+    // Unsolicited: refused at the firewall although the address is routable.
+    say(relay, 'unsolicited', { host: '2001:db8:a::2', port: 6881 })
+    await net.clock.runFor(100)
+    assert.equal(a.got.length, 0)
+    assert.equal(fwA.stats().droppedNoMapping, 1)
+    // After A talks to the relay, the relay sees A's own address and can answer.
+    say(a, 'register', relay.sock.address())
+    await net.clock.runFor(100)
+    assert.deepEqual(relay.got[0].from, { host: '2001:db8:a::2', port: 6881 })
+    say(relay, 'welcome', relay.got[0].from)
+    await net.clock.runFor(100)
+    assert.deepEqual(
+      a.got.map((g) => g.text),
+      ['welcome'],
+    )
+    // Punch: A first (dropped by B's firewall), then B (opens B, passes A), then A again.
+    say(a, 'p1', b.sock.address())
+    await net.clock.runFor(100)
+    say(b, 'p2', a.sock.address())
+    await net.clock.runFor(100)
+    say(a, 'p3', b.sock.address())
+    await net.clock.runFor(100)
+    assert.deepEqual(
+      b.got.map((g) => g.text),
+      ['p3'],
+    )
+    assert.deepEqual(a.got.at(-1), { text: 'p2', from: { host: '2001:db8:b::2', port: 6881 } })
+    assert.equal(fwB.stats().droppedNoMapping, 1, 'B had sent nothing yet: no state at all')
+    assert.throws(() => net.bind('2001:db8:a::2'), { code: 'EADDRNOTAVAIL' })
+  })
 })

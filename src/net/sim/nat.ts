@@ -16,8 +16,10 @@ import type { Realm } from './realm.js'
  * - `restricted-cone`: endpoint-independent mapping, address-dependent filtering.
  * - `symmetric`: a new random external port per destination, address-and-port-dependent filtering (Linux
  *   `masquerade fully-random`): hole punching fails.
+ * - `firewall`: no translation at all (inside hosts keep their own, globally routable addresses), address-and-port-
+ *   dependent filtering: the stateful firewall of an IPv6 home router (RFC 6092). Hole punching works.
  */
-export type NatType = 'port-preserving' | 'full-cone' | 'restricted-cone' | 'symmetric'
+export type NatType = 'port-preserving' | 'full-cone' | 'restricted-cone' | 'symmetric' | 'firewall'
 export type NatMapping = 'endpoint-independent' | 'address-and-port-dependent'
 export type NatFiltering = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent'
 
@@ -80,11 +82,13 @@ interface Mapping {
   readonly perms: Map<string, Permission>
 }
 
+const APDF = 'address-and-port-dependent'
 const PRESETS: Record<NatType, { mapping: NatMapping; filtering: NatFiltering; preservePort: boolean }> = {
-  'port-preserving': { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', preservePort: true },
+  'port-preserving': { mapping: 'endpoint-independent', filtering: APDF, preservePort: true },
   'full-cone': { mapping: 'endpoint-independent', filtering: 'endpoint-independent', preservePort: true },
   'restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-dependent', preservePort: true },
-  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', preservePort: false },
+  symmetric: { mapping: 'address-and-port-dependent', filtering: APDF, preservePort: false },
+  firewall: { mapping: 'endpoint-independent', filtering: APDF, preservePort: true },
 }
 
 const LAN_DEFAULT: Readonly<Conditions> = Object.freeze({ ...NEUTRAL, latencyMs: 0.5 })
@@ -96,6 +100,8 @@ export class NatRouter {
   readonly mapping: NatMapping
   readonly filtering: NatFiltering
   readonly preservePort: boolean
+  /** False for `firewall`: addresses and ports pass unchanged, only the filter applies. */
+  readonly translate: boolean
   readonly udpTimeoutMs: number
   readonly udpStreamTimeoutMs: number
   hairpin: boolean
@@ -142,7 +148,10 @@ export class NatRouter {
     if (!preset) throw new RangeError(`unknown NAT type ${JSON.stringify(opts.type)}`)
     this.mapping = opts.mapping ?? preset.mapping
     this.filtering = opts.filtering ?? preset.filtering
-    this.preservePort = opts.preservePort ?? preset.preservePort
+    this.translate = this.type !== 'firewall'
+    // Without translation a mapping is per inside endpoint and keeps its port by definition.
+    if (!this.translate) this.mapping = 'endpoint-independent'
+    this.preservePort = this.translate ? (opts.preservePort ?? preset.preservePort) : true
     this.udpTimeoutMs = opts.udpTimeoutMs ?? 30_000
     this.udpStreamTimeoutMs = opts.udpStreamTimeoutMs ?? 120_000
     this.hairpin = opts.hairpin ?? false
@@ -190,8 +199,8 @@ export class NatRouter {
   stats(): NatStats {
     const now = this.network.clock.now()
     let live = 0
-    for (const m of this.byExternal.values()) if (m.expires > now) live++
-    return { ...this.counters, mappings: live, tracked: this.byExternal.size }
+    for (const m of this.byInternal.values()) if (m.expires > now) live++
+    return { ...this.counters, mappings: live, tracked: this.byInternal.size }
   }
 
   /** The external port currently mapped for an inside endpoint (endpoint-independent mapping only). */
@@ -211,14 +220,14 @@ export class NatRouter {
       m = undefined
     }
     if (m === undefined) {
-      const ext = this.allocate(intPort, now)
+      const ext = this.translate ? this.allocate(intPort, now) : intPort
       if (ext < 0) {
         this.counters.droppedExhausted++
         return -1
       }
       m = { intIp, intPort, extPort: ext, key, expires: 0, perms: new Map() }
       this.byInternal.set(key, m)
-      this.byExternal.set(ext, m)
+      if (this.translate) this.byExternal.set(ext, m)
       this.counters.mappingsCreated++
       this.noteInsert(now)
     }
@@ -239,8 +248,14 @@ export class NatRouter {
    * @internal Filters and translates an inbound datagram. Returns null and sets `resultIp`/`resultPort` to the
    * inside endpoint, or returns the drop reason.
    */
-  inbound(remIp: string, remPort: number, extPort: number, now: number): 'natNoMapping' | 'natFiltered' | null {
-    const m = this.byExternal.get(extPort)
+  inbound(
+    remIp: string,
+    remPort: number,
+    dstIp: string,
+    extPort: number,
+    now: number,
+  ): 'natNoMapping' | 'natFiltered' | null {
+    const m = this.translate ? this.byExternal.get(extPort) : this.byInternal.get(`${dstIp}|${extPort}`)
     if (m === undefined || m.expires <= now) {
       if (m !== undefined) this.remove(m)
       this.counters.droppedNoMapping++
@@ -308,7 +323,7 @@ export class NatRouter {
     if (++this.insertsSinceSweep < 256 || this.insertsSinceSweep < this.liveAtSweep) return
     this.insertsSinceSweep = 0
     let live = 0
-    for (const m of [...this.byExternal.values()]) {
+    for (const m of [...this.byInternal.values()]) {
       if (m.expires <= now) {
         this.remove(m)
         continue

@@ -84,6 +84,7 @@ class Packet implements SimEvent {
     readonly srcIp: string,
     readonly srcPort: number,
     readonly dst: SimHost | NatRouter,
+    readonly dstIp: string,
     readonly dstPort: number,
   ) {}
 
@@ -258,7 +259,7 @@ export class SimNetwork {
         }
         const ext = nat.outbound(srcIp, srcPort, dstIp, dstPort, now)
         if (ext < 0) return this.dropSent('natExhausted', sock, dstIp, dstPort, data.byteLength)
-        srcIp = nat.publicIp
+        if (nat.translate) srcIp = nat.publicIp
         srcPort = ext
         crossed = nat
         realm = nat.outer
@@ -304,25 +305,27 @@ export class SimNetwork {
       queued += d
     }
     const copy = this.copy(data)
-    this.clock.schedule(new Packet(this, copy, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
+    this.clock.schedule(new Packet(this, copy, srcIp, srcPort, rec, dstIp, dstPort), now + queued + this.delay(path))
     if (path.duplicate > 0 && rnd.float() < path.duplicate) {
       this.counters.duplicated++
       const copy2 = this.copy(data)
-      this.clock.schedule(new Packet(this, copy2, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
+      this.clock.schedule(new Packet(this, copy2, srcIp, srcPort, rec, dstIp, dstPort), now + queued + this.delay(path))
     }
   }
 
   /** @internal The delivery event: NATs on the way in filter and translate, then the socket receives. */
   arrive(p: Packet): void {
     let rec = p.dst
+    let ip = p.dstIp
     let port = p.dstPort
     while (rec.kind === 'nat') {
       const nat: NatRouter = rec
-      const refused = nat.inbound(p.srcIp, p.srcPort, port, this.clock.now())
-      if (refused !== null) return this.dropArrived(refused, p, nat.publicIp, port)
+      const refused = nat.inbound(p.srcIp, p.srcPort, ip, port, this.clock.now())
+      if (refused !== null) return this.dropArrived(refused, p, ip, port)
       const next = nat.lan.records.get(nat.resultIp)
       if (next === undefined) return this.dropArrived('unroutable', p, nat.resultIp, nat.resultPort)
       rec = next
+      ip = nat.resultIp
       port = nat.resultPort
     }
     const sock = rec.sockets.get(port)

@@ -60,9 +60,14 @@ export class Realm {
       if (rec.kind === 'nat') throw new NetError('EADDRNOTAVAIL', `${ip} is a NAT's public address`)
       return rec
     }
+    // Behind a firewall (no translation) the host's address is routable outside too: there it leads to the
+    // firewall, which filters what comes in.
+    const fw = this.gateway?.translate === false ? this.gateway : null
+    if (fw?.outer.records.has(key)) throw new NetError('EADDRINUSE', `${ip} is already in use outside`)
     const h = new SimHost(this, key)
     this.records.set(key, h)
     this.network.noteIp(key)
+    if (fw !== null) fw.outer.records.set(key, fw)
     return h
   }
 
