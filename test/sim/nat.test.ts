@@ -338,4 +338,17 @@ describe('NAT', () => {
     assert.equal(fwB.stats().droppedNoMapping, 1, 'B had sent nothing yet: no state at all')
     assert.throws(() => net.bind('2001:db8:a::2'), { code: 'EADDRNOTAVAIL' })
   })
+
+  it('per-link conditions between two NATs apply to the hosts behind them', async () => {
+    const s = await setup('full-cone', 'full-cone')
+    s.net.setLinkConditions(s.natA, s.natB, { latencyMs: 100 })
+    const trace: SimTrace[] = []
+    s.net.tap((t) => trace.push(t))
+    say(s.a, 'slow', s.pubB)
+    say(s.relay, 'fast', s.pubB)
+    await s.net.clock.runFor(500)
+    const at = (from: string) => trace.find((t) => t.event === 'deliver' && t.from.host === from)!.time - 100
+    assert.equal(at(s.pubA.host), 101, 'A → B: 0.5 + 100 + 0.5 ms')
+    assert.equal(at('198.51.100.200'), 20.5, "relay → B keeps the default 20 ms (+ B's LAN)")
+  })
 })

@@ -271,7 +271,8 @@ export class SimNetwork {
           return this.dropSent('natHairpin', sock, dstIp, dstPort, data.byteLength)
         }
       } else if (realm.gateway === null) {
-        const link = this.links.size > 0 ? this.links.get(`${src.id}>${rec.id}`) : undefined
+        // Seen from the internet, traffic from behind a NAT comes from that NAT.
+        const link = this.links.size > 0 ? this.links.get(`${(crossed ?? src).id}>${rec.id}`) : undefined
         accumulate(acc, link ?? this.defaults)
       } else {
         accumulate(acc, realm.gateway.lanConditions)
