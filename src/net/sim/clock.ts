@@ -261,6 +261,8 @@ export class VirtualClock implements Clock {
         for (;;) {
           await this.pump(() => !state.stopped && this.runNextTime(Number.POSITIVE_INFINITY))
           if (state.stopped) return
+          // Something may have been scheduled since the pump stopped (by a continuation that ran first).
+          if (this.pending > 0) continue
           // Nothing queued: park without holding any real handle until something is scheduled.
           await new Promise<void>((resolve) => {
             state.wake = resolve
