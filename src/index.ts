@@ -3,7 +3,6 @@
  * @packageDocumentation
  */
 export * from './codec/index.js'
-export { formatEndpoint, ipFamily, isValidPort, unmapV4 } from './net/address.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export * from './net/sim/index.js'
