@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { SimError, VirtualClock } from '../../src/net/sim/clock.js'
 
 const sleep = (clock: VirtualClock, ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
@@ -60,7 +61,7 @@ describe('VirtualClock', () => {
   })
 
   it('runFor fires what is due, including timers scheduled inside the window, and stops at the end', async () => {
-    const c = new VirtualClock(1000)
+    const c = new VirtualClock({ start: 1000 })
     const log: number[] = []
     c.setTimeout(() => {
       log.push(c.now())
@@ -93,6 +94,27 @@ describe('VirtualClock', () => {
     const result = c.settle(chain())
     assert.equal(await result, 50 + 53 + 57)
     assert.deepEqual(log, ['h0@10', 'h1@20', 'h2@30', 'h3@40', 'h4@50', 'p@53', 'q@57'])
+  })
+
+  it('drains process.nextTick and nested promise chains between steps, one or many steps per event-loop turn', async () => {
+    for (const stepsPerTurn of [1, 64]) {
+      const c = new VirtualClock({ stepsPerTurn })
+      const log: string[] = []
+      for (let i = 0; i < 20; i++) {
+        c.setTimeout(() => {
+          process.nextTick(() => {
+            void (async () => {
+              for (let k = 0; k < 10; k++) await Promise.resolve()
+              c.setTimeout(() => log.push(`echo${i}@${c.now()}`), 0)
+            })()
+          })
+        }, 10 * i)
+        c.setTimeout(() => log.push(`next${i}@${c.now()}`), 10 * i + 1)
+      }
+      await c.runUntilIdle()
+      const expected = [...Array(20).keys()].flatMap((i) => [`echo${i}@${10 * i}`, `next${i}@${10 * i + 1}`])
+      assert.deepEqual(log, expected, `stepsPerTurn ${stepsPerTurn}`)
+    }
   })
 
   it('a continuation scheduling a zero-delay timer runs before a later timer', async () => {
@@ -166,5 +188,44 @@ describe('VirtualClock', () => {
       stop()
     }
     await c.runFor(1) // no longer busy
+  })
+
+  it('fires exactly the live timers in (time, scheduling order), whatever the schedule/cancel mix', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), ms: fc.integer({ min: 0, max: 20 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }),
+    )
+    // Small runs explore orderings; large cancel-heavy ones also go through heap compaction (> 1024 cancelled).
+    for (const [maxLength, numRuns] of [
+      [300, 60],
+      [6000, 4],
+    ]) {
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: maxLength / 2, maxLength }), async (ops) => {
+          const c = new VirtualClock()
+          const fired: number[] = []
+          const timers: { id: number; at: number; cancel(): void; live: boolean }[] = []
+          for (const o of ops) {
+            if (o.kind === 'add') {
+              const id = timers.length
+              const t = c.setTimeout(() => fired.push(id), o.ms)
+              timers.push({ id, at: o.ms, cancel: () => t.cancel(), live: true })
+            } else if (timers.length > 0) {
+              const t = timers[o.which % timers.length]
+              t.cancel()
+              t.live = false
+            }
+          }
+          await c.runUntilIdle()
+          const expected = timers
+            .filter((t) => t.live)
+            .sort((a, b) => a.at - b.at || a.id - b.id)
+            .map((t) => t.id)
+          assert.deepEqual(fired, expected)
+          assert.equal(c.pending, 0)
+        }),
+        { numRuns, seed: 1 },
+      )
+    }
   })
 })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { NetError } from '../../src/net/errors.js'
+import { SIM_IPV4_HOSTS, simIPv4, simIPv6 } from '../../src/net/sim/addresses.js'
 import { SimNetwork } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { SimSocket } from '../../src/net/sim/socket.js'
@@ -108,6 +109,40 @@ describe('SimNetwork basics', () => {
     assert.equal(st.rejected, 5)
     assert.equal(a.stats().sendRejected, 5)
     assert.equal(b.stats().unhandled, 1)
+  })
+
+  it('drops datagrams in flight to a socket closed before they arrive', async () => {
+    const net = new SimNetwork()
+    const a = net.bind('198.51.100.1')
+    const b = net.bind('198.51.100.2', 5000)
+    const got = collect(net, b)
+    a.send(new Uint8Array(1), b.address())
+    await b.close()
+    const b2 = net.bind('198.51.100.2', 5001)
+    a.send(new Uint8Array(1), b2.address())
+    await net.clock.runUntilIdle()
+    assert.equal(got.length, 0)
+    assert.equal(net.stats().dropped.noListener, 1)
+    assert.equal(net.stats().unhandled, 1)
+  })
+
+  it('gives each receiver its own bytes, even when copies share a slab', async () => {
+    const net = new SimNetwork()
+    const a = net.bind('198.51.100.1')
+    const b = net.bind('198.51.100.2')
+    const got = collect(net, b)
+    for (let i = 0; i < 100; i++) a.send(new Uint8Array(13).fill(i), b.address())
+    await net.clock.runUntilIdle()
+    // Receivers may scribble on their own copy: every other datagram must stay intact.
+    for (let i = 0; i < got.length; i += 2) got[i].data.fill(0xff)
+    got.forEach((g, i) => {
+      assert.equal(g.data.length, 13)
+      assert.equal(g.data.byteOffset % 8, 0, 'aligned')
+      assert.ok(
+        g.data.every((x) => x === (i % 2 === 0 ? 0xff : i)),
+        `datagram ${i} intact`,
+      )
+    })
   })
 
   it('catches and counts receiver exceptions and keeps delivering', async () => {
@@ -257,5 +292,25 @@ describe('SimNetwork conditions (seeded, deterministic)', () => {
     assert.ok(got.length >= 10 && got.length <= 12, `delivered ${got.length}`)
     const gaps = got.slice(1).map((g, i) => g.at - got[i].at)
     for (const gap of gaps) assert.ok(Math.abs(gap - 8) < 1e-9, `gap ${gap}`)
+  })
+})
+
+describe('simulated address plans', () => {
+  it('simIPv4 / simIPv6 give distinct canonical addresses that bind', () => {
+    assert.equal(simIPv4(0), '198.18.0.1')
+    assert.equal(simIPv4(255), '198.18.1.0')
+    assert.equal(simIPv4(SIM_IPV4_HOSTS - 1), '198.19.255.254')
+    assert.throws(() => simIPv4(SIM_IPV4_HOSTS), RangeError)
+    assert.equal(simIPv6(0), '2001:db8::1')
+    assert.equal(simIPv6(65535), '2001:db8::1:0')
+    const net = new SimNetwork()
+    const seen = new Set<string>()
+    for (const i of [0, 1, 254, 255, 256, 65534, 65535, 65536, 100_000]) {
+      for (const ip of [simIPv4(i), simIPv6(i)]) {
+        assert.equal(net.bind(ip).address().host, ip, 'already canonical')
+        seen.add(ip)
+      }
+    }
+    assert.equal(seen.size, 18)
   })
 })

@@ -1,7 +1,8 @@
-// Virtual time for simulations. Timers live in one binary heap ordered by (time, insertion order), so equal
+// Virtual time for simulations. Timers live in one heap (heap.ts) ordered by (time, insertion order), so equal
 // times fire in the order they were scheduled and a run is reproducible. Nothing here touches real timers except
 // the `setImmediate` the drivers use to let promise continuations run between events.
 import type { Clock, Timer } from '../types.js'
+import { EventHeap } from './heap.js'
 
 /** Something the clock fires at a virtual time. Simulator parts (packets in flight) implement it directly. */
 export interface SimEvent {
@@ -52,8 +53,29 @@ class VirtualTimer implements SimEvent, Timer {
   }
 }
 
-/** Lets every queued promise continuation (and `process.nextTick`) run: one macrotask turn. */
+/** Lets every queued promise continuation (and `process.nextTick`) run: one event-loop turn. */
 const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+export interface VirtualClockOptions {
+  /** Initial virtual time in ms. Default: 0. */
+  start?: number
+  /**
+   * Events less than this many virtual ms after the first one of a batch run back to back, before promise
+   * continuations get their turn. Default: 0 (exact: continuations run between any two distinct times). A small
+   * value (0.01–0.1 ms in a network with ms latencies) makes large simulations several times faster; the cost is
+   * that a continuation may see `now()` and schedule up to `coalesceMs` later than in an exact run (still
+   * deterministic).
+   */
+  coalesceMs?: number
+  /**
+   * Virtual-time steps per real event-loop turn. Node drains promise continuations and `process.nextTick` between
+   * any two `setImmediate` callbacks, so the drivers queue this many step callbacks at once and pay for one
+   * event-loop turn (a poll system call) per batch instead of per step. Exact either way for promises and ticks;
+   * the difference is only seen by code under test that itself waits on real `setImmediate`, whose callbacks run
+   * after the batch. Set 1 for one event-loop turn per virtual time. Default: 64.
+   */
+  stepsPerTurn?: number
+}
 
 export interface RunUntilOptions {
   /** Virtual milliseconds to run before giving up. Default: 3,600,000 (one virtual hour). */
@@ -64,8 +86,8 @@ export interface RunUntilOptions {
  * A `Clock` whose time only moves when a driver moves it: `runFor`, `runUntil`, `runUntilIdle`, `step`, `settle`,
  * or `autoAdvance` (advance whenever the real event loop has nothing else to do).
  *
- * Between two distinct virtual times the drivers yield to the real event loop once, so async code works: a
- * datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
+ * Between two distinct virtual times every promise continuation and `process.nextTick` runs, so async code works:
+ * a datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
  * scheduled before time moves on. Events at the same virtual time run back to back, in scheduling order.
  *
  * A timer callback that throws makes the current driver reject with that error (under `autoAdvance`, it is
@@ -74,15 +96,24 @@ export interface RunUntilOptions {
 export class VirtualClock implements Clock {
   private time: number
   private nextSeq = 0
-  private readonly heap: SimEvent[] = []
+  private readonly heap = new EventHeap<SimEvent>()
   private cancelled = 0
   private driving = false
   private auto: { wake: (() => void) | null; stopped: boolean } | null = null
   /** Events fired so far (timers and simulator events, not counting cancelled ones). */
   eventsFired = 0
 
-  constructor(start = 0) {
-    this.time = start
+  /** See `VirtualClockOptions.coalesceMs`. */
+  readonly coalesceMs: number
+  /** See `VirtualClockOptions.stepsPerTurn`. */
+  readonly stepsPerTurn: number
+
+  constructor(opts: VirtualClockOptions | number = {}) {
+    const o = typeof opts === 'number' ? { start: opts } : opts
+    this.time = o.start ?? 0
+    this.coalesceMs = o.coalesceMs !== undefined && o.coalesceMs > 0 ? o.coalesceMs : 0
+    const steps = Math.floor(o.stepsPerTurn ?? 64)
+    this.stepsPerTurn = Number.isFinite(steps) && steps > 1 ? Math.min(steps, 4096) : 1
   }
 
   now(): number {
@@ -102,23 +133,15 @@ export class VirtualClock implements Clock {
     return t
   }
 
-  /** Queues `ev` to fire at virtual time `at` (clamped to now). For simulator components. */
+  /**
+   * Queues `ev` to fire at virtual time `at` (clamped to now; NaN means now). For simulator components; an event
+   * must not be queued again before it fired.
+   */
   schedule(ev: SimEvent, at: number): void {
-    ev.at = at > this.time ? at : this.time
+    ev.at = Number.isNaN(at) ? this.time : Math.max(at, this.time)
     ev.seq = this.nextSeq++
     ev.dead = false
-    const h = this.heap
-    // sift up
-    let i = h.length
-    h.push(ev)
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      const q = h[p]
-      if (q.at < ev.at || (q.at === ev.at && q.seq < ev.seq)) break
-      h[i] = q
-      i = p
-    }
-    h[i] = ev
+    this.heap.push(ev, ev.at, ev.seq)
     const a = this.auto
     if (a?.wake) {
       const w = a.wake
@@ -129,19 +152,22 @@ export class VirtualClock implements Clock {
 
   /** Number of live events queued. */
   get pending(): number {
-    return this.heap.length - this.cancelled
+    return this.heap.size - this.cancelled
   }
 
   /** Virtual time of the next live event, or `undefined` when none is queued. */
   nextTime(): number | undefined {
     this.skipDead()
-    return this.heap.length ? this.heap[0].at : undefined
+    return this.heap.size > 0 ? this.heap.topTime() : undefined
   }
 
   /** @internal Called by a timer when it is cancelled; compacts the heap when mostly dead. */
   noteCancelled(): void {
     this.cancelled++
-    if (this.cancelled > 1024 && this.cancelled * 2 > this.heap.length) this.compact()
+    if (this.cancelled > 1024 && this.cancelled * 2 > this.heap.size) {
+      this.heap.compact()
+      this.cancelled = 0
+    }
   }
 
   /** Runs every event at the next virtual time, then lets continuations run. Returns false when nothing is queued. */
@@ -161,8 +187,7 @@ export class VirtualClock implements Clock {
     this.enter()
     try {
       const end = this.time + delay(ms)
-      await drainMicrotasks()
-      while (this.runNextTime(end)) await drainMicrotasks()
+      await this.pump(() => this.runNextTime(end))
       if (this.time < end) this.time = end
     } finally {
       this.driving = false
@@ -177,13 +202,12 @@ export class VirtualClock implements Clock {
     this.enter()
     try {
       const end = this.time + (opts.timeout ?? 3_600_000)
-      await drainMicrotasks()
-      for (;;) {
-        if (predicate()) return true
-        if (!this.runNextTime(end)) break
-        await drainMicrotasks()
-      }
-      if (predicate()) return true
+      let met = false
+      await this.pump(() => {
+        met = predicate()
+        return !met && this.runNextTime(end)
+      })
+      if (met || predicate()) return true
       if (this.pending > 0 && this.time < end) this.time = end
       return false
     } finally {
@@ -235,15 +259,14 @@ export class VirtualClock implements Clock {
     const loop = async () => {
       try {
         for (;;) {
-          await drainMicrotasks()
+          await this.pump(() => !state.stopped && this.runNextTime(Number.POSITIVE_INFINITY))
           if (state.stopped) return
-          if (this.pending === 0) {
-            await new Promise<void>((resolve) => {
-              state.wake = resolve
-            })
-            continue
-          }
-          this.runNextTime(Number.POSITIVE_INFINITY)
+          // Something may have been scheduled since the pump stopped (by a continuation that ran first).
+          if (this.pending > 0) continue
+          // Nothing queued: park without holding any real handle until something is scheduled.
+          await new Promise<void>((resolve) => {
+            state.wake = resolve
+          })
         }
       } catch (err) {
         this.release(state)
@@ -263,6 +286,42 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /**
+   * Calls `step` from `setImmediate` callbacks until it returns false; Node drains every promise continuation and
+   * `process.nextTick` before each call. Queues `stepsPerTurn` callbacks at a time (see the option).
+   */
+  private pump(step: () => boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let queued = 0
+      let finished = false
+      const tick = () => {
+        queued--
+        if (finished) return
+        let more: boolean
+        try {
+          more = step()
+        } catch (err) {
+          finished = true
+          reject(err)
+          return
+        }
+        if (!more) {
+          finished = true
+          resolve()
+        } else if (queued === 0) {
+          batch()
+        }
+      }
+      const batch = () => {
+        for (let i = 0; i < this.stepsPerTurn; i++) {
+          queued++
+          setImmediate(tick)
+        }
+      }
+      batch()
+    })
+  }
+
   private release(state: { stopped: boolean }): void {
     state.stopped = true
     if (this.auto === state) {
@@ -276,19 +335,23 @@ export class VirtualClock implements Clock {
     this.driving = true
   }
 
-  /** Fires all live events at the earliest queued time if it is <= `end`. Returns whether it advanced. */
+  /**
+   * Fires all live events at the earliest queued time (and within `coalesceMs` after it) if it is <= `end`.
+   * Returns whether it advanced.
+   */
   private runNextTime(end: number): boolean {
     this.skipDead()
     const h = this.heap
-    if (h.length === 0 || h[0].at > end) return false
-    const t = h[0].at
-    this.time = t
-    while (h.length > 0 && h[0].at === t) {
-      const ev = this.pop()
+    if (h.size === 0 || h.topTime() > end) return false
+    const limit = Math.min(h.topTime() + this.coalesceMs, end)
+    while (h.size > 0 && h.topTime() <= limit) {
+      const t = h.topTime()
+      const ev = h.pop()
       if (ev.dead) {
         this.cancelled--
         continue
       }
+      this.time = t
       this.eventsFired++
       ev.fire()
     }
@@ -297,45 +360,13 @@ export class VirtualClock implements Clock {
 
   private skipDead(): void {
     const h = this.heap
-    while (h.length > 0 && h[0].dead) {
-      this.pop()
+    while (h.size > 0 && h.top().dead) {
+      h.pop()
       this.cancelled--
     }
-  }
-
-  private pop(): SimEvent {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()!
-    const n = h.length
-    if (n > 0) {
-      // sift down
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        let c = l
-        if (r < n && (h[r].at < h[l].at || (h[r].at === h[l].at && h[r].seq < h[l].seq))) c = r
-        const ch = h[c]
-        if (last.at < ch.at || (last.at === ch.at && last.seq < ch.seq)) break
-        h[i] = ch
-        i = c
-      }
-      h[i] = last
-    }
-    return top
-  }
-
-  private compact(): void {
-    const live = this.heap.filter((e) => !e.dead)
-    live.sort((a, b) => a.at - b.at || a.seq - b.seq) // a sorted array is a valid heap
-    this.heap.length = 0
-    for (const e of live) this.heap.push(e)
-    this.cancelled = 0
   }
 }
 
 function delay(ms: number): number {
-  return ms > 0 ? ms : 0 // NaN and negatives mean "now", like Node's timers
+  return Number.isNaN(ms) ? 0 : Math.max(ms, 0) // NaN and negatives mean "now", like Node's timers
 }

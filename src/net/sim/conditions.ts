@@ -93,7 +93,7 @@ function probability(v: number | undefined, dflt: number): number {
  */
 export function serialize(link: { busyUntil: number }, c: Readonly<Conditions>, bytes: number, at: number): number {
   if (c.bandwidthBps === Number.POSITIVE_INFINITY) return 0
-  const start = link.busyUntil > at ? link.busyUntil : at
+  const start = Math.max(link.busyUntil, at)
   const backlogBytes = ((start - at) * c.bandwidthBps) / 8000
   if (backlogBytes + bytes > c.queueBytes && start > at) return -1
   const finish = start + (bytes * 8000) / c.bandwidthBps
