@@ -62,7 +62,10 @@ describe('DHT over real UDP on 127.0.0.1', { timeout: 30_000 }, () => {
       const ann = await v6[1].announce(hash(9), { port: 5151 })
       assert.ok(ann.nodes >= 1)
       const res = await v6[4].lookup(hash(9))
-      assert.ok(res.peers.some((p) => p.host === '::1' && p.port === 5151), JSON.stringify(res.peers))
+      assert.ok(
+        res.peers.some((p) => p.host === '::1' && p.port === 5151),
+        JSON.stringify(res.peers),
+      )
       await assert.rejects(v6[0].ping({ host: '127.0.0.1', port: 1 }), { code: 'BAD_ADDRESS' })
     } finally {
       await Promise.all(v6.map((n) => n.destroy()))
