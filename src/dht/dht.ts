@@ -9,6 +9,7 @@ import { UdpSocket } from '../net/udp.js'
 import { abortError, DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
 import { bytesEq, DHTCore, type DHTNode, type DHTOptions, splitHostPort } from './node.js'
+import { copyBytes } from './routing-table.js'
 import { loadState, saveState } from './state.js'
 import { type ClosestNode, type QueryFn, type TraversalContact, traversalEvents, traverse } from './traversal.js'
 
@@ -346,7 +347,7 @@ export class DHT extends DHTCore {
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
     const build = (t: Uint8Array) => buildPingQuery(t, this._id, this.queryOptions)
     const { msg, rttMs } = await this.query(node, 'ping', build, { signal: opts.signal })
-    return { id: msg.r.id.slice(), rttMs }
+    return { id: copyBytes(msg.r.id), rttMs }
   }
 
   /** Pings a node and tables it if it replies. */
