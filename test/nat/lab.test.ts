@@ -1,0 +1,251 @@
+// The NAT lab itself: proves it behaves like real NATs do (docs/nat-lab.md), so later scenarios can trust it.
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { createLab, type Host, ipPath, type Lab, labFile, listNamespaces, RELAY_IP, sweepStale } from './lab.js'
+import { EventReader, mustRun, type ProbeEvent, run } from './proc.js'
+import { natSuite } from './support.js'
+
+const UDP = labFile('udp-punch.ts')
+const TCP = labFile('tcp-probe.ts')
+
+function udp(host: Host, args: string[]): EventReader {
+  return new EventReader(host.spawnNode(UDP, args))
+}
+
+/** Starts an echo probe on the relay and waits until it is bound. */
+async function relayEcho(lab: Lab, port: number, durationMs: number): Promise<EventReader> {
+  const echo = udp(lab.relay, ['--port', String(port), '--echo', '--id', 'relay', '--duration', String(durationMs)])
+  await echo.waitFor((e) => e.event === 'listening')
+  return echo
+}
+
+function recvFrom(r: EventReader, from: string): ProbeEvent[] {
+  return r.named('recv').filter((e) => e.from === from)
+}
+
+/**
+ * A and B punch at once: each sends every 100 ms to the other's public endpoint, predicted as its router's wan
+ * address with the same port (right for a port-preserving NAT), and also to the relay's echo, which reports the
+ * mapping each NAT really made.
+ */
+async function punch(lab: Lab, echoPort: number): Promise<{ a: EventReader; b: EventReader }> {
+  const echo = await relayEcho(lab, echoPort, 8000)
+  try {
+    const relay = `${RELAY_IP}:${echoPort}`
+    const common = ['--duration', '3000', '--peer', relay]
+    const a = udp(lab.a, ['--id', 'a', '--port', '40001', '--peer', `${lab.routerB.wanIp}:40002`, ...common])
+    const b = udp(lab.b, ['--id', 'b', '--port', '40002', '--peer', `${lab.routerA.wanIp}:40001`, ...common])
+    await Promise.all([a.exit(), b.exit()])
+    assert.equal(a.code, 0, a.describe())
+    assert.equal(b.code, 0, b.describe())
+    return { a, b }
+  } finally {
+    echo.child.kill()
+  }
+}
+
+function seenByRelay(r: EventReader, echoPort: number): Set<unknown> {
+  return new Set(recvFrom(r, `${RELAY_IP}:${echoPort}`).map((e) => e.seen))
+}
+
+await natSuite(import.meta.filename, 'NAT lab', () => {
+  describe('two port-preserving NATs', () => {
+    let lab: Lab
+    before(async () => {
+      lab = await createLab({ publicHosts: 1 })
+    })
+    after(() => lab?.destroy())
+
+    it('(a) a simultaneous UDP punch gets through both ways; external port = internal port', async () => {
+      const { a, b } = await punch(lab, 7000)
+      assert.deepEqual([...seenByRelay(a, 7000)], [`${lab.routerA.wanIp}:40001`])
+      assert.deepEqual([...seenByRelay(b, 7000)], [`${lab.routerB.wanIp}:40002`])
+      const aFromB = recvFrom(a, `${lab.routerB.wanIp}:40002`)
+      const bFromA = recvFrom(b, `${lab.routerA.wanIp}:40001`)
+      // Both run ~3 s at 10 datagrams/s; only the first datagrams before the other side's mapping are lost.
+      assert.ok(aFromB.length >= 3 && aFromB.every((e) => e.id === 'b'), `A got ${aFromB.length} from B`)
+      assert.ok(bFromA.length >= 3 && bFromA.every((e) => e.id === 'a'), `B got ${bFromA.length} from A`)
+    })
+
+    it('(c) drops unsolicited inbound UDP, even from the relay host on another port', async () => {
+      await lab.flushConntrack()
+      const echo = await relayEcho(lab, 7000, 8000)
+      try {
+        // quiet: a listener with no mapping at all; talker: a mapping to relay:7000 only. The intruder on relay:7001
+        // sends to both ports of router A.
+        const quiet = udp(lab.a, ['--id', 'quiet', '--port', '40010', '--duration', '3000'])
+        const talker = udp(lab.a, [
+          '--id',
+          'talker',
+          '--port',
+          '40011',
+          '--peer',
+          `${RELAY_IP}:7000`,
+          '--duration',
+          '3000',
+        ])
+        await quiet.waitFor((e) => e.event === 'listening')
+        await talker.waitFor((e) => e.event === 'recv')
+        const intruder = udp(lab.relay, [
+          '--id',
+          'intruder',
+          '--port',
+          '7001',
+          '--interval',
+          '50',
+          '--duration',
+          '1500',
+          '--peer',
+          `${lab.routerA.wanIp}:40010`,
+          '--peer',
+          `${lab.routerA.wanIp}:40011`,
+        ])
+        await Promise.all([quiet.exit(), talker.exit(), intruder.exit()])
+        const sent = intruder.named('done')[0]?.sent as number
+        assert.ok(sent >= 20, `intruder sent ${sent}`)
+        assert.equal(quiet.named('recv').length, 0, 'unsolicited datagrams reached a host behind NAT')
+        assert.equal(
+          recvFrom(talker, `${RELAY_IP}:7001`).length,
+          0,
+          'a datagram from an endpoint never contacted got in',
+        )
+        assert.ok(recvFrom(talker, `${RELAY_IP}:7000`).length >= 3, 'replies from the contacted endpoint must get in')
+      } finally {
+        echo.child.kill()
+      }
+    })
+
+    it('(c) TCP out through the NAT works and is masqueraded port-preserving', async () => {
+      const server = new EventReader(lab.relay.spawnNode(TCP, ['serve', '--port', '8000', '--duration', '8000']))
+      try {
+        await server.waitFor((e) => e.event === 'listening')
+        const client = new EventReader(
+          lab.a.spawnNode(TCP, ['connect', '--host', RELAY_IP, '--port', '8000', '--local-port', '40020']),
+        )
+        const reply = await client.waitFor((e) => e.event === 'reply' || e.event === 'error')
+        assert.deepEqual(reply, { event: 'reply', local: '192.0.2.2:40020', seen: `${lab.routerA.wanIp}:40020` })
+      } finally {
+        server.child.kill()
+      }
+    })
+
+    it('reaches every public host; the public segment is one flat /24', async () => {
+      const p0 = lab.publicHosts[0]
+      assert.equal(p0.ip, '198.51.100.20')
+      const echo = udp(p0, ['--port', '7100', '--echo', '--duration', '6000'])
+      try {
+        await echo.waitFor((e) => e.event === 'listening')
+        const fromRelay = udp(lab.relay, ['--port', '7101', '--peer', `${p0.ip}:7100`, '--duration', '1000'])
+        await fromRelay.exit()
+        assert.ok(recvFrom(fromRelay, `${p0.ip}:7100`).length >= 3, fromRelay.describe())
+      } finally {
+        echo.child.kill()
+      }
+    })
+  })
+
+  describe('one symmetric NAT', () => {
+    let lab: Lab
+    before(async () => {
+      lab = await createLab({ natB: 'symmetric' })
+    })
+    after(() => lab?.destroy())
+
+    it('(b) no direct datagram gets through either way; B maps each destination to a random port', async () => {
+      const { a, b } = await punch(lab, 7000)
+      assert.deepEqual([...seenByRelay(a, 7000)], [`${lab.routerA.wanIp}:40001`])
+      const bSeen = [...seenByRelay(b, 7000)]
+      assert.equal(bSeen.length, 1, 'one mapping towards the relay')
+      assert.notEqual(bSeen[0], `${lab.routerB.wanIp}:40002`, 'the symmetric NAT must not preserve the port')
+      assert.equal(recvFrom(a, `${lab.routerB.wanIp}:40002`).length, 0)
+      assert.equal(a.named('recv').filter((e) => e.id === 'b').length, 0, 'A heard from B')
+      assert.equal(b.named('recv').filter((e) => e.id === 'a').length, 0, 'B heard from A')
+    })
+  })
+
+  describe('random loss', () => {
+    let lab: Lab
+    before(async () => {
+      lab = await createLab({ lossPercent: 30 })
+    })
+    after(() => lab?.destroy())
+
+    it('(d) drops roughly the configured share on the wan links, and can be changed at run time', async () => {
+      for (const r of [lab.routerA, lab.routerB]) assert.match(await r.ruleset(), /numgen random mod 100 < 30 drop/)
+      const sink = udp(lab.relay, ['--port', '7200', '--quiet', '--duration', '8000'])
+      await sink.waitFor((e) => e.event === 'listening')
+      const n = 400
+      const src = udp(lab.a, ['--port', '40030', '--peer', `${RELAY_IP}:7200`, '--interval', '2', '--count', String(n)])
+      await src.exit()
+      sink.child.kill('SIGTERM')
+      await sink.exit()
+      const bySource = (sink.named('done')[0]?.bySource ?? {}) as Record<string, number>
+      const got = bySource[`${lab.routerA.wanIp}:40030`] ?? 0
+      // Binomial(400, 0.7): mean 280, sd 9.2; the bounds are ~8 sd wide.
+      assert.ok(got > 200 && got < 360, `received ${got} of ${n} at 30% loss`)
+
+      await lab.routerA.setLoss(0)
+      assert.doesNotMatch(await lab.routerA.ruleset(), /numgen/)
+      assert.equal(lab.routerA.lossPercent, 0)
+    })
+  })
+
+  describe('teardown', () => {
+    it('(e) destroy() kills every process in the lab and leaves no namespace behind', async () => {
+      const lab = await createLab({ publicHosts: 2 })
+      try {
+        const ours = (await listNamespaces()).filter((n) => n.startsWith(`${lab.id}-`))
+        assert.equal(ours.length, 8, ours.join(' ')) // pub, relay, 2 public hosts, 2 routers, a, b
+        const tracked = lab.b.spawnNode(UDP, ['--port', '40040', '--duration', '60000'])
+        // A process the lab did not start itself (e.g. a daemon a test script forked).
+        const stray = Number((await lab.a.mustExec('sh', ['-c', 'sleep 60 >/dev/null 2>&1 & echo $!'])).stdout.trim())
+        assert.ok(stray > 1)
+        await lab.destroy()
+        assert.ok(tracked.exitCode !== null || tracked.signalCode !== null, 'spawned process still running')
+        assert.ok(!running(stray), 'stray process still running')
+        assert.deepEqual(
+          (await listNamespaces()).filter((n) => n.startsWith(`${lab.id}-`)),
+          [],
+        )
+        await assert.rejects(lab.a.exec('true'), { code: 'DESTROYED' })
+        await lab.destroy() // idempotent
+      } finally {
+        await lab.destroy()
+      }
+    })
+
+    it('sweepStale() removes namespaces of a crashed run and keeps those of live ones', async () => {
+      let dead = 4_194_303
+      while (running(dead)) dead--
+      const staleName = `mlnat${dead}x1-pub`
+      const liveName = `mlnat${process.pid}x999-pub`
+      const ip = ipPath()
+      await mustRun(ip, ['netns', 'add', staleName])
+      await mustRun(ip, ['netns', 'add', liveName])
+      try {
+        const removed = await sweepStale()
+        assert.ok(removed.includes(staleName))
+        const left = await listNamespaces()
+        assert.ok(!left.includes(staleName))
+        assert.ok(left.includes(liveName))
+      } finally {
+        await run(ip, ['-force', '-batch', '-'], { input: `netns del ${staleName}\nnetns del ${liveName}\n` })
+      }
+    })
+  })
+})
+
+/** True if `pid` is a process that has not exited (a zombie counts as exited). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
