@@ -1,8 +1,19 @@
 // The NAT lab itself: proves it behaves like real NATs do (docs/nat-lab.md), so later scenarios can trust it.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { createLab, type Host, ipPath, type Lab, labFile, listNamespaces, RELAY_IP, sweepStale } from './lab.js'
+import {
+  createLab,
+  type Host,
+  ipPath,
+  type Lab,
+  labFile,
+  listNamespaces,
+  RELAY_IP,
+  sweepStale,
+  TSX_IMPORT,
+} from './lab.js'
 import { EventReader, mustRun, type ProbeEvent, run } from './proc.js'
 import { natSuite } from './support.js'
 
@@ -66,6 +77,13 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       // Both run ~3 s at 10 datagrams/s; only the first datagrams before the other side's mapping are lost.
       assert.ok(aFromB.length >= 3 && aFromB.every((e) => e.id === 'b'), `A got ${aFromB.length} from B`)
       assert.ok(bFromA.length >= 3 && bFromA.every((e) => e.id === 'a'), `B got ${bFromA.length} from A`)
+
+      // The hole is a conntrack entry on each router; flushing forgets it.
+      const hole = `src=192.0.2.2 dst=${lab.routerB.wanIp} sport=40001 dport=40002`
+      assert.ok((await lab.routerA.conntrack()).some((l) => l.includes(hole)))
+      await lab.flushConntrack()
+      assert.deepEqual(await lab.routerA.conntrack(), [])
+      assert.deepEqual(await lab.routerB.conntrack(), [])
     })
 
     it('(c) drops unsolicited inbound UDP, even from the relay host on another port', async () => {
@@ -213,6 +231,37 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       } finally {
         await lab.destroy()
       }
+    })
+
+    it('a process that exits or dies without destroy() still removes its namespaces; SIGKILL leaves them to sweepStale()', async () => {
+      const crash = labFile('lab-crash.ts')
+      const ended = async (mode: string, signal?: NodeJS.Signals) => {
+        const r = new EventReader(
+          spawn(process.execPath, ['--import', TSX_IMPORT, crash, mode], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        )
+        const { id } = (await r.waitFor((e) => e.event === 'ready', 15_000)) as { id: string }
+        if (signal) r.child.kill(signal)
+        await r.exit(15_000)
+        return { id, left: (await listNamespaces()).filter((n) => n.startsWith(`${id}-`)) }
+      }
+      const results = await Promise.all([
+        ended('exit'),
+        ended('throw'),
+        ended('wait', 'SIGTERM'),
+        ended('wait', 'SIGKILL'),
+      ])
+      assert.deepEqual(
+        results.slice(0, 3).map((r) => r.left),
+        [[], [], []],
+      )
+      const killed = results[3]
+      assert.equal(killed.left.length, 6, 'SIGKILL gives no chance to clean up')
+      const removed = await sweepStale()
+      assert.deepEqual(removed.filter((n) => n.startsWith(`${killed.id}-`)).sort(), killed.left.sort())
+      assert.deepEqual(
+        (await listNamespaces()).filter((n) => n.startsWith(`${killed.id}-`)),
+        [],
+      )
     })
 
     it('sweepStale() removes namespaces of a crashed run and keeps those of live ones', async () => {

@@ -38,7 +38,8 @@ const PUBLIC_HOST_BASE = 20
 const MAX_PUBLIC_HOSTS = 100
 
 const PYTHON = '/usr/bin/python3'
-const TSX_IMPORT = import.meta.resolve('tsx')
+/** The tsx loader as a file URL, so `node --import` finds it whatever the working directory. */
+export const TSX_IMPORT = import.meta.resolve('tsx')
 
 function tool(name: string): string {
   const p = findBinary(name)

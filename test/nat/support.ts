@@ -4,12 +4,11 @@
 // - otherwise skip with a one-line reason, or FAIL when process.env.CI is set (CI must run every tier).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ipPath } from './lab.js'
+import { ipPath, TSX_IMPORT } from './lab.js'
 import { findBinary, run } from './proc.js'
 
 export type LabSupport = { mode: 'root' } | { mode: 'userns'; unshare: string } | { mode: 'missing'; reason: string }
 
-const TSX_IMPORT = import.meta.resolve('tsx')
 /** Set in the environment of a test file re-run inside `unshare -Urnm` (so it never re-runs itself again). */
 export const INNER_ENV = 'MAINLINE_NAT_USERNS'
 
@@ -64,7 +63,7 @@ export async function natSuite(file: string, name: string, body: () => void): Pr
     return
   }
   if (s.mode === 'userns') {
-    it(`${name} (re-run inside unshare -Urnm)`, { timeout: 180_000 }, async () => {
+    it(`${name} (re-run inside unshare -Urnm)`, { timeout: 180_000 }, async (t) => {
       const env: NodeJS.ProcessEnv = { ...process.env, [INNER_ENV]: '1' }
       delete env.NODE_TEST_CONTEXT // else the inner runner talks the parent's child protocol on stdout
       const inner = [process.execPath, '--import', TSX_IMPORT, '--test', '--test-reporter=spec', file]
@@ -73,6 +72,10 @@ export async function natSuite(file: string, name: string, body: () => void): Pr
         timeoutMs: 170_000,
       })
       assert.equal(r.code, 0, `inner run failed:\n${r.stdout}\n${r.stderr}`)
+      // The spec reporter's summary ("ℹ tests 8", "ℹ pass 8"…), so a pass still shows what ran inside.
+      for (const line of r.stdout.split('\n'))
+        if (/^\S+ (tests|pass|fail|skipped) \d+$/.test(line.trim()))
+          t.diagnostic(line.trim().replace(/^\S+ /, 'inner '))
     })
     return
   }
