@@ -284,7 +284,8 @@ function installExitHooks(): void {
     const onSignal = () => {
       for (const lab of [...liveLabs]) lab.destroySync()
       process.off(sig, onSignal)
-      process.kill(process.pid, sig) // default action now that our listener is gone
+      // Alone, re-raise for the default action (die by the signal); otherwise the app's own handler decides.
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
     }
     process.on(sig, onSignal)
   }
