@@ -12,6 +12,8 @@
 // Namespace names are global, so each lab gets a unique prefix (`mlnat<pid>x<n>-`), is torn down by destroy(),
 // by a process 'exit' hook if a test forgets, and by sweepStale() if the process crashed.
 import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process'
+import { readdirSync, readlinkSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CONNTRACK_FLUSH_PY, checkLossPercent, type NatType, NFT_TABLE, routerRuleset, setLossScript } from './nft.js'
 import { type ExecOptions, type ExecResult, findBinary, LabError, mustRun, run } from './proc.js'
@@ -238,36 +240,56 @@ export class Lab {
   }
 }
 
-function killPids(stdout: string): void {
-  for (const s of stdout.split(/\s+/)) {
-    const pid = Number(s)
-    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue
+// Where `ip netns add` bind-mounts each namespace (iproute2's NETNS_RUN_DIR).
+const NETNS_DIR = '/var/run/netns'
+
+/**
+ * Pids of the processes inside the named namespaces, found as `ip netns pids` does (a process's /proc/PID/ns/net
+ * names the namespace inode), in one /proc scan instead of one `ip` process per namespace.
+ */
+function pidsInNamespaces(names: readonly string[]): number[] {
+  const inodes = new Set<number>()
+  for (const n of names) {
+    try {
+      inodes.add(statSync(join(NETNS_DIR, n)).ino)
+    } catch {}
+  }
+  const pids: number[] = []
+  if (inodes.size === 0) return pids
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${e}/ns/net`))
+      if (m && inodes.has(Number(m[1]))) pids.push(Number(e))
+    } catch {} // exited meanwhile, or not ours to read
+  }
+  return pids
+}
+
+/** A deleted namespace lives on while a process is inside it: kill the stragglers not started by spawn(). */
+function killPidsIn(names: readonly string[]): void {
+  for (const pid of pidsInNamespaces(names)) {
+    if (pid === process.pid) continue
     try {
       process.kill(pid, 'SIGKILL')
     } catch {}
   }
 }
 
+const deleteScript = (names: readonly string[]) => names.map((n) => `netns del ${n}\n`).join('')
+
 async function removeNamespaces(names: readonly string[]): Promise<void> {
   if (names.length === 0) return
-  const ip = ipPath()
-  // A deleted namespace lives on while a process is inside it: kill stragglers not started through spawn().
-  const pids = await Promise.all(names.map((n) => run(ip, ['netns', 'pids', n]).catch(() => null)))
-  for (const p of pids) if (p) killPids(p.stdout)
-  await run(ip, ['-force', '-batch', '-'], { input: names.map((n) => `netns del ${n}\n`).join('') })
+  killPidsIn(names)
+  await run(ipPath(), ['-force', '-batch', '-'], { input: deleteScript(names) })
 }
 
 function removeNamespacesSync(names: readonly string[]): void {
   if (names.length === 0) return
-  const ip = ipPath()
-  for (const n of names) {
-    try {
-      killPids(execFileSync(ip, ['netns', 'pids', n], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))
-    } catch {}
-  }
+  killPidsIn(names)
   try {
-    execFileSync(ip, ['-force', '-batch', '-'], {
-      input: names.map((n) => `netns del ${n}\n`).join(''),
+    execFileSync(ipPath(), ['-force', '-batch', '-'], {
+      input: deleteScript(names),
       stdio: ['pipe', 'ignore', 'ignore'],
     })
   } catch {}
