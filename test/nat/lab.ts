@@ -355,6 +355,19 @@ function hostBatch(dev: string, cidr: string, gateway?: string): string {
   ].join('\n')
 }
 
+/**
+ * Sysctls as a shell command writing /proc/sys directly (/proc/sys/net shows the namespace of the writer, so it
+ * runs under `ip netns exec`): no dependency on procps's `sysctl`, which minimal images lack.
+ */
+function sysctlScript(settings: readonly string[]): string {
+  return settings
+    .map((kv) => {
+      const [key, value] = kv.split('=')
+      return `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`
+    })
+    .join(' && ')
+}
+
 const SYSCTL_BEFORE_LINKS = [
   // Links inherit `default` when created: rp_filter must be off before they exist (asymmetric NAT paths).
   'net.ipv4.conf.all.rp_filter=0',
@@ -374,7 +387,6 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const loss = checkLossPercent(opts.lossPercent ?? 0)
   const ip = ipPath()
   const nft = tool('nft')
-  const sysctl = tool('sysctl')
   await sweepStale(prefix)
 
   const lab = new Lab(prefix)
@@ -403,7 +415,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
     await Promise.all(
       lab.namespaces.map((n) => {
         const extra = routers.some((r) => r.ns === n) ? ['net.ipv4.ip_forward=1'] : []
-        return mustRun(ip, ['netns', 'exec', n, sysctl, '-qw', ...SYSCTL_BEFORE_LINKS, ...extra])
+        return mustRun(ip, ['netns', 'exec', n, 'sh', '-c', sysctlScript([...SYSCTL_BEFORE_LINKS, ...extra])])
       }),
     )
 

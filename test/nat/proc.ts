@@ -64,7 +64,7 @@ export async function mustRun(cmd: string, args: readonly string[], opts: ExecOp
   return r
 }
 
-// Non-root users often lack /usr/sbin in PATH, where Debian puts ip, nft and sysctl.
+// Non-root users often lack /usr/sbin in PATH, where Debian puts ip and nft.
 const SBIN = ['/usr/sbin', '/sbin', '/usr/bin', '/bin']
 
 /** Absolute path of an executable from PATH or the sbin directories, or null when it is not installed. */

@@ -28,10 +28,8 @@ async function probe(): Promise<LabSupport> {
   if (process.platform !== 'linux') return { mode: 'missing', reason: 'network namespaces need Linux' }
   const ip = findBinary('ip')
   const nft = findBinary('nft')
-  const sysctl = findBinary('sysctl')
   if (!ip) return { mode: 'missing', reason: 'ip (iproute2) is not installed' }
   if (!nft) return { mode: 'missing', reason: 'nft (nftables) is not installed' }
-  if (!sysctl) return { mode: 'missing', reason: 'sysctl (procps) is not installed' }
   if (process.getuid?.() === 0) {
     // Named like a lab namespace so sweepStale() removes it if we die right here.
     const name = `mlnat${process.pid}x0-probe`
