@@ -11,13 +11,13 @@
 //
 // Namespace names are global, so each lab gets a unique prefix (`mlnat<pid>x<n>-`), is torn down by destroy(),
 // by a process 'exit' hook if a test forgets, and by sweepStale() if the process crashed.
-import { type ChildProcess, execFileSync, type SpawnOptions, spawn } from 'node:child_process'
-import { readdirSync, readlinkSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_PREFIX, ipPath, removeNamespaces, removeNamespacesSync, sweepStale, tool } from './netns.js'
 import { CONNTRACK_FLUSH_PY, checkLossPercent, type NatType, NFT_TABLE, routerRuleset, setLossScript } from './nft.js'
 import { type ExecOptions, type ExecResult, findBinary, LabError, mustRun, run } from './proc.js'
 
+export { DEFAULT_PREFIX, ipPath, listNamespaces, sweepStale } from './netns.js'
 export type { NatType } from './nft.js'
 
 export interface LabOptions {
@@ -33,7 +33,6 @@ export interface LabOptions {
   prefix?: string
 }
 
-export const DEFAULT_PREFIX = 'mlnat'
 export const PUBLIC_SUBNET = '198.51.100.0/24'
 export const RELAY_IP = '198.51.100.10'
 const PUBLIC_HOST_BASE = 20
@@ -42,18 +41,6 @@ const MAX_PUBLIC_HOSTS = 100
 const PYTHON = '/usr/bin/python3'
 /** The tsx loader as a file URL, so `node --import` finds it whatever the working directory. */
 export const TSX_IMPORT = import.meta.resolve('tsx')
-
-function tool(name: string): string {
-  const p = findBinary(name)
-  if (!p) throw new LabError('MISSING_TOOL', `${name} not found (install ${name === 'nft' ? 'nftables' : 'iproute2'})`)
-  return p
-}
-let ipBin: string | undefined
-/** Absolute path of `ip` (resolved once). */
-export function ipPath(): string {
-  ipBin ??= tool('ip')
-  return ipBin
-}
 
 /** A network namespace with one address, and the processes the lab started in it. */
 export class Host {
@@ -240,61 +227,6 @@ export class Lab {
   }
 }
 
-// Where `ip netns add` bind-mounts each namespace (iproute2's NETNS_RUN_DIR).
-const NETNS_DIR = '/var/run/netns'
-
-/**
- * Pids of the processes inside the named namespaces, found as `ip netns pids` does (a process's /proc/PID/ns/net
- * names the namespace inode), in one /proc scan instead of one `ip` process per namespace.
- */
-function pidsInNamespaces(names: readonly string[]): number[] {
-  const inodes = new Set<number>()
-  for (const n of names) {
-    try {
-      inodes.add(statSync(join(NETNS_DIR, n)).ino)
-    } catch {}
-  }
-  const pids: number[] = []
-  if (inodes.size === 0) return pids
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue
-    try {
-      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${e}/ns/net`))
-      if (m && inodes.has(Number(m[1]))) pids.push(Number(e))
-    } catch {} // exited meanwhile, or not ours to read
-  }
-  return pids
-}
-
-/** A deleted namespace lives on while a process is inside it: kill the stragglers not started by spawn(). */
-function killPidsIn(names: readonly string[]): void {
-  for (const pid of pidsInNamespaces(names)) {
-    if (pid === process.pid) continue
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch {}
-  }
-}
-
-const deleteScript = (names: readonly string[]) => names.map((n) => `netns del ${n}\n`).join('')
-
-async function removeNamespaces(names: readonly string[]): Promise<void> {
-  if (names.length === 0) return
-  killPidsIn(names)
-  await run(ipPath(), ['-force', '-batch', '-'], { input: deleteScript(names) })
-}
-
-function removeNamespacesSync(names: readonly string[]): void {
-  if (names.length === 0) return
-  killPidsIn(names)
-  try {
-    execFileSync(ipPath(), ['-force', '-batch', '-'], {
-      input: deleteScript(names),
-      stdio: ['pipe', 'ignore', 'ignore'],
-    })
-  } catch {}
-}
-
 let hooksInstalled = false
 function installExitHooks(): void {
   if (hooksInstalled) return
@@ -311,38 +243,6 @@ function installExitHooks(): void {
     }
     process.on(sig, onSignal)
   }
-}
-
-/** Namespace names currently present (`ip netns list`). */
-export async function listNamespaces(): Promise<string[]> {
-  const r = await mustRun(ipPath(), ['netns', 'list'])
-  return r.stdout
-    .split('\n')
-    .map((l) => l.split(' ')[0])
-    .filter(Boolean)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
-/**
- * Removes namespaces left behind by crashed runs: names `<prefix><pid>x<n>-…` whose pid is not a live process.
- * Returns the names removed. createLab() calls it first.
- */
-export async function sweepStale(prefix = DEFAULT_PREFIX): Promise<string[]> {
-  const re = new RegExp(`^${prefix}(\\d+)x\\d+-`)
-  const stale = (await listNamespaces()).filter((n) => {
-    const m = re.exec(n)
-    return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1]))
-  })
-  await removeNamespaces(stale)
-  return stale
 }
 
 function hostBatch(dev: string, cidr: string, gateway?: string): string {
