@@ -22,8 +22,8 @@ import { natSuite } from './support.js'
 const UDP = labFile('udp-punch.ts')
 const TCP = labFile('tcp-probe.ts')
 
-function udp(host: Host, args: string[]): EventReader {
-  return new EventReader(host.spawnNode(UDP, args))
+function udp(host: Host, args: string[], stdin = false): EventReader {
+  return new EventReader(host.spawnNode(UDP, args, { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }))
 }
 
 /** Starts an echo probe on the relay and waits until it is bound. */
@@ -46,9 +46,11 @@ async function punch(lab: Lab, echoPort: number): Promise<{ a: EventReader; b: E
   const echo = await relayEcho(lab, echoPort, 8000)
   try {
     const relay = `${RELAY_IP}:${echoPort}`
-    const common = ['--duration', '3000', '--peer', relay]
-    const a = udp(lab.a, ['--id', 'a', '--port', '40001', '--peer', `${lab.routerB.wanIp}:40002`, ...common])
-    const b = udp(lab.b, ['--id', 'b', '--port', '40002', '--peer', `${lab.routerA.wanIp}:40001`, ...common])
+    const common = ['--duration', '2500', '--go', '--peer', relay]
+    const a = udp(lab.a, ['--id', 'a', '--port', '40001', '--peer', `${lab.routerB.wanIp}:40002`, ...common], true)
+    const b = udp(lab.b, ['--id', 'b', '--port', '40002', '--peer', `${lab.routerA.wanIp}:40001`, ...common], true)
+    await Promise.all([a, b].map((p) => p.waitFor((e) => e.event === 'listening')))
+    for (const p of [a, b]) p.child.stdin?.end('go\n')
     await Promise.all([a.exit(), b.exit()])
     assert.equal(a.code, 0, a.describe())
     assert.equal(b.code, 0, b.describe())
@@ -76,7 +78,8 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       assert.deepEqual([...seenByRelay(b, 7000)], [`${lab.routerB.wanIp}:40002`])
       const aFromB = recvFrom(a, `${lab.routerB.wanIp}:40002`)
       const bFromA = recvFrom(b, `${lab.routerA.wanIp}:40001`)
-      // Both run ~3 s at 10 datagrams/s; only the first datagrams before the other side's mapping are lost.
+      // Both send for 2.5 s at 10 datagrams/s from the same moment; only datagrams that reach the other NAT before
+      // its own host's first one (which creates the mapping) are lost.
       assert.ok(aFromB.length >= 3 && aFromB.every((e) => e.id === 'b'), `A got ${aFromB.length} from B`)
       assert.ok(bFromA.length >= 3 && bFromA.every((e) => e.id === 'a'), `B got ${bFromA.length} from A`)
 

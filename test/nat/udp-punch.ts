@@ -6,7 +6,8 @@
 // With --echo it also answers every probe datagram with the sender's address as seen here (a mini STUN).
 // Options: --port P (default 0), --peer ip:port (repeatable), --interval MS (100), --count N (per peer, default
 // unlimited), --duration MS (total run time, default 3000), --id NAME (default "probe"), --echo, --quiet (no
-// recv lines, only the counts in "done").
+// recv lines, only the counts in "done"), --go (after "listening", wait for a line on stdin before sending and
+// timing: lets a test start two probes at the same moment, as a relay's two `connect` messages would).
 import { createSocket } from 'node:dgram'
 import { parseArgs } from 'node:util'
 
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     id: { type: 'string', default: 'probe' },
     echo: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
+    go: { type: 'boolean', default: false },
   },
 })
 
@@ -81,12 +83,26 @@ function finish(): void {
   sock.close()
 }
 
-sock.bind(Number(values.port), () => {
-  emit({ event: 'listening', port: sock.address().port })
+function start(): void {
   if (peers.length > 0) {
     tick()
     timer = setInterval(tick, interval)
   }
   stopTimer = setTimeout(finish, Number(values.duration))
+}
+
+sock.bind(Number(values.port), () => {
+  emit({ event: 'listening', port: sock.address().port })
+  if (!values.go) return start()
+  let started = false
+  process.stdin.on('data', () => {
+    if (started) return
+    started = true
+    process.stdin.pause()
+    start()
+  })
+  process.stdin.on('end', () => {
+    if (!started) finish() // the test went away without saying go
+  })
 })
 process.on('SIGTERM', finish)
