@@ -91,6 +91,46 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       assert.deepEqual(await lab.routerB.conntrack(), [])
     })
 
+    it("(a) datagrams reaching a NAT before its host punches do not move the host's port", async () => {
+      await lab.flushConntrack()
+      const echo = await relayEcho(lab, 7000, 8000)
+      try {
+        const relay = `${RELAY_IP}:7000`
+        const a = udp(lab.a, [
+          '--id',
+          'a',
+          '--port',
+          '40003',
+          '--peer',
+          `${lab.routerB.wanIp}:40004`,
+          '--peer',
+          relay,
+          '--duration',
+          '6000',
+        ])
+        // A's datagram #5 came back from the relay: A has been knocking on router B's port 40004 for ~0.5 s.
+        await a.waitFor((e) => e.from === relay && typeof e.seq === 'number' && e.seq >= 5)
+        const b = udp(lab.b, [
+          '--id',
+          'b',
+          '--port',
+          '40004',
+          '--peer',
+          `${lab.routerA.wanIp}:40003`,
+          '--peer',
+          relay,
+          '--duration',
+          '2000',
+        ])
+        await Promise.all([a.exit(), b.exit()])
+        assert.deepEqual([...seenByRelay(b, 7000)], [`${lab.routerB.wanIp}:40004`])
+        assert.ok(recvFrom(b, `${lab.routerA.wanIp}:40003`).length >= 3, b.describe())
+        assert.ok(recvFrom(a, `${lab.routerB.wanIp}:40004`).length >= 3, a.describe())
+      } finally {
+        echo.child.kill()
+      }
+    })
+
     it('(c) drops unsolicited inbound UDP, even from the relay host on another port', async () => {
       await lab.flushConntrack()
       const echo = await relayEcho(lab, 7000, 8000)
