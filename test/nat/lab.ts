@@ -71,7 +71,8 @@ export class Host {
 
   /**
    * Starts a process in the namespace (`ip netns exec` execs it directly, so `child.pid` is the process itself).
-   * stdio defaults to ['ignore', 'pipe', 'pipe']. The process is killed when the lab is destroyed.
+   * stdio defaults to ['ignore', 'pipe', 'pipe']: read both pipes (an EventReader does) or pass 'ignore', or a
+   * chatty process blocks once a pipe buffer fills. The process is killed when the lab is destroyed.
    */
   spawn(cmd: string, args: readonly string[] = [], opts: SpawnOptions = {}): ChildProcess {
     this.lab.assertLive()
