@@ -83,9 +83,13 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       assert.ok(aFromB.length >= 3 && aFromB.every((e) => e.id === 'b'), `A got ${aFromB.length} from B`)
       assert.ok(bFromA.length >= 3 && bFromA.every((e) => e.id === 'a'), `B got ${bFromA.length} from A`)
 
-      // The hole is a conntrack entry on each router; flushing forgets it.
-      const hole = `src=192.0.2.2 dst=${lab.routerB.wanIp} sport=40001 dport=40002`
-      assert.ok((await lab.routerA.conntrack()).some((l) => l.includes(hole)))
+      // The hole is a conntrack entry on each router: A's flow to B, masqueraded to routerA:40001 (the mapping).
+      const hole = (await lab.routerA.conntrack()).find(
+        (c) => c.proto === 17 && c.orig.sport === 40001 && c.orig.dst === lab.routerB.wanIp,
+      )
+      assert.deepEqual(hole?.orig, { src: '192.0.2.2', dst: lab.routerB.wanIp, sport: 40001, dport: 40002 })
+      assert.deepEqual(hole?.reply, { src: lab.routerB.wanIp, dst: lab.routerA.wanIp, sport: 40002, dport: 40001 })
+      assert.equal(hole?.seen_reply, true)
       await lab.flushConntrack()
       assert.deepEqual(await lab.routerA.conntrack(), [])
       assert.deepEqual(await lab.routerB.conntrack(), [])
@@ -249,6 +253,9 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
       const bSeen = [...seenByRelay(b, 7000)]
       assert.equal(bSeen.length, 1, 'one mapping towards the relay')
       assert.notEqual(bSeen[0], `${lab.routerB.wanIp}:40002`, 'the symmetric NAT must not preserve the port')
+      // Router B's own table agrees with what the relay saw: the mapping is the reply tuple's destination.
+      const toRelay = (await lab.routerB.conntrack()).find((c) => c.orig.sport === 40002 && c.orig.dst === RELAY_IP)
+      assert.equal(`${toRelay?.reply.dst}:${toRelay?.reply.dport}`, bSeen[0])
       assert.equal(recvFrom(a, `${lab.routerB.wanIp}:40002`).length, 0)
       assert.equal(a.named('recv').filter((e) => e.id === 'b').length, 0, 'A heard from B')
       assert.equal(b.named('recv').filter((e) => e.id === 'a').length, 0, 'B heard from A')

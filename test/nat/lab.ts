@@ -14,8 +14,8 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_PREFIX, ipPath, removeNamespaces, removeNamespacesSync, sweepStale, tool } from './netns.js'
-import { CONNTRACK_FLUSH_PY, checkLossPercent, type NatType, NFT_TABLE, routerRuleset, setLossScript } from './nft.js'
-import { type ExecOptions, type ExecResult, findBinary, LabError, mustRun, run } from './proc.js'
+import { checkLossPercent, type NatType, NFT_TABLE, routerRuleset, setLossScript } from './nft.js'
+import { type ExecOptions, type ExecResult, LabError, mustRun, run } from './proc.js'
 
 export { DEFAULT_PREFIX, ipPath, listNamespaces, sweepStale } from './netns.js'
 export type { NatType } from './nft.js'
@@ -39,6 +39,29 @@ const PUBLIC_HOST_BASE = 20
 const MAX_PUBLIC_HOSTS = 100
 
 const PYTHON = '/usr/bin/python3'
+const CONNTRACK_PY = fileURLToPath(new URL('conntrack.py', import.meta.url))
+
+export interface ConntrackTuple {
+  src: string
+  dst: string
+  sport: number
+  dport: number
+}
+
+/**
+ * One conntrack entry. For a masqueraded flow `reply.dst:reply.dport` is the NAT mapping (the router's wan
+ * address and the external port), `orig` the host's own view.
+ */
+export interface ConntrackEntry {
+  /** IP protocol number: 17 UDP, 6 TCP. */
+  proto: number
+  orig: ConntrackTuple
+  reply: ConntrackTuple
+  /** Seconds until the entry expires. */
+  timeout: number
+  /** True once a packet came back (UDP: 120 s timeout instead of 30 s). */
+  seen_reply: boolean
+}
 /** The tsx loader as a file URL, so `node --import` finds it whatever the working directory. */
 export const TSX_IMPORT = import.meta.resolve('tsx')
 
@@ -139,18 +162,18 @@ export class Router extends Host {
     this.loss = percent
   }
 
-  /** Empties the router's conntrack table (all NAT mappings and holes), over ctnetlink. */
+  /** Empties the router's conntrack table (every NAT mapping and hole), over ctnetlink. */
   async flushConntrack(): Promise<void> {
-    const conntrack = findBinary('conntrack')
-    const r = conntrack ? await this.exec(conntrack, ['-F']) : await this.exec(PYTHON, ['-c', CONNTRACK_FLUSH_PY])
-    if (r.code !== 0 || (!conntrack && r.stdout.trim() !== '0'))
-      throw new LabError('COMMAND_FAILED', `conntrack flush in ${this.ns} failed: ${r.stdout}${r.stderr}`.trim())
+    await this.mustExec(PYTHON, [CONNTRACK_PY, 'flush'])
   }
 
-  /** The conntrack entries, one per line, from /proc/net/nf_conntrack (needs CONFIG_NF_CONNTRACK_PROCFS). */
-  async conntrack(): Promise<string[]> {
-    const r = await this.mustExec('cat', ['/proc/net/nf_conntrack'])
-    return r.stdout.split('\n').filter(Boolean)
+  /** The router's IPv4 conntrack entries, over ctnetlink (no `conntrack` tool or procfs needed). */
+  async conntrack(): Promise<ConntrackEntry[]> {
+    const r = await this.mustExec(PYTHON, [CONNTRACK_PY, 'list'])
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as ConntrackEntry)
   }
 
   /** The router's nftables ruleset as `nft list table` prints it. */

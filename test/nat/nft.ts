@@ -74,19 +74,3 @@ export function setLossScript(percent: number): string {
     lines.push(`add rule ip ${NFT_TABLE} loss_in ${loss.in}`, `add rule ip ${NFT_TABLE} loss_out ${loss.out}`)
   return lines.join('\n') + '\n'
 }
-
-/**
- * Flushes the IPv4 conntrack table of the namespace it runs in over ctnetlink (IPCTNL_MSG_CT_DELETE with no
- * tuple = flush), using only Python's standard library: the `conntrack` tool is often not installed, `nft flush`
- * does not touch conntrack, and taking links down only clears masqueraded entries. Prints the netlink errno.
- */
-export const CONNTRACK_FLUSH_PY = `
-import socket, struct
-s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)  # NETLINK_NETFILTER
-s.bind((0, 0))
-body = struct.pack('BBH', socket.AF_INET, 0, 0)  # nfgenmsg: family, version, res_id
-s.send(struct.pack('=IHHII', 16 + len(body), (1 << 8) | 2, 0x1 | 0x4, 1, 0) + body)  # CTNETLINK DELETE, REQUEST|ACK
-data = s.recv(8192)
-t = struct.unpack('=H', data[4:6])[0]
-print(-struct.unpack('=i', data[16:20])[0] if t == 2 else -1)
-`

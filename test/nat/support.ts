@@ -3,6 +3,7 @@
 // - not root but `unshare -Urnm` works: re-run the same test file inside it, with a tmpfs on /run for `ip netns`;
 // - otherwise skip with a one-line reason, or FAIL when process.env.CI is set (CI must run every tier).
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { ipPath, TSX_IMPORT } from './lab.js'
 import { findBinary, run } from './proc.js'
@@ -30,6 +31,7 @@ async function probe(): Promise<LabSupport> {
   const nft = findBinary('nft')
   if (!ip) return { mode: 'missing', reason: 'ip (iproute2) is not installed' }
   if (!nft) return { mode: 'missing', reason: 'nft (nftables) is not installed' }
+  if (!existsSync('/usr/bin/python3')) return { mode: 'missing', reason: '/usr/bin/python3 is not installed' }
   if (process.getuid?.() === 0) {
     // Named like a lab namespace so sweepStale() removes it if we die right here.
     const name = `mlnat${process.pid}x0-probe`
