@@ -33,6 +33,12 @@ async function relayEcho(lab: Lab, port: number, durationMs: number): Promise<Ev
   return echo
 }
 
+/** Stops a probe started with a long --duration (it prints its "done" line on SIGTERM) and waits for it. */
+async function stop(r: EventReader): Promise<void> {
+  r.child.kill('SIGTERM')
+  await r.exit()
+}
+
 function recvFrom(r: EventReader, from: string): ProbeEvent[] {
   return r.named('recv').filter((e) => e.from === from)
 }
@@ -43,7 +49,7 @@ function recvFrom(r: EventReader, from: string): ProbeEvent[] {
  * mapping each NAT really made.
  */
 async function punch(lab: Lab, echoPort: number): Promise<{ a: EventReader; b: EventReader }> {
-  const echo = await relayEcho(lab, echoPort, 8000)
+  const echo = await relayEcho(lab, echoPort, 30_000)
   try {
     const relay = `${RELAY_IP}:${echoPort}`
     const common = ['--duration', '2500', '--go', '--peer', relay]
@@ -97,39 +103,20 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
 
     it("(a) datagrams reaching a NAT before its host punches do not move the host's port", async () => {
       await lab.flushConntrack()
-      const echo = await relayEcho(lab, 7000, 8000)
+      const echo = await relayEcho(lab, 7000, 30_000)
       try {
         const relay = `${RELAY_IP}:7000`
-        const a = udp(lab.a, [
-          '--id',
-          'a',
-          '--port',
-          '40003',
-          '--peer',
-          `${lab.routerB.wanIp}:40004`,
-          '--peer',
-          relay,
-          '--duration',
-          '6000',
-        ])
+        const toB = `${lab.routerB.wanIp}:40004`
+        const a = udp(lab.a, ['--id', 'a', '--port', '40003', '--peer', toB, '--peer', relay, '--duration', '30000'])
         // A's datagram #5 came back from the relay: A has been knocking on router B's port 40004 for ~0.5 s.
         await a.waitFor((e) => e.from === relay && typeof e.seq === 'number' && e.seq >= 5)
-        const b = udp(lab.b, [
-          '--id',
-          'b',
-          '--port',
-          '40004',
-          '--peer',
-          `${lab.routerA.wanIp}:40003`,
-          '--peer',
-          relay,
-          '--duration',
-          '2000',
-        ])
-        await Promise.all([a.exit(), b.exit()])
-        assert.deepEqual([...seenByRelay(b, 7000)], [`${lab.routerB.wanIp}:40004`])
-        assert.ok(recvFrom(b, `${lab.routerA.wanIp}:40003`).length >= 3, b.describe())
-        assert.ok(recvFrom(a, `${lab.routerB.wanIp}:40004`).length >= 3, a.describe())
+        const toA = `${lab.routerA.wanIp}:40003`
+        const b = udp(lab.b, ['--id', 'b', '--port', '40004', '--peer', toA, '--peer', relay, '--duration', '2000'])
+        await b.exit()
+        await stop(a)
+        assert.deepEqual([...seenByRelay(b, 7000)], [toB])
+        assert.ok(recvFrom(b, toA).length >= 3, b.describe())
+        assert.ok(recvFrom(a, toB).length >= 3, a.describe())
       } finally {
         echo.child.kill()
       }
@@ -137,46 +124,23 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
 
     it('(c) drops unsolicited inbound UDP, even from the relay host on another port', async () => {
       await lab.flushConntrack()
-      const echo = await relayEcho(lab, 7000, 8000)
+      const echo = await relayEcho(lab, 7000, 30_000)
       try {
         // quiet: a listener with no mapping at all; talker: a mapping to relay:7000 only. The intruder on relay:7001
-        // sends to both ports of router A.
-        const quiet = udp(lab.a, ['--id', 'quiet', '--port', '40010', '--duration', '3000'])
-        const talker = udp(lab.a, [
-          '--id',
-          'talker',
-          '--port',
-          '40011',
-          '--peer',
-          `${RELAY_IP}:7000`,
-          '--duration',
-          '3000',
-        ])
+        // sends to both ports of router A while both listen (they run until stopped).
+        const long = ['--duration', '30000']
+        const quiet = udp(lab.a, ['--id', 'quiet', '--port', '40010', ...long])
+        const talker = udp(lab.a, ['--id', 'talker', '--port', '40011', '--peer', `${RELAY_IP}:7000`, ...long])
         await quiet.waitFor((e) => e.event === 'listening')
         await talker.waitFor((e) => e.event === 'recv')
-        const intruder = udp(lab.relay, [
-          '--id',
-          'intruder',
-          '--port',
-          '7001',
-          '--interval',
-          '50',
-          '--duration',
-          '1500',
-          '--peer',
-          `${lab.routerA.wanIp}:40010`,
-          '--peer',
-          `${lab.routerA.wanIp}:40011`,
-        ])
-        await Promise.all([quiet.exit(), talker.exit(), intruder.exit()])
-        const sent = intruder.named('done')[0]?.sent as number
-        assert.ok(sent >= 20, `intruder sent ${sent}`)
+        const targets = ['--peer', `${lab.routerA.wanIp}:40010`, '--peer', `${lab.routerA.wanIp}:40011`]
+        const intruder = udp(lab.relay, ['--port', '7001', '--interval', '50', '--count', '30', ...targets])
+        await intruder.exit()
+        await Promise.all([stop(quiet), stop(talker)])
+        assert.equal(intruder.named('done')[0]?.sent, 60, intruder.describe())
         assert.equal(quiet.named('recv').length, 0, 'unsolicited datagrams reached a host behind NAT')
-        assert.equal(
-          recvFrom(talker, `${RELAY_IP}:7001`).length,
-          0,
-          'a datagram from an endpoint never contacted got in',
-        )
+        const intruded = recvFrom(talker, `${RELAY_IP}:7001`).length
+        assert.equal(intruded, 0, 'a datagram from an endpoint never contacted got in')
         assert.ok(recvFrom(talker, `${RELAY_IP}:7000`).length >= 3, 'replies from the contacted endpoint must get in')
       } finally {
         echo.child.kill()
@@ -184,7 +148,7 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
     })
 
     it('(c) TCP out through the NAT works and is masqueraded port-preserving', async () => {
-      const server = new EventReader(lab.relay.spawnNode(TCP, ['serve', '--port', '8000', '--duration', '8000']))
+      const server = new EventReader(lab.relay.spawnNode(TCP, ['serve', '--port', '8000', '--duration', '30000']))
       try {
         await server.waitFor((e) => e.event === 'listening')
         const client = new EventReader(
@@ -200,7 +164,7 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
     it('reaches every public host; the public segment is one flat /24', async () => {
       const p0 = lab.publicHosts[0]
       assert.equal(p0.ip, '198.51.100.20')
-      const echo = udp(p0, ['--port', '7100', '--echo', '--duration', '6000'])
+      const echo = udp(p0, ['--port', '7100', '--echo', '--duration', '30000'])
       try {
         await echo.waitFor((e) => e.event === 'listening')
         const fromRelay = udp(lab.relay, ['--port', '7101', '--peer', `${p0.ip}:7100`, '--duration', '1000'])
@@ -213,6 +177,7 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
 
     it('runs Python programs in a namespace (for libtorrent scenarios)', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'natlab-'))
+      let sender: EventReader | undefined
       try {
         const script = join(dir, 'udp_once.py')
         // Receives one datagram and reports its source, as libtorrent helpers will report JSON lines.
@@ -229,12 +194,12 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
         )
         const py = new EventReader(lab.relay.spawnPython(script))
         await py.waitFor((e) => e.event === 'listening')
-        const sender = udp(lab.b, ['--port', '40050', '--peer', `${RELAY_IP}:7300`, '--duration', '3000'])
+        sender = udp(lab.b, ['--port', '40050', '--peer', `${RELAY_IP}:7300`, '--duration', '30000'])
         const got = await py.waitFor((e) => e.event === 'recv')
         assert.equal(got.from, `${lab.routerB.wanIp}:40050`)
         assert.equal(await py.exit(), 0)
-        sender.child.kill()
       } finally {
+        sender?.child.kill()
         rmSync(dir, { recursive: true, force: true })
       }
     })
@@ -271,13 +236,12 @@ await natSuite(import.meta.filename, 'NAT lab', () => {
 
     it('(d) drops roughly the configured share on the wan links, and can be changed at run time', async () => {
       for (const r of [lab.routerA, lab.routerB]) assert.match(await r.ruleset(), /numgen random mod 100 < 30 drop/)
-      const sink = udp(lab.relay, ['--port', '7200', '--quiet', '--duration', '8000'])
+      const sink = udp(lab.relay, ['--port', '7200', '--quiet', '--duration', '30000'])
       await sink.waitFor((e) => e.event === 'listening')
       const n = 400
       const src = udp(lab.a, ['--port', '40030', '--peer', `${RELAY_IP}:7200`, '--interval', '2', '--count', String(n)])
       await src.exit()
-      sink.child.kill('SIGTERM')
-      await sink.exit()
+      await stop(sink)
       const bySource = (sink.named('done')[0]?.bySource ?? {}) as Record<string, number>
       const got = bySource[`${lab.routerA.wanIp}:40030`] ?? 0
       // Binomial(400, 0.7): mean 280, sd 9.2; the bounds are ~8 sd wide.

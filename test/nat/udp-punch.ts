@@ -81,6 +81,7 @@ function finish(): void {
   clearTimeout(stopTimer)
   emit({ event: 'done', sent, received, bySource })
   sock.close()
+  if (values.go) process.stdin.destroy()
 }
 
 function start(): void {
