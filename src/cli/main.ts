@@ -15,6 +15,7 @@ export interface CommandGroup {
 
 const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,
+  krpc: async () => (await import('./krpc.js')).group,
 }
 
 function version(): string {
