@@ -4,5 +4,10 @@
  * @packageDocumentation
  */
 export * from './bencode.js'
+export * from './bep42.js'
 export * from './bytes.js'
+export * from './compact.js'
+export * from './crc32c.js'
 export * from './errors.js'
+export * from './ip.js'
+export * from './node-id.js'
