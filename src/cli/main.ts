@@ -19,6 +19,7 @@ const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,
   dht: async () => (await import('./dht.js')).group,
   demo: async () => (await import('./demo.js')).group,
+  krpc: async () => (await import('./krpc.js')).group,
 }
 
 function version(): string {

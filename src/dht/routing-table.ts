@@ -46,7 +46,13 @@ interface Bucket {
   repl: TableNode[]
   /** Last time a node in this bucket was added or replied (for the 15-minute refresh). */
   touched: number
+  /** Probes (pings of unconfirmed nodes) handed out since `probeWindow`: at most one per free slot per window. */
+  probes: number
+  probeWindow: number
 }
+
+/** Length of the window in which probes are counted against a bucket's free slots. */
+const PROBE_WINDOW_MS = 5_000
 
 export interface RoutingTableOptions {
   /** Bucket size. Default 8. */
@@ -95,7 +101,7 @@ export class RoutingTable {
     this.k = opts.k ?? 8
     this.restrictIps = opts.restrictIps ?? true
     this.now = opts.now
-    this.buckets = [{ nodes: [], repl: [], touched: this.now() }]
+    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
   }
 
   get id(): Uint8Array {
@@ -156,7 +162,7 @@ export class RoutingTable {
       }
     }
     if (!replied) {
-      return this.wouldAccept(id, prefix) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
+      return this.wouldAccept(id, prefix, now) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
     }
     return this.insert(new TableNode(id.slice(), contact.host, contact.port, now), prefix, now)
   }
@@ -189,13 +195,27 @@ export class RoutingTable {
     }
   }
 
-  /** Would a confirmed node with this id be tabled now (room, a bad node to replace, or a split)? */
-  private wouldAccept(id: Uint8Array, prefix: string | undefined): boolean {
+  /**
+   * Would a confirmed node with this id be tabled now (room, a bad node to replace, or a split)? Counts a probe
+   * against the bucket: no more probes in flight than free slots, so learning 50 nodes of one bucket in a lookup
+   * does not turn into 50 pings.
+   */
+  private wouldAccept(id: Uint8Array, prefix: string | undefined, now: number): boolean {
     const i = this.indexOf(id)
     const b = this.buckets[i]
     if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return false
-    if (b.nodes.length < this.k || b.nodes.some((n) => n.fails >= BAD_FAILS)) return true
-    return i === this.buckets.length - 1 && this.buckets.length < NODE_ID_BITS
+    const splittable = i === this.buckets.length - 1 && this.buckets.length < NODE_ID_BITS
+    let free = this.k - b.nodes.length
+    if (free <= 0 && b.nodes.some((n) => n.fails >= BAD_FAILS)) free = 1
+    if (free <= 0 && splittable) free = 2
+    if (free <= 0) return false
+    if (now - b.probeWindow > PROBE_WINDOW_MS) {
+      b.probeWindow = now
+      b.probes = 0
+    }
+    if (b.probes >= free) return false
+    b.probes++
+    return true
   }
 
   private probe(contact: NodeContact, now: number): TableNode {
@@ -233,8 +253,8 @@ export class RoutingTable {
   private split(): void {
     const last = this.buckets.length - 1
     const old = this.buckets[last]
-    const near: Bucket = { nodes: [], repl: [], touched: old.touched }
-    const far: Bucket = { nodes: [], repl: [], touched: old.touched }
+    const near: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
+    const far: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
     for (const n of old.nodes) (commonPrefixLength(this.own, n.id) > last ? near : far).nodes.push(n)
     for (const n of old.repl) (commonPrefixLength(this.own, n.id) > last ? near : far).repl.push(n)
     this.buckets[last] = far
@@ -342,7 +362,7 @@ export class RoutingTable {
     const all = this.nodes()
     const repl = this.buckets.flatMap((b) => b.repl)
     this.own = own
-    this.buckets = [{ nodes: [], repl: [], touched: this.now() }]
+    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
     this.byIp.clear()
     this.count = 0
     const now = this.now()
