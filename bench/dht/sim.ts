@@ -27,7 +27,7 @@ function ipOf(i: number): string {
 
 async function main(): Promise<void> {
   const random = new SeededRandom(42)
-  const net = new SimNetwork({ random, defaults: { latency: 20 } })
+  const net = new SimNetwork({ random, defaults: { latencyMs: 20 } })
   const clock = net.clock
   const t0 = performance.now()
   gc()

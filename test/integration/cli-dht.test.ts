@@ -7,7 +7,6 @@ import { startTestnet, type Testnet } from '../../src/cli/demo/testnet.js'
 import { fromHex, toHex } from '../../src/codec/bytes.js'
 import { runCli } from './cli-run.js'
 
-
 const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
 const IH = '1f2e3d4c5b6a79880123456789abcdef01234567'
 const IH2 = '00112233445566778899aabbccddeeff00112233'
@@ -15,10 +14,17 @@ const IH2 = '00112233445566778899aabbccddeeff00112233'
 describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
   let net: Testnet
   let boot: string[]
+  let localPort: string
   let announcer: { host: string; port: number }
 
   before(async () => {
     net = await startTestnet({ size: 8 })
+    // Every CLI run binds the same local port: a finished run leaves its address in the testnet's tables, and the
+    // next run then answers there instead of being a dead node each lookup waits out (5 s query timeout).
+    const probe = createSocket('udp4')
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r))
+    localPort = String(probe.address().port)
+    await new Promise<void>((r) => probe.close(() => r()))
     boot = ['--host', '127.0.0.1', '--bootstrap', `${net.seed.host}:${net.seed.port}`]
     const alice = net.nodes[3]
     announcer = alice.address()
@@ -28,7 +34,7 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
   after(() => net?.close())
 
   it('lookup finds the announced peer, prints it and "done", and exits 0', async () => {
-    const r = await runCli(['dht', 'lookup', IH, ...boot, '--timeout', '20', '--json'])
+    const r = await runCli(['dht', 'lookup', IH, ...boot, '--port', localPort, '--timeout', '20', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const peers = r.events.filter((e) => e.event === 'peer')
     assert.ok(
@@ -43,7 +49,7 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
   })
 
   it('lookup without --json prints human lines', async () => {
-    const r = await runCli(['dht', 'lookup', IH, ...boot, '--timeout', '20'])
+    const r = await runCli(['dht', 'lookup', IH, ...boot, '--port', localPort, '--timeout', '20'])
     assert.equal(r.code, 0, r.stderr)
     assert.ok(r.stdout.includes(`${announcer.host}:${announcer.port}`), r.stdout)
     assert.match(r.stdout, /peers? found with \d+ queries/)
@@ -51,14 +57,15 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
   })
 
   it('announce prints the nodes that stored it, and the testnet then finds that peer', async () => {
-    const r = await runCli(['dht', 'announce', IH2, '--port', '7777', ...boot, '--timeout', '20', '--json'])
+    const args = ['dht', 'announce', IH2, '--port', '7777', ...boot, '--local-port', localPort, '--timeout', '20']
+    const r = await runCli([...args, '--json'])
     assert.equal(r.code, 0, r.stderr)
     const ev = r.events.find((e) => e.event === 'announced')
     assert.ok(ev && (ev.nodes as number) > 0, r.stdout)
-    const found = await net.nodes[6].lookup(hex(IH2))
+    const found = await runCli(['dht', 'lookup', IH2, ...boot, '--port', localPort, '--timeout', '20', '--json'])
     assert.ok(
-      found.peers.some((p) => p.host === '127.0.0.1' && p.port === 7777),
-      JSON.stringify(found.peers),
+      found.events.some((e) => e.event === 'peer' && e.host === '127.0.0.1' && e.port === 7777),
+      found.stdout,
     )
   })
 
@@ -72,7 +79,7 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
 
   it('find-node lists nodes of the testnet', async () => {
     const target = toHex(net.nodes[5].id)
-    const r = await runCli(['dht', 'find-node', target, ...boot, '--timeout', '20', '--json'])
+    const r = await runCli(['dht', 'find-node', target, ...boot, '--port', localPort, '--timeout', '20', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const nodes = r.events.filter((e) => e.event === 'node')
     assert.equal(nodes[0]?.id, target, 'the closest node to an id is the node with that id')
@@ -84,7 +91,7 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
       'dht',
       'node',
       '--port',
-      '0',
+      localPort,
       ...boot,
       '--timeout',
       '2',
