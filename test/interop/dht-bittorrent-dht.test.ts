@@ -7,7 +7,6 @@ import { fromHex } from '../../src/codec/bytes.js'
 import { DHT } from '../../src/dht/index.js'
 import type { Endpoint } from '../../src/net/types.js'
 
-
 const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
 const IH_THEIRS = 'aaaa1111bbbb2222cccc3333dddd4444eeee5555'
 const IH_OURS = '5555eeee4444dddd3333cccc2222bbbb1111aaaa'

@@ -7,7 +7,6 @@ import { fromHex, toHex } from '../../src/codec/bytes.js'
 import { DHT } from '../../src/dht/index.js'
 import { LibtorrentDHT, libtorrentSkip, poll } from './libtorrent.js'
 
-
 const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
 const IH_LT = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00'
 const IH_OURS = 'beef0000beef0000beef0000beef0000beef0001'
