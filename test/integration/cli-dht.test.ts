@@ -2,6 +2,9 @@
 // --bootstrap explicitly: tests never touch the public routers.
 import assert from 'node:assert/strict'
 import { createSocket } from 'node:dgram'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { startTestnet, type Testnet } from '../../src/cli/demo/testnet.js'
 import { fromHex, toHex } from '../../src/codec/bytes.js'
@@ -106,6 +109,38 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
     const stats = r.events.filter((e) => e.event === 'stats')
     assert.ok(stats.length >= 1)
     assert.ok((stats.at(-1)?.nodes as number) >= 1, 'it bootstrapped into the testnet')
+  })
+
+  it('node --state saves its routing table and loads it on the next start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mainline-cli-'))
+    try {
+      const state = join(dir, 'dht.state')
+      const args = ['dht', 'node', '--port', localPort, ...boot, '--state', state, '--timeout', '1', '--json']
+      const first = await runCli(args)
+      assert.equal(first.code, 0, first.stderr)
+      assert.ok((await stat(state)).size > 0, 'state file written on exit')
+      // Second start: no bootstrap at all, yet it knows the testnet from the state file, with the same id.
+      const again = await runCli([
+        'dht',
+        'node',
+        '--port',
+        localPort,
+        '--host',
+        '127.0.0.1',
+        '--bootstrap',
+        'none',
+        '--state',
+        state,
+        '--timeout',
+        '1',
+        '--json',
+      ])
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(again.events[0]?.id, first.events[0]?.id, 'the node id is kept')
+      assert.ok((again.events.at(-1)?.nodes as number) >= 1, JSON.stringify(again.events.at(-1)))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('a ping nobody answers times out by itself with exit 1', async () => {

@@ -34,6 +34,11 @@ async function run({ out, signal, nodes: size }: ChapterContext): Promise<boolea
       n !== alice && sharedBits(n.id, infoHash) <= sharedBits(best.id, infoHash) && n !== net.nodes[0] ? n : best,
     )
     const aliceAt = alice.address()
+    const storers = new Set<string>()
+    for (const n of net.nodes)
+      n.on('announce', (_peer, ih) => {
+        if (toHex(ih) === toHex(infoHash)) storers.add(toHex(n.id))
+      })
     const a = await alice.announce(infoHash, { impliedPort: true, signal })
     say(
       'announced',
@@ -46,6 +51,9 @@ async function run({ out, signal, nodes: size }: ChapterContext): Promise<boolea
     const found = r.peers.find((p) => p.host === aliceAt.host && p.port === aliceAt.port)
     const bobAt = bob.address()
     const log2 = Math.log2(size)
+    // Kademlia in one line: the nodes a lookup ends at share the longest id prefixes with the target.
+    const closestBits = r.closest.map((n) => sharedBits(n.id, infoHash))
+    const closestStoring = r.closest.filter((n) => storers.has(toHex(n.id))).length
     say(
       'lookup',
       {
@@ -58,10 +66,16 @@ async function run({ out, signal, nodes: size }: ChapterContext): Promise<boolea
         hops: r.hops,
         ms: Math.round(r.ms),
         log2N: Math.round(log2 * 10) / 10,
+        closestSharedBits: closestBits,
+        closestStoring,
       },
       `\nBob (${bobAt.host}:${bobAt.port}) shares only ${sharedBits(bob.id, infoHash)} id bits with the infohash and has never\n` +
         `heard of Alice. His get_peers lookup walks closer and closer to the infohash:\n` +
         `  ${r.queries} queries, ${r.responses} replies, ${r.hops} hops (log2 ${size} ≈ ${log2.toFixed(1)}), ${Math.round(r.ms)} ms\n` +
+        (closestBits.length
+          ? `  It ends at the ${closestBits.length} nodes closest to the infohash (sharing ${Math.min(...closestBits)}–${Math.max(...closestBits)} leading bits with it),\n` +
+            `  ${closestStoring} of which hold Alice's announce.\n`
+          : '') +
         (found
           ? `  → found Alice at ${found.host}:${found.port}. A peer, found through the DHT alone.`
           : `  → did not find Alice (${r.peers.length} other peers).`),
