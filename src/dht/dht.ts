@@ -168,7 +168,9 @@ export class DHT extends DHTCore {
     if (msg.y === 'q') {
       if (this.readOnly) return this.drop('read_only')
       if (msg.t.length > MAX_TID || msg.t.length === 0) return this.drop('bad_tid')
-      this.counters.queriesIn[msg.q] = (this.counters.queriesIn[msg.q] ?? 0) + 1
+      // Known methods by name; anything else under one key (a peer chooses `q`: it must not grow our maps).
+      const name = msg.known ? msg.q : 'unknown'
+      this.counters.queriesIn[name] = (this.counters.queriesIn[name] ?? 0) + 1
       const out = answerQuery(this, msg, from)
       if (out) this.send(out, from)
       if (!msg.ro && msg.a.id.length === 20) {

@@ -16,7 +16,7 @@ import type { PeerStore } from './peer-store.js'
 import type { RoutingTable } from './routing-table.js'
 import type { TokenManager } from './tokens.js'
 
-/** BEP 32: send at most this many bytes in one datagram. */
+/** BEP 32: keep every datagram we send below this many bytes. */
 export const MAX_PACKET = 1024
 /** Longest transaction id we echo; longer ones are dropped (rakshasa/libtorrent caps at 20 too). */
 export const MAX_TID = 20
@@ -125,7 +125,7 @@ function getPeers(
   const base = buildGetPeersReply(t, ctx.id, undefined, n.nodes, token, o)
   const family = from.host.includes(':') ? 6 : 4
   // Room left for `6:values` + `l…e` and entries of 8 (v4: "6:" + 6) or 21 (v6: "18:" + 18) bytes.
-  const room = MAX_PACKET - base.length - 10
+  const room = MAX_PACKET - 1 - base.length - 10
   const peers = ctx.store.get(infoHash, family, Math.floor(room / (family === 4 ? 8 : 21)))
   if (peers.length === 0) return base
   return buildGetPeersReply(t, ctx.id, peers, n.nodes, token, o)

@@ -45,7 +45,7 @@ export function parseState(text: string): DHTState {
   const d = doc as Record<string, unknown>
   if (d.format !== FORMAT || d.version !== VERSION) throw new DHTError('STATE_FILE', 'unknown state file format')
   const id = typeof d.id === 'string' ? fromHex(d.id) : undefined
-  if (!id || id.length !== 20) throw new DHTError('STATE_FILE', 'state file has no valid node id')
+  if (id?.length !== 20) throw new DHTError('STATE_FILE', 'state file has no valid node id')
   const nodes: SavedNode[] = []
   if (Array.isArray(d.nodes)) {
     for (const e of d.nodes.slice(0, MAX_SAVED_NODES)) {
@@ -53,7 +53,7 @@ export function parseState(text: string): DHTState {
       const [hex, host, port] = e as unknown[]
       const nid = typeof hex === 'string' ? fromHex(hex) : undefined
       const ip = typeof host === 'string' ? normalizeIP(host) : undefined
-      if (!nid || nid.length !== 20 || !ip) continue
+      if (nid?.length !== 20 || !ip) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue
       nodes.push({ id: nid, host: ip, port })
     }
