@@ -141,6 +141,9 @@ export class DHT extends DHTCore {
     c.packetsIn++
     c.bytesIn += data.length
     if (this.destroyed) return
+    // A Buffer's slice() is a view, not a copy: as a plain Uint8Array every slice() we keep (ids, tokens) is a
+    // real copy, and no kept id pins a whole datagram in memory.
+    if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     try {
       this.receive(data, from)
     } catch (err) {

@@ -131,9 +131,22 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   protected destroyed = false
   protected timers: Timer[] = []
   readonly counters = {
-    queriesIn: Object.create(null) as Record<string, number>,
-    queriesOut: Object.create(null) as Record<string, number>,
-    drops: Object.create(null) as Record<string, number>,
+    // Literal objects with every key up front stay small "fast" objects (a null-prototype dictionary costs more).
+    queriesIn: { ping: 0, find_node: 0, get_peers: 0, announce_peer: 0, unknown: 0 } as Record<string, number>,
+    queriesOut: { ping: 0, find_node: 0, get_peers: 0, announce_peer: 0 } as Record<string, number>,
+    drops: {
+      not_krpc: 0,
+      rate_limited: 0,
+      malformed: 0,
+      bad_tid: 0,
+      read_only: 0,
+      unsolicited: 0,
+      bad_token: 0,
+      bad_nodes: 0,
+      store_full: 0,
+      bep42_storage: 0,
+      handler_error: 0,
+    } as Record<string, number>,
     repliesIn: 0,
     errorsIn: 0,
     timeouts: 0,
@@ -154,7 +167,8 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.alpha = opts.alpha ?? 4
     this.readOnly = opts.readOnly ?? false
     this.preferBep42ForStorage = opts.preferBep42ForStorage ?? false
-    const now = () => this.clock.now()
+    // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
+    const now = () => Math.floor(this.clock.now())
     const restrictIps = opts.restrictIps ?? true
     this.tables = {
       4: new RoutingTable(this._id, { k: this.k, restrictIps, now }),
@@ -293,8 +307,8 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       id: toHex(this._id),
       nodes: { v4: this.tables[4].size, v6: this.tables[6].size },
       buckets: this.table.bucketCount,
-      queriesIn: { ...c.queriesIn },
-      queriesOut: { ...c.queriesOut },
+      queriesIn: nonZero(c.queriesIn),
+      queriesOut: nonZero(c.queriesOut),
       repliesIn: c.repliesIn,
       errorsIn: c.errorsIn,
       timeouts: c.timeouts,
@@ -302,7 +316,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       packetsOut: c.packetsOut,
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
-      drops: { ...c.drops },
+      drops: nonZero(c.drops),
       peersStored: this.store.peers,
       infoHashesStored: this.store.infoHashes,
       pendingQueries: this.rpc.inFlight,
@@ -321,6 +335,12 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.timers.push(this.clock.setInterval(tick, TICK_MS))
     if (save) this.timers.push(this.clock.setInterval(save, SAVE_MS))
   }
+}
+
+function nonZero(counts: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k in counts) if (counts[k] !== 0) out[k] = counts[k]
+  return out
 }
 
 export function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
