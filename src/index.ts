@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 export * from './codec/index.js'
+export * from './dht/index.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export * from './net/sim/index.js'
