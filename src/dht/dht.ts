@@ -87,6 +87,11 @@ export class DHT extends DHTCore {
     return this.socket.address()
   }
 
+  protected override idChanged(): void {
+    if (this.destroyed || !this.socket) return
+    this.findNode(this._id).catch(() => {})
+  }
+
   private adoptId(id: Uint8Array): void {
     this._id = id.slice()
     this.tables[4].reset(this._id)

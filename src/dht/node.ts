@@ -281,7 +281,11 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this._id = nodeIdForIp(external, this.random)
     this.tables[4].reset(this._id)
     this.tables[6].reset(this._id)
+    this.idChanged()
   }
+
+  /** Called after BEP 42 gave us a new id (the node then looks it up so that its new neighbours learn of it). */
+  protected idChanged(): void {}
 
   /** Turns a find_node / get_peers reply into what the traversal needs; malformed parts are dropped. */
   toQueryReply(msg: KrpcReply): QueryReply {
