@@ -5,3 +5,16 @@
 export * from './codec/index.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
+export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'
+export { Relay, type RelayOptions } from './swarm/relay.js'
+export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
+export { WireError, type WireErrorCode } from './wire/errors.js'
+export { ExtensionRegistry } from './wire/extensions.js'
+export { Holepunch, type HolepunchEvents } from './wire/holepunch.js'
+export {
+  PeerConnection,
+  type PeerConnectionEvents,
+  type PeerConnectionOptions,
+  type Transport,
+} from './wire/peer-connection.js'
+export { Pex, type PexOptions } from './wire/pex.js'

@@ -286,6 +286,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     conn.pex.source = () => this.pexSource(conn)
     conn.holepunch.resolvePeerId = (id) => this.resolvePeerId(id)
     conn.holepunch.resolveEndpoint = (ep) => this.peerIdAt(ep)
+    // Report a rendezvous before the relay acts on it, so `hp_rendezvous` precedes `hp_relayed`/`hp_refused`.
+    conn.holepunch.on('hp_rendezvous', (target, id) => this.emit('hp_rendezvous', conn, target, id))
+    conn.holepunch.on('hp_connect', (ip, port) => this.emit('hp_connect', conn, ip, port))
+    conn.holepunch.on('hp_error', (code, ep) => this.emit('hp_error', conn, code, ep))
     this.relay.attach(conn)
     let announced = false
     conn.once('handshake', (h) => {
@@ -318,9 +322,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         if (this.opts.autoDial) this.autoDial(p)
       }
     })
-    conn.holepunch.on('hp_rendezvous', (target, id) => this.emit('hp_rendezvous', conn, target, id))
-    conn.holepunch.on('hp_connect', (ip, port) => this.emit('hp_connect', conn, ip, port))
-    conn.holepunch.on('hp_error', (code, ep) => this.emit('hp_error', conn, code, ep))
   }
 
   private autoDial(p: Endpoint): void {

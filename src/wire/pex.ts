@@ -30,7 +30,7 @@ export interface PexOptions {
 }
 
 export type PexEvents = {
-  /** Peers the remote told us about (validated, de-duplicated, capped). */
+  /** Each valid message: peers the remote told us about (validated, de-duplicated, capped); may be empty. */
   peers: [added: PexPeer[], dropped: CompactPeer[]]
 }
 
@@ -157,7 +157,7 @@ export class Pex extends EventEmitter<PexEvents> {
       added.push({ host: p.host, port: p.port, flags: p.flags & 0x7f })
     }
     const dropped = msg.dropped.slice(0, this.opts.maxPeersKept)
-    if (added.length > 0 || dropped.length > 0) this.emit('peers', added, dropped)
+    this.emit('peers', added, dropped)
   }
 }
 

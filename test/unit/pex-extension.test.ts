@@ -61,7 +61,9 @@ function remote(clock = new ManualClock()) {
   raw.write(encodeExtendedMessage(0, encodeExtendedHandshake({ m: { ut_pex: 3 } })))
   const pex = (payload: Uint8Array) => raw.write(encodeExtendedMessage(1, payload))
   const got: PexPeer[][] = []
-  conn.pex.on('peers', (added) => got.push(added))
+  conn.pex.on('peers', (added) => {
+    if (added.length > 0) got.push(added)
+  })
   const framer = new WireFramer()
   const sent: Uint8Array[] = []
   raw.on('data', (c: Uint8Array) => {
