@@ -11,14 +11,14 @@ import { UsageError } from './output.js'
 export function parseInfoHash(s: string | undefined): Uint8Array {
   if (s === undefined) throw new UsageError('--infohash <40 hex digits> is required')
   const b = fromHex(s)
-  if (!b || b.length !== 20) throw new UsageError(`--infohash must be 40 hex digits, got ${JSON.stringify(s)}`)
+  if (b?.length !== 20) throw new UsageError(`--infohash must be 40 hex digits, got ${JSON.stringify(s)}`)
   return b
 }
 
 export function parsePeerId(s: string | undefined): Uint8Array | undefined {
   if (s === undefined) return undefined
   const b = fromHex(s)
-  if (!b || b.length !== 20) throw new UsageError(`--peer-id must be 40 hex digits, got ${JSON.stringify(s)}`)
+  if (b?.length !== 20) throw new UsageError(`--peer-id must be 40 hex digits, got ${JSON.stringify(s)}`)
   return b
 }
 

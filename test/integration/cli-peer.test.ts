@@ -39,7 +39,13 @@ function start(args: string[]): {
         const seen = lines.find((l) => l.event === event)
         if (seen) return resolve(seen)
         const t = setTimeout(() => reject(new Error(`no ${event} event`)), 15_000)
-        waiters.push([event, (v) => (clearTimeout(t), resolve(v))])
+        waiters.push([
+          event,
+          (v) => {
+            clearTimeout(t)
+            resolve(v)
+          },
+        ])
       }),
   }
 }
