@@ -114,3 +114,50 @@ describe('interop with libtorrent 2.0: peer wire, PEX, holepunch', { skip }, () 
     assert.equal(conn.transport, 'tcp')
   })
 })
+
+describe('interop with libtorrent 2.0 as BEP 55 relay', { skip }, () => {
+  let lt: LtPeers
+  const swarms: Swarm[] = []
+  before(() => {
+    lt = LtPeers.spawn()
+  })
+  after(async () => {
+    await Promise.all(swarms.map((s) => s.close()))
+    await lt?.close()
+  })
+
+  it('(c) answers NotConnected, NoSupport, NoSelf, and sends connect to both of two mainline peers', async () => {
+    const ih = randomHash()
+    const port = await lt.start('relay', ih)
+    const mk = async (opts: Partial<SwarmOptions> = {}) => {
+      const s = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1', ...opts })
+      swarms.push(s)
+      await s.listen()
+      const c = await s.connect({ ...LT, port })
+      await ready(c)
+      return c
+    }
+    const m1 = await mk()
+    const m2 = await mk()
+    const plain = await mk({ connection: { extensions: { ut_pex: 1 } } })
+    // libtorrent matches the target by its connection's actual remote endpoint: our socket's local endpoint.
+    const at = (c: PeerConnection) => c.local as Endpoint
+    const errors: [number, Endpoint][] = []
+    m1.holepunch.on('hp_error', (code, ep) => errors.push([code, ep]))
+    const nextError = () => until(() => errors.length > 0, 10_000, 'hp_error').then(() => errors.shift())
+
+    m1.holepunch.sendHpRendezvous({ host: '127.0.0.1', port: 9 })
+    assert.deepEqual(await nextError(), [2, { host: '127.0.0.1', port: 9 }])
+    m1.holepunch.sendHpRendezvous(at(plain))
+    assert.deepEqual(await nextError(), [3, at(plain)])
+    m1.holepunch.sendHpRendezvous(at(m1))
+    assert.deepEqual(await nextError(), [4, at(m1)])
+
+    const got1 = new Promise<[string, number]>((r) => m1.holepunch.on('hp_connect', (ip, p) => r([ip, p])))
+    const got2 = new Promise<[string, number]>((r) => m2.holepunch.on('hp_connect', (ip, p) => r([ip, p])))
+    m1.holepunch.sendHpRendezvous(at(m2))
+    assert.deepEqual(await within(got1, 10_000, 'connect to the initiator'), [at(m2).host, at(m2).port])
+    assert.deepEqual(await within(got2, 10_000, 'connect to the target'), [at(m1).host, at(m1).port])
+    assert.equal(m1.holepunch.stats.received.error, 3)
+  })
+})
