@@ -161,3 +161,46 @@ describe('interop with libtorrent 2.0 as BEP 55 relay', { skip }, () => {
     assert.equal(m1.holepunch.stats.received.error, 3)
   })
 })
+
+describe('interop: mainline as BEP 55 relay between two libtorrent peers', { skip }, () => {
+  let lt: LtPeers
+  let r: Swarm | undefined
+  before(() => {
+    lt = LtPeers.spawn()
+  })
+  after(async () => {
+    await r?.close()
+    await lt?.close()
+  })
+
+  it('(d) libtorrent sends us a rendezvous; each libtorrent peer gets connect and dials the other over uTP', async () => {
+    const ih = randomHash()
+    // X takes no incoming uTP; Y makes no outgoing TCP. So Y can reach X only through a holepunch: when its uTP
+    // attempt fails it asks the peer whose PEX named X (us) for a rendezvous.
+    const xPort = await lt.start('x', ih, { enable_incoming_utp: false })
+    const yPort = await lt.start('y', ih, { enable_outgoing_tcp: false })
+    r = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1', connection: { pex: { interval: 2000 } } })
+    await r.listen()
+    const rendezvous = new Promise<[PeerConnection, Endpoint]>((res) => r?.on('hp_rendezvous', (c, t) => res([c, t])))
+    const relayed = new Promise<[PeerConnection, PeerConnection]>((res) => r?.on('hp_relayed', (a, b) => res([a, b])))
+    const cx = await r.connect({ ...LT, port: xPort })
+    // We tell Y about X, but not X about Y (else X would simply dial Y).
+    cx.pex.source = () => []
+    const cy = await r.connect({ ...LT, port: yPort })
+    await Promise.all([ready(cx), ready(cy)])
+
+    const [from, target] = await within(rendezvous, 30_000, 'a rendezvous from libtorrent')
+    assert.equal(from, cy)
+    assert.deepEqual(target, { host: '127.0.0.1', port: xPort })
+    const [a, b] = await within(relayed, 5_000, 'relay')
+    assert.equal(a, cy)
+    assert.equal(b, cx)
+    // Each side logs the connect; X starts a uTP connection to Y's endpoint (Y's own attempt may be skipped when
+    // X's connection arrives first: BEP 55 says to ignore a connect for a peer we are connected to).
+    await lt.alert('x', /<== HOLEPUNCH \[ msg:connect to: 127\.0\.0\.1/)
+    await lt.alert('y', /<== HOLEPUNCH \[ msg:connect to: 127\.0\.0\.1/)
+    await lt.alert('x', new RegExp(`OUTGOING_CONNECTION \\[ ep: 127\\.0\\.0\\.1:${yPort} type: uTP`))
+    // X's uTP attempt reaches Y: the two libtorrent peers end up connected.
+    await until(async () => (await lt.peers('y')).some((p) => /libtorrent/.test(p.client)), 15_000, 'X connected to Y')
+  })
+})
