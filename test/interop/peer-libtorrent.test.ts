@@ -1,5 +1,6 @@
 // Peer wire, PEX and BEP 55 against libtorrent 2.0 (python3-libtorrent) on 127.0.0.1.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import { toHex } from '../../src/codec/bytes.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -72,6 +73,51 @@ describe('interop with libtorrent 2.0: peer wire, PEX, holepunch', { skip }, () 
     assert.ok(c.holepunch.supported && c.pex.supported)
     // libtorrent saw our extended handshake too: its log shows our client name.
     await lt.alert('a', /mainline\/0\.1\.0/)
+  })
+
+  it("mainline peer handshake (CLI) prints libtorrent's handshake and its PEX", async () => {
+    const ih = randomHash()
+    const pa = await lt.start('cli_a', ih)
+    const pb = await lt.start('cli_b', ih)
+    lt.connect('cli_b', '127.0.0.1', pa)
+    await until(async () => (await lt.peers('cli_a')).length > 0, 10_000, 'cli_b connected to cli_a')
+    const main = new URL('../../src/cli/main.ts', import.meta.url).pathname
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      main,
+      'peer',
+      'handshake',
+      `127.0.0.1:${pa}`,
+      '--infohash',
+      ih,
+      '--timeout',
+      '3',
+      '--json',
+    ])
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    const code = await new Promise<number | null>((r) => child.on('close', r))
+    assert.equal(code, 0)
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const h = lines[0]
+    assert.equal(h.event, 'handshake')
+    assert.equal(h.client, 'libtorrent/2.0.8.0')
+    assert.equal(h.reserved, '0000000000100005')
+    assert.equal(h.transport, 'tcp')
+    assert.equal(h.yourip, '127.0.0.1')
+    const ext = h.extensions as Record<string, number>
+    assert.ok(ext.ut_pex > 0 && ext.ut_holepunch > 0)
+    const pex = lines.filter((l) => l.event === 'pex')
+    assert.ok(
+      pex.some((l) => (l.added as { port: number }[]).some((x) => x.port === pb)),
+      stdout,
+    )
   })
 
   it('(b) learns libtorrent peers from its PEX, and libtorrent learns a peer from ours', async () => {
