@@ -3,8 +3,12 @@
  * @packageDocumentation
  */
 export * from './codec/index.js'
+export * from './dht/index.js'
 export { cryptoRandom, realClock } from './net/clock.js'
+export { NetError, type NetErrorCode } from './net/errors.js'
+export * from './net/sim/index.js'
 export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
+export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
 export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'
 export { Relay, type RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
