@@ -1,6 +1,7 @@
 // Peer wire, PEX and BEP 55 against libtorrent 2.0 (python3-libtorrent) on 127.0.0.1.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { createSocket } from 'node:dgram'
 import { after, before, describe, it } from 'node:test'
 import { toHex } from '../../src/codec/bytes.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -248,5 +249,37 @@ describe('interop: mainline as BEP 55 relay between two libtorrent peers', { ski
     await lt.alert('x', new RegExp(`OUTGOING_CONNECTION \\[ ep: 127\\.0\\.0\\.1:${yPort} type: uTP`))
     // X's uTP SYN (from its listen port, which its uTP socket shares) reaches Y.
     await lt.alert('y', new RegExp(`INCOMING_CONNECTION \\[ ep: 127\\.0\\.0\\.1:${xPort} type: uTP`))
+  })
+
+  it('(d2) the connect we relay sends libtorrent to the advertised listen port: its uTP SYN arrives there', async () => {
+    const ih = randomHash()
+    const xPort = await lt.start('x2', ih)
+    const udp = createSocket('udp4')
+    await new Promise<void>((res) => udp.bind(0, '127.0.0.1', () => res()))
+    const udpPort = udp.address().port
+    const got = new Promise<Buffer>((res) => udp.once('message', (msg) => res(msg)))
+    const relay = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1' })
+    // M advertises the UDP port the test listens on as its listen port `p`: the relay must hand that out.
+    const m = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1', connection: { listenPort: udpPort } })
+    try {
+      await relay.listen()
+      const cx = await relay.connect({ ...LT, port: xPort })
+      const cm = await m.connect(relay.address as Endpoint)
+      await Promise.all([ready(cx), ready(cm)])
+      await until(() => relay.connections.every((c) => c.remoteExtended !== undefined), 5_000, 'relay sees M')
+      const mine = new Promise<[string, number]>((res) =>
+        cm.holepunch.once('hp_connect', (ip, port) => res([ip, port])),
+      )
+      cm.holepunch.sendHpRendezvous({ host: '127.0.0.1', port: xPort })
+      assert.deepEqual(await within(mine, 10_000, 'connect to M'), ['127.0.0.1', xPort])
+      const datagram = await within(got, 15_000, 'a datagram from libtorrent at our advertised port')
+      // A uTP SYN: type 4, version 1 (0x41), 20-byte header.
+      assert.equal(datagram[0], 0x41)
+      assert.ok(datagram.length >= 20)
+    } finally {
+      udp.close()
+      await m.close()
+      await relay.close()
+    }
   })
 })
