@@ -97,6 +97,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   readonly relay: Relay
   readonly stats = {
     refusedForLimit: 0,
+    listenerErrors: 0,
     dialFailures: 0,
     autoDials: 0,
     /** Closed connections by `WireError` code. */
@@ -159,6 +160,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       server.once('error', reject)
       server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0', () => {
         server.off('error', reject)
+        // After listening, errors (EMFILE on accept…) are counted, never thrown.
+        server.on('error', () => {
+          this.stats.listenerErrors++
+        })
         const a = server.address()
         if (!a || typeof a === 'string') return reject(new Error('listener has no address'))
         this.server = server
