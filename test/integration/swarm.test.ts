@@ -32,7 +32,9 @@ describe('Swarm', () => {
     assert.equal(await code(a.connect(a.address as Endpoint)), 'SELF_CONNECTION')
     await a.connect(b.address as Endpoint)
     assert.equal(await code(a.connect(b.address as Endpoint)), 'DUPLICATE')
-    await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 200 && (a.connections.length !== 1 || b.connections.length !== 1); i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
     assert.equal(a.connections.length, 1)
     assert.equal(b.connections.length, 1)
   })
@@ -43,7 +45,8 @@ describe('Swarm', () => {
     const third = await make()
     await other.connect(full.address as Endpoint)
     const rejected = await code(third.connect(full.address as Endpoint))
-    assert.equal(rejected, 'STREAM_ENDED')
+    // The full swarm destroys the socket: we see an end, or a reset if our handshake was still in flight.
+    assert.ok(rejected === 'STREAM_ENDED' || rejected === 'STREAM_ERROR', rejected)
     assert.equal(full.stats.refusedForLimit, 1)
     assert.equal(await code(full.connect(third.address as Endpoint)), 'CONNECTION_LIMIT')
   })
