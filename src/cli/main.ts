@@ -20,6 +20,8 @@ const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   dht: async () => (await import('./dht.js')).group,
   demo: async () => (await import('./demo.js')).group,
   krpc: async () => (await import('./krpc.js')).group,
+  peer: async () => (await import('./peer.js')).group,
+  holepunch: async () => (await import('./holepunch.js')).group,
 }
 
 function version(): string {
