@@ -1,6 +1,8 @@
 // BEP 42 (DHT security extension): a node id's top 21 bits are tied to its external IP through CRC-32C, so one
 // IP cannot pick ids at will. The id's last byte carries the random `r` (its low 3 bits enter the CRC).
 // libtorrent exempts local-network addresses from the check; so do we (`isLocalNetwork`).
+
+import { copyBytes } from './bytes.js'
 import { crc32c } from './crc32c.js'
 import { CodecError } from './errors.js'
 import { isLocalNetwork, tryParseIP, unmapV4 } from './ip.js'
@@ -36,7 +38,7 @@ export function bep42Crc(ip: Uint8Array | string, r: number): number {
  */
 export function nodeIdForIp(ip: Uint8Array | string, source: ByteSource, r?: number): Uint8Array {
   const rand = randomBytesFrom(source, NODE_ID_LENGTH)
-  const id = rand.slice()
+  const id = copyBytes(rand)
   const last = r === undefined ? rand[19] : r
   if (!Number.isInteger(last) || last < 0 || last > 255) throw new CodecError('BAD_VALUE', `r must be 0..255, got ${r}`)
   const crc = bep42Crc(ip, last)

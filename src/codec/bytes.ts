@@ -89,3 +89,11 @@ export function isPrintableAscii(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] < 0x20 || bytes[i] > 0x7e) return false
   return true
 }
+
+/**
+ * A copy of `bytes[start, end)` as a plain Uint8Array. Not `.slice()`: on a Node Buffer (which callers may pass,
+ * since it is a Uint8Array) `slice` returns a view, and a kept id would change when the datagram buffer is reused.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end))
+}

@@ -1,6 +1,8 @@
 // Compact peer and node formats (BEP 5, BEP 32): a peer is IP + big-endian port (6 or 18 bytes); a node is a
 // 20-byte id followed by a compact peer (26 or 38 bytes). Lists are plain concatenations, so a list whose length
 // is not a whole number of entries is broken, and is rejected rather than read up to the last whole entry.
+
+import { copyBytes } from './bytes.js'
 import { CodecError } from './errors.js'
 import { formatIPv4, formatIPv6, type IpFamily, tryParseIP, unmapV4 } from './ip.js'
 import { NODE_ID_LENGTH } from './node-id.js'
@@ -143,7 +145,7 @@ export function encodeNode(node: CompactNode): Uint8Array {
 /** One node from exactly 26 or 38 bytes. The id is a copy, so it outlives the packet buffer. */
 export function decodeNode(b: Uint8Array): CompactNode {
   const family = familyOfLength(b.length, 26, 38, 'node')
-  return { id: b.slice(0, NODE_ID_LENGTH), ...readPeer(b, NODE_ID_LENGTH, family) }
+  return { id: copyBytes(b, 0, NODE_ID_LENGTH), ...readPeer(b, NODE_ID_LENGTH, family) }
 }
 
 /** Nodes of one family, concatenated (the `nodes` / `nodes6` value). */
@@ -168,7 +170,7 @@ export function decodeNodes(b: Uint8Array, family: IpFamily): CompactNode[] {
   const out: CompactNode[] = []
   for (let at = 0; at < b.length; at += size) {
     const peer = readPeer(b, at + NODE_ID_LENGTH, family)
-    out.push({ id: b.slice(at, at + NODE_ID_LENGTH), host: peer.host, port: peer.port })
+    out.push({ id: copyBytes(b, at, at + NODE_ID_LENGTH), host: peer.host, port: peer.port })
   }
   return out
 }

@@ -1,6 +1,8 @@
 // IP addresses as text and as bytes. Strict parsing (what we accept from users and peers is exactly one literal,
 // no zone ids, no leading zeros in IPv4), RFC 5952 formatting (so an address has one text form and can be used as
 // a map key), v4-mapped handling, and the "local network" classes libtorrent exempts from BEP 42.
+
+import { copyBytes } from './bytes.js'
 import { CodecError } from './errors.js'
 
 export type IpFamily = 4 | 6
@@ -195,7 +197,7 @@ export function mapV4(b: Uint8Array): Uint8Array {
 
 /** The 4-byte address inside a v4-mapped one; any other address is returned as is. */
 export function unmapV4(b: Uint8Array): Uint8Array {
-  return b.length === 16 && isV4Mapped(b) ? b.slice(12) : b
+  return b.length === 16 && isV4Mapped(b) ? copyBytes(b, 12) : b
 }
 
 /**

@@ -2,7 +2,7 @@
 // keys, leading zeros, unknown keys, odd `values` entries, a malformed `ip`), strict where the structure is
 // broken (bad bencode, trailing bytes, a wrong type or size for a key the message needs).
 import type { BValue } from './bencode.js'
-import { fromLatin1, latin1, tryUtf8 } from './bytes.js'
+import { copyBytes, fromLatin1, latin1, tryUtf8 } from './bytes.js'
 import { CodecError } from './errors.js'
 import { CH_0, CH_9, CH_D, CH_E, CH_I, DictSlots, Scanner } from './krpc-scan.js'
 import {
@@ -326,7 +326,7 @@ export function parseKrpc(buf: Uint8Array, options: ParseKrpcOptions = {}): Krpc
   }
   if (v !== undefined) msg.v = v
   if (ip !== undefined) msg.ip = ip
-  if (seen & T_Q && y !== 0x71 && !qBad) setExtra(msg, 'q', buf.slice(qs, qs + qn))
+  if (seen & T_Q && y !== 0x71 && !qBad) setExtra(msg, 'q', copyBytes(buf, qs, qs + qn))
   if (seen & T_E && y !== 0x65) setExtra(msg, 'e', e)
   if (extras !== null) for (const [k, x] of extras) setExtra(msg, k, x)
   A.reset()

@@ -1,6 +1,8 @@
 // Node ids, XOR distance and transaction ids (BEP 5). The codec layer is pure, so randomness comes in as an
 // argument: anything with `bytes(n)` (the `Random` seam from net/types, a seeded generator in simulations) or a
 // plain `(n) => bytes` function.
+
+import { copyBytes } from './bytes.js'
 import { CodecError } from './errors.js'
 
 export const NODE_ID_LENGTH = 20
@@ -32,7 +34,7 @@ function checkId(id: Uint8Array, what: string): void {
 
 /** A fresh random 20-byte node id (a copy, so the source's buffer can be reused). */
 export function randomNodeId(source: ByteSource): Uint8Array {
-  return randomBytesFrom(source, NODE_ID_LENGTH).slice()
+  return copyBytes(randomBytesFrom(source, NODE_ID_LENGTH))
 }
 
 /** `a XOR b`, the Kademlia distance, as 20 bytes (compare results with `compareBytes`). */
@@ -93,7 +95,7 @@ export function randomIdInBucket(own: Uint8Array, prefix: number, source: ByteSo
     throw new CodecError('BAD_VALUE', `bucket prefix must be 0..160, got ${prefix}`)
   }
   const id = randomNodeId(source)
-  if (prefix === NODE_ID_BITS) return own.slice()
+  if (prefix === NODE_ID_BITS) return copyBytes(own)
   const whole = prefix >> 3
   for (let i = 0; i < whole; i++) id[i] = own[i]
   const bit = 0x80 >> (prefix & 7) // the first differing bit
@@ -110,7 +112,7 @@ export function randomTransactionId(source: ByteSource, length = TRANSACTION_ID_
   if (!Number.isInteger(length) || length < 1 || length > 20) {
     throw new CodecError('BAD_VALUE', `transaction id length must be 1..20, got ${length}`)
   }
-  return randomBytesFrom(source, length).slice()
+  return copyBytes(randomBytesFrom(source, length))
 }
 
 /**

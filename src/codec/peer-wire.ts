@@ -1,6 +1,8 @@
 // Peer wire protocol (BEP 3) frames, the Fast extension's messages (BEP 6) and the extended-message envelope
 // (BEP 10, id 20). Every frame is <u32 BE length><id><payload>; the length is read UNSIGNED and bounded, and every
 // message's size is checked against its definition (a 1-byte `have` is an error, never a zero).
+
+import { copyBytes } from './bytes.js'
 import { CodecError } from './errors.js'
 
 export const PROTOCOL_NAME = 'BitTorrent protocol'
@@ -93,7 +95,7 @@ export function decodeHandshake(buf: Uint8Array): Handshake {
   if (buf.length < HANDSHAKE_LENGTH) throw new CodecError('TRUNCATED', 'handshake: fewer than 68 bytes', buf.length)
   if (buf.length > HANDSHAKE_LENGTH) throw new CodecError('TRAILING_BYTES', 'handshake: more than 68 bytes', 68)
   checkProtocolPrefix(buf)
-  return { reserved: buf.slice(20, 28), infoHash: buf.slice(28, 48), peerId: buf.slice(48, 68) }
+  return { reserved: copyBytes(buf, 20, 28), infoHash: copyBytes(buf, 28, 48), peerId: copyBytes(buf, 48, 68) }
 }
 
 export type PeerMessage =

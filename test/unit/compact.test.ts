@@ -128,3 +128,14 @@ describe('compact nodes', () => {
     )
   })
 })
+
+describe('compact: kept ids are copies', () => {
+  it('decodeNodes on a Node Buffer returns ids that do not change when the buffer is reused', () => {
+    const id = new Uint8Array(20).fill(0xab)
+    const wire = Buffer.from(encodeNodes([{ id, host: '127.0.0.1', port: 6881 }], 4))
+    const [node] = decodeNodes(wire, 4)
+    wire.fill(0)
+    assert.deepEqual(node.id, id)
+    assert.equal(Object.getPrototypeOf(node.id), Uint8Array.prototype)
+  })
+})
