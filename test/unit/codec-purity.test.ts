@@ -15,9 +15,10 @@ it('src/codec imports nothing from Node or from the layers above', () => {
       const ok = spec.startsWith('./') && !spec.includes('..')
       if (!ok) offenders.push(`${f}: ${spec}`)
     }
+    // Code only: comments may mention what the code avoids.
+    const code = src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
     for (const g of ['Buffer', 'process', 'require(', 'setTimeout', 'setInterval']) {
-      if (new RegExp(`\\b${g.replace('(', '\\(')}`).test(src.replace(/\/\/.*$/gm, '')))
-        offenders.push(`${f}: uses ${g}`)
+      if (new RegExp(`\\b${g.replace('(', '\\(')}`).test(code)) offenders.push(`${f}: uses ${g}`)
     }
   }
   assert.deepEqual(offenders, [])
