@@ -4,7 +4,7 @@
 // As libtorrent's traversal_algorithm: keep the candidates sorted by XOR distance (at most `maxCandidates`), keep
 // `alpha` queries in flight among the closest not yet asked, let a slow query (the query function calls `onSlow`,
 // ~1 s) give its slot to a new one while still waiting for it, and stop when the `k` closest candidates that have
-// not failed have all replied.
+// neither failed nor gone slow have all replied (a slow one's reply still counts if it comes before that).
 import { compareDistance } from '../codec/node-id.js'
 import type { Endpoint } from '../net/types.js'
 import { abortError, type DHTError } from './errors.js'
@@ -262,14 +262,23 @@ class Traversal {
   private step(): void {
     if (this.finished) return
     let inFlight = 0
+    // Queries in flight that block the end: fresh ones always, slow ones only while nothing has replied yet.
     let waiting = false
+    let slowPending = false
     for (const c of this.unknown) {
       if (c.state === IN_FLIGHT) {
-        waiting = true
-        if (!c.slow) inFlight++
+        if (c.slow) slowPending = true
+        else {
+          waiting = true
+          inFlight++
+        }
       }
     }
-    for (const c of this.sorted) if (c.state === IN_FLIGHT && !c.slow) inFlight++
+    for (const c of this.sorted) {
+      if (c.state !== IN_FLIGHT) continue
+      if (c.slow) slowPending = true
+      else inFlight++
+    }
     for (const c of this.unknown) {
       if (inFlight >= this.alpha || this.queries >= this.maxQueries) break
       if (c.state === NEW) {
@@ -281,7 +290,9 @@ class Traversal {
     }
     // Walk the closest candidates, asking new ones while slots are free, until k of them have replied. A query
     // in flight (and not slow) counts as a reply to come: nodes beyond the k closest that have replied or will
-    // are not asked, so the last round sends no queries it does not need.
+    // are not asked, so the last round sends no queries it does not need. A slow query (past the short timeout)
+    // is passed over like a failed one: it neither counts as a reply to come nor holds up the end, so a dead
+    // node among the closest costs the short timeout, not the hard one. Its reply still counts if it comes first.
     let replied = 0
     let covered = 0
     let done = true
@@ -294,8 +305,10 @@ class Traversal {
       }
       if (c.state === FAILED) continue
       if (c.state === IN_FLIGHT) {
-        done = false
-        if (!c.slow) covered++
+        if (!c.slow) {
+          done = false
+          covered++
+        }
         continue
       }
       if (this.queries >= this.maxQueries) continue
@@ -308,7 +321,7 @@ class Traversal {
         if (this.finished) return
       }
     }
-    if (done && !waiting) this.finish()
+    if (done && !waiting && !(slowPending && this.responses === 0)) this.finish()
   }
 
   private finish(): void {

@@ -4,13 +4,16 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { isValidNodeIdForIp } from '../../src/codec/bep42.js'
 import { DHT } from '../../src/dht/index.js'
-import { SeededRandom, SimNetwork } from '../../src/net/sim/index.js'
+import { SeededRandom, SimNetwork, simIPv4 } from '../../src/net/sim/index.js'
 
 const N = 1000
 
-/** A distinct public-looking /24 per node (in-memory only: nothing leaves the process). */
+/**
+ * Node i's address in 198.18.0.0/15 (the benchmark range: not routed, not exempt from BEP 42 or IP diversity; and
+ * in-memory only anyway). That range has 512 /24s: nodes i and i + 500 share one, every other pair differs.
+ */
 function ipOf(i: number): string {
-  return `11.${(i >> 8) & 255}.${i & 255}.7`
+  return simIPv4((i % 500) * 256 + 6 + Math.floor(i / 500))
 }
 
 async function buildNetwork(seed: number) {

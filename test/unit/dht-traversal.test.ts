@@ -3,6 +3,7 @@ import { describe, it } from 'node:test'
 import { compareDistance } from '../../src/codec/node-id.js'
 import { RoutingTable } from '../../src/dht/routing-table.js'
 import { type QueryFn, type TraversalContact, traversalEvents, traverse } from '../../src/dht/traversal.js'
+import { VirtualClock } from '../../src/net/sim/index.js'
 import { seededRandom } from '../helpers/dht-fixtures.js'
 
 /** The n entries closest to target by XOR, by selection (no full sort: topologies are big). */
@@ -148,6 +149,60 @@ describe('traversal over a fake topology', () => {
     const p = traverse({ target, seeds, query: topo.query(target), signal: ac.signal })
     ac.abort()
     await assert.rejects(p, { code: 'ABORTED' })
+  })
+
+  it('a dead node among the closest costs the short timeout, not the hard one (virtual clock)', async () => {
+    const topo = topology(300, 11)
+    const clock = new VirtualClock()
+    const target = topo.rnd.bytes(20).slice()
+    // The two nodes closest to the target are dead: the lookup must not wait for their hard timeout.
+    const truth = closestTo(topo.nodes, target, 10)
+    truth[0].dead = true
+    truth[1].dead = true
+    const byPort = new Map(topo.nodes.map((x) => [x.port, x]))
+    let slowCalls = 0
+    let lateReply = false
+    const query: QueryFn = (c, ctx) => {
+      const node = byPort.get(c.port)!
+      return new Promise((resolve, reject) => {
+        if (node.dead) {
+          // As Rpc does: slow after 1 s, failed after 5 s.
+          clock.setTimeout(() => {
+            slowCalls++
+            ctx.onSlow()
+          }, 1000)
+          clock.setTimeout(() => reject(new Error('timeout')), 5000)
+          return
+        }
+        // The third closest is slow too, but answers at 1.005 s, before the lookup ends: its late reply still counts.
+        const late = node === truth[2]
+        if (late) clock.setTimeout(() => ctx.onSlow(), 1000)
+        clock.setTimeout(
+          () => {
+            if (late) lateReply = true
+            const closest = node.table.closest(target, 8).map((x) => ({ id: x.id, host: x.host, port: x.port }))
+            resolve({ id: node.id, nodes: closest })
+          },
+          late ? 1005 : 20,
+        )
+      })
+    }
+    const seeds = topo.nodes[150].table.closest(target, 8).map((x) => ({ id: x.id, host: x.host, port: x.port }))
+    let endedAt = -1
+    const res = await clock.settle(
+      traverse({ target, seeds, query }).then((r) => {
+        endedAt = clock.now()
+        return r
+      }),
+    )
+    assert.ok(slowCalls >= 2, 'the dead nodes were asked')
+    assert.ok(endedAt >= 1000 && endedAt < 5000, `ended at virtual ${endedAt} ms`)
+    assert.equal(res.failures, 0, 'no hard timeout was waited for')
+    assert.ok(lateReply)
+    assert.deepEqual(
+      res.closest.map((c) => c.port),
+      truth.slice(2, 10).map((t) => t.port),
+    )
   })
 
   it('ends with an empty result when nobody answers', async () => {
