@@ -23,10 +23,14 @@ interface ChildResult {
   bytes_per_lookup: number
   announce_nodes: number
   rss_per_node_kb: number
+  heap_per_node_kb: number
 }
 
+/** Both implementations' children run with exactly these flags. */
+const CHILD_FLAGS = ['--expose-gc', '--import', 'tsx']
+
 function runChild(which: 'ours' | 'anchor', n: number): ChildResult {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', CHILD, which, String(n), String(LOOKUPS)], {
+  const r = spawnSync(process.execPath, [...CHILD_FLAGS, CHILD, which, String(n), String(LOOKUPS)], {
     encoding: 'utf8',
     timeout: 120_000,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -45,6 +49,7 @@ const METRICS: Array<[keyof ChildResult, string]> = [
   ['bytes_per_lookup', 'bytes sent by all nodes'],
   ['announce_nodes', 'nodes storing the announce'],
   ['rss_per_node_kb', 'KiB RSS per node'],
+  ['heap_per_node_kb', 'KiB heap+external per node after GC'],
 ]
 
 export async function run(): Promise<void> {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const hex = Buffer.from(infoHash).toString('hex')
   const storing = new Set<number>()
   gc()
-  const rss0 = process.memoryUsage().rss
+  const mem0 = process.memoryUsage()
   const t0 = performance.now()
   const nodes: BenchNode[] = []
   const stored = (i: number) => (ih: Uint8Array) => {
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   }
   const bootMs = performance.now() - t0
   gc()
-  const rss1 = process.memoryUsage().rss
+  const mem1 = process.memoryUsage()
 
   const announcePort = 6881
   await nodes[1].announce(infoHash, announcePort)
@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     queries_per_lookup: queries.reduce((a, b) => a + b, 0) / queries.length,
     bytes_per_lookup: bytes.reduce((a, b) => a + b, 0) / bytes.length,
     announce_nodes: announceNodes,
-    rss_per_node_kb: (rss1 - rss0) / 1024 / N,
+    rss_per_node_kb: (mem1.rss - mem0.rss) / 1024 / N,
+    // What the JS side keeps per node after a full GC (JS heap + ArrayBuffers/external), free of the young
+    // generation's slack and the allocator's fragmentation that RSS also counts.
+    heap_per_node_kb: (mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / 1024 / N,
   }
   process.stdout.write(`${JSON.stringify(result)}\n`)
   await Promise.all(nodes.map((n) => n.destroy().catch(() => {})))
