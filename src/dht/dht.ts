@@ -1,53 +1,43 @@
-// The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), lookups,
-// announces, persistence and maintenance. See docs/dht.md.
-import { buildAnnouncePeerQuery, buildFindNodeQuery, buildGetPeersQuery, buildPingQuery } from '../codec/krpc-build.js'
+// The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), persistence and
+// maintenance. Lookups live in lookups.ts, the shared state in node.ts. See docs/dht.md.
+import { buildPingQuery } from '../codec/krpc-build.js'
 import { parseKrpc } from '../codec/krpc-parse.js'
 import { KrpcError } from '../codec/krpc-types.js'
-import type { Endpoint } from '../net/types.js'
+import type { DatagramSocket, Endpoint } from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
 import { resolveBootstrap } from './bootstrap.js'
-import { abortError, DHTError } from './errors.js'
+import { DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
-import { bytesEq, DHTCore, type DHTNode, type DHTOptions } from './node.js'
+import { type AnnounceResult, DHTLookups, type LookupResult } from './lookups.js'
+import { bytesEq, type DHTNode, type DHTOptions, familyOf } from './node.js'
 import { copyBytes } from './routing-table.js'
 import { loadState, saveState } from './state.js'
-import { type ClosestNode, type QueryFn, type TraversalContact, traversalEvents, traverse } from './traversal.js'
 
-export interface LookupResult {
-  peers: Endpoint[]
-  /** The K closest nodes that replied with a token (where announce() sends announce_peer). */
-  withToken: ClosestNode[]
-  queries: number
-  responses: number
-  hops: number
-  ms: number
-  closest: ClosestNode[]
-}
-
-export interface AnnounceResult {
-  /** Nodes that accepted the announce. */
-  nodes: number
-  /** Queries sent: the get_peers lookup plus the announce_peer queries. */
-  queries: number
-  /** Peers the lookup found on the way. */
-  peers: Endpoint[]
-}
+export type { AnnounceResult, LookupResult }
 
 /** Saved nodes pinged at start-up at most. */
 const MAX_STARTUP_PINGS = 64
+/** Default SO_RCVBUF / SO_SNDBUF of the sockets listen() binds. */
+const SOCKET_BUFFER = 256 * 1024
 
-export class DHT extends DHTCore {
-  private ownSocket = false
-  private bootstrapNodes: Endpoint[] = []
-  private savedNodes: DHTNode[] = []
+export class DHT extends DHTLookups {
+  /** Sockets listen() opened (closed by destroy()). */
+  private owned: DatagramSocket[] = []
   private bootstrapPromise: Promise<void> | undefined
-  private refreshing = false
+  private readonly refreshing = { 4: false, 6: false }
   private ticks = 0
   private listening: Promise<Endpoint> | undefined
 
   constructor(opts: DHTOptions = {}) {
     super(opts)
+    if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
+    if (opts.socket6 && opts.socket && opts.socket.family !== 4)
+      throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
     if (opts.socket) this.socket = opts.socket
+    if (opts.socket6) {
+      if (opts.socket) this.socket6 = opts.socket6
+      else this.socket = opts.socket6
+    }
   }
 
   /** Binds (unless a socket was given), loads the state file, and starts bootstrapping in the background. */
@@ -69,22 +59,49 @@ export class DHT extends DHTCore {
         this.emit('warning', err as Error)
       }
     }
-    if (!this.socket) {
-      const family = this.opts.family ?? 4
-      this.socket = await UdpSocket.bind({ host: this.opts.host, port: this.opts.port ?? 0, family })
-      this.ownSocket = true
-    }
+    if (!this.socket) await this.bind()
     if (this.destroyed) {
-      if (this.ownSocket) await this.socket.close()
+      await this.closeOwned()
       throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     }
-    this.socket.setReceiver((data, from) => this.onDatagram(data, from))
+    this.socket!.setReceiver((data, from) => this.onDatagram(data, from))
+    this.socket6?.setReceiver((data, from) => this.onDatagram(data, from))
     this.startTimers(
       () => this.tick(),
       this.opts.state ? () => void this.save().catch((e) => this.emit('warning', e)) : undefined,
     )
     this.bootstrapPromise = this.bootstrap()
-    return this.socket.address()
+    return this.socket!.address()
+  }
+
+  /** Binds the socket(s) the options ask for: one, or IPv4 + IPv6 on one port when it is free on both. */
+  private async bind(): Promise<void> {
+    const o = this.opts
+    const size = o.socketBufferSize ?? SOCKET_BUFFER
+    const buffers = { recvBufferSize: size, sendBufferSize: size }
+    const family = o.family === 'dual' ? 4 : (o.family ?? 4)
+    this.socket = await UdpSocket.bind({ host: o.host, port: o.port ?? 0, family, ...buffers })
+    this.owned.push(this.socket)
+    if (o.family !== 'dual') return
+    const port = this.socket.address().port
+    const host = o.host6 ?? '::'
+    try {
+      this.socket6 = await UdpSocket.bind({ host, port, family: 6, ...buffers })
+    } catch (err) {
+      // Taken on IPv6 (or an explicit port we must honour): an ephemeral one if we may, else give up.
+      if (o.port) {
+        await this.closeOwned()
+        throw err
+      }
+      this.socket6 = await UdpSocket.bind({ host, port: 0, family: 6, ...buffers })
+    }
+    this.owned.push(this.socket6)
+  }
+
+  private async closeOwned(): Promise<void> {
+    const owned = this.owned
+    this.owned = []
+    await Promise.allSettled(owned.map((s) => s.close()))
   }
 
   protected override idChanged(): void {
@@ -98,9 +115,16 @@ export class DHT extends DHTCore {
     this.tables[6].reset(this._id)
   }
 
+  /** The main socket's address (the IPv4 one when dual stack). */
   address(): Endpoint {
     if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
     return this.socket.address()
+  }
+
+  /** Every socket's address: one, or IPv4 then IPv6 when dual stack. */
+  addresses(): Endpoint[] {
+    if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
+    return this.socket6 ? [this.socket.address(), this.socket6.address()] : [this.socket.address()]
   }
 
   /** Resolves when the first bootstrap lookup has finished (with or without nodes). */
@@ -120,8 +144,10 @@ export class DHT extends DHTCore {
     if (!this.destroyed) this.emit('ready')
   }
 
-  private resolveBootstrap(): Promise<Endpoint[]> {
-    return resolveBootstrap(this.opts.bootstrap ?? [], this.family, (e) => this.emit('warning', e))
+  private async resolveBootstrap(): Promise<Endpoint[]> {
+    const warn = (e: Error) => this.emit('warning', e)
+    const lists = await Promise.all(this.families.map((f) => resolveBootstrap(this.opts.bootstrap ?? [], f, warn)))
+    return lists.flat()
   }
 
   // ---- receive path ------------------------------------------------------------------------------------------
@@ -167,167 +193,12 @@ export class DHT extends DHTCore {
       const out = answerQuery(this, msg, from)
       if (out) this.send(out, from)
       if (!msg.ro && msg.a.id.length === 20) {
-        const res = this.table.seen({ id: msg.a.id, host: from.host, port: from.port }, false)
+        const res = this.tables[familyOf(from.host)].seen({ id: msg.a.id, host: from.host, port: from.port }, false)
         for (const n of res.ping) this.pingQuietly(n)
       }
       return
     }
     if (!this.rpc.handle(msg, from)) this.drop('unsolicited')
-  }
-
-  // ---- lookups -----------------------------------------------------------------------------------------------
-
-  private seeds(target: Uint8Array): TraversalContact[] {
-    const seeds: TraversalContact[] = this.table.closest(target, this.k * 2)
-    if (seeds.length < this.k) {
-      for (const n of this.savedNodes) seeds.push(n)
-      for (const b of this.bootstrapNodes) seeds.push({ host: b.host, port: b.port })
-    }
-    return seeds
-  }
-
-  private queryFn(method: 'find_node' | 'get_peers', target: Uint8Array): QueryFn {
-    const build =
-      method === 'find_node'
-        ? (t: Uint8Array) => buildFindNodeQuery(t, this._id, target, this.queryOptions)
-        : (t: Uint8Array) => buildGetPeersQuery(t, this._id, target, this.queryOptions)
-    return async (node, ctx) => {
-      const { msg } = await this.query(node, method, build, {
-        signal: ctx.signal,
-        onSlow: ctx.onSlow,
-        nodeId: node.id,
-      })
-      const reply = this.toQueryReply(msg)
-      // Nodes we hear about fill our own table too: the table asks to ping those it has room for.
-      for (const n of reply.nodes) {
-        const res = this.table.seen(n, false)
-        for (const p of res.ping) this.pingQuietly(p)
-      }
-      return reply
-    }
-  }
-
-  private checkHash(h: Uint8Array, what: string): void {
-    if (!(h instanceof Uint8Array) || h.length !== 20) throw new DHTError('BAD_ARGUMENT', `${what} must be 20 bytes`)
-    if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
-  }
-
-  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
-  private checkAlive(): void {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
-  }
-
-  /** The K nodes closest to `target` that answered, closest first. */
-  async findNode(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<DHTNode[]> {
-    this.checkHash(target, 'target')
-    const res = await traverse({
-      target,
-      seeds: this.seeds(target),
-      query: this.queryFn('find_node', target),
-      k: this.k,
-      alpha: this.alpha,
-      signal: opts.signal,
-    })
-    this.checkAlive()
-    return res.closest.map((n) => ({ id: n.id, host: n.host, port: n.port }))
-  }
-
-  /** Peers for `infoHash` as they are found (de-duplicated); ends when the lookup ends. */
-  async *getPeers(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Endpoint> {
-    this.checkHash(infoHash, 'info hash')
-    const seen = new Set<string>()
-    const events = traversalEvents({
-      target: infoHash,
-      seeds: this.seeds(infoHash),
-      query: this.queryFn('get_peers', infoHash),
-      k: this.k,
-      alpha: this.alpha,
-      signal: opts.signal,
-    })
-    for await (const e of events) {
-      if (e.type !== 'reply' || !e.reply.values) continue
-      for (const p of e.reply.values) {
-        const key = `${p.host}|${p.port}`
-        if (seen.has(key)) continue
-        seen.add(key)
-        this.emit('peer', p, infoHash, { host: e.node.host, port: e.node.port })
-        yield p
-      }
-    }
-    this.checkAlive()
-  }
-
-  /** A whole get_peers lookup: the peers, the closest nodes (with tokens) and what it cost. */
-  async lookup(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<LookupResult> {
-    this.checkHash(infoHash, 'info hash')
-    const start = this.clock.now()
-    const peers: Endpoint[] = []
-    const seen = new Set<string>()
-    const res = await traverse({
-      target: infoHash,
-      seeds: this.seeds(infoHash),
-      query: this.queryFn('get_peers', infoHash),
-      k: this.k,
-      alpha: this.alpha,
-      signal: opts.signal,
-      onEvent: (e) => {
-        if (e.type !== 'reply' || !e.reply.values) return
-        for (const p of e.reply.values) {
-          const key = `${p.host}|${p.port}`
-          if (seen.has(key)) continue
-          seen.add(key)
-          peers.push(p)
-          this.emit('peer', p, infoHash, { host: e.node.host, port: e.node.port })
-        }
-      },
-    })
-    this.checkAlive()
-    return {
-      peers,
-      queries: res.queries,
-      responses: res.responses,
-      hops: res.hops,
-      ms: this.clock.now() - start,
-      closest: res.closest,
-      withToken: res.withToken,
-    }
-  }
-
-  /**
-   * Announces that we have `infoHash` on `port` (or, with `impliedPort`, on the port this socket sends from): a
-   * get_peers lookup, then announce_peer to the K closest nodes that gave a token.
-   */
-  async announce(
-    infoHash: Uint8Array,
-    opts: { port?: number; impliedPort?: boolean; signal?: AbortSignal } = {},
-  ): Promise<AnnounceResult> {
-    const implied = opts.impliedPort === true || opts.port === undefined
-    const port = opts.port ?? 0
-    if (!implied && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-      throw new DHTError('BAD_ARGUMENT', `bad port ${opts.port}`)
-    }
-    const look = await this.lookup(infoHash, { signal: opts.signal })
-    // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
-    const targets = look.withToken
-    // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
-    const sendPort = implied ? this.address().port : port
-    const qo = implied ? { ...this.queryOptions, impliedPort: true } : this.queryOptions
-    const results = await Promise.allSettled(
-      targets.map((n) =>
-        this.query(n, 'announce_peer', (t) => buildAnnouncePeerQuery(t, this._id, infoHash, n.token!, sendPort, qo), {
-          signal: opts.signal,
-          nodeId: n.id,
-        }),
-      ),
-    )
-    if (opts.signal?.aborted) throw abortError()
-    this.checkAlive()
-    return {
-      nodes: results.filter((r) => r.status === 'fulfilled').length,
-      queries: look.queries + targets.length,
-      peers: look.peers,
-    }
   }
 
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
@@ -342,9 +213,9 @@ export class DHT extends DHTCore {
     this.pingQuietly({ host: node.host, port: node.port })
   }
 
-  /** The nodes of our routing table (of the socket's family). */
+  /** The nodes of our routing table(s): the main family's, then IPv6 when dual stack. */
   nodes(): DHTNode[] {
-    return this.table.nodes().map((n) => ({ id: n.id, host: n.host, port: n.port }))
+    return this.families.flatMap((f) => this.tables[f].nodes().map((n) => ({ id: n.id, host: n.host, port: n.port })))
   }
 
   // ---- maintenance -------------------------------------------------------------------------------------------
@@ -352,38 +223,42 @@ export class DHT extends DHTCore {
   private tick(): void {
     if (this.destroyed) return
     this.ticks++
-    const stale = this.table.stalest()
-    if (stale) this.pingQuietly(stale)
-    if (!this.refreshing && this.table.size > 0) {
-      const buckets = this.table.staleBuckets()
-      if (buckets.length > 0) {
-        const i = buckets[0]
-        this.table.touch(i)
-        this.refreshing = true
-        this.findNode(this.refreshTarget(i))
-          .catch(() => {})
-          .finally(() => {
-            this.refreshing = false
-          })
-      }
-    }
+    for (const f of this.families) this.maintain(f)
     if (this.ticks % 12 === 0) {
       this.store.sweep()
       this.limiter.sweep()
-      // Few or no nodes (alone at first, or the network was down): look ourselves up again.
-      if (
-        this.table.size < this.k &&
-        !this.refreshing &&
-        (this.table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
-      ) {
-        this.refreshing = true
-        this.findNode(this._id)
-          .catch(() => {})
-          .finally(() => {
-            this.refreshing = false
-          })
+    }
+  }
+
+  /** One family's table upkeep: ping the stalest node, refresh a stale bucket, look ourselves up when nearly empty. */
+  private maintain(family: 4 | 6): void {
+    const table = this.tables[family]
+    const stale = table.stalest()
+    if (stale) this.pingQuietly(stale)
+    if (this.refreshing[family]) return
+    let target: Uint8Array | undefined
+    if (table.size > 0) {
+      const buckets = table.staleBuckets()
+      if (buckets.length > 0) {
+        table.touch(buckets[0])
+        target = this.refreshTarget(buckets[0])
       }
     }
+    // Few or no nodes (alone at first, or the network was down): look ourselves up again.
+    if (
+      !target &&
+      this.ticks % 12 === 0 &&
+      table.size < this.k &&
+      (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
+    )
+      target = this._id
+    if (!target) return
+    this.refreshing[family] = true
+    this.findNodeIn(family, target)
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing[family] = false
+      })
   }
 
   /** Writes the node id and the routing table's good nodes to `path` (default: the `state` option), atomically. */
@@ -409,10 +284,9 @@ export class DHT extends DHTCore {
     for (const t of this.timers) t.cancel()
     this.timers = []
     this.rpc.close()
-    if (this.socket) {
-      this.socket.setReceiver(null)
-      if (this.ownSocket) await this.socket.close()
-    }
+    this.socket?.setReceiver(null)
+    this.socket6?.setReceiver(null)
+    await this.closeOwned()
   }
 }
 

@@ -23,8 +23,6 @@ export const MAX_TID = 20
 
 export interface ServeContext {
   readonly id: Uint8Array
-  /** The family of our socket: the default `nodes`/`nodes6` key when a query has no `want`. */
-  readonly family: 4 | 6
   readonly k: number
   readonly tables: { readonly 4: RoutingTable; readonly 6: RoutingTable }
   readonly tokens: TokenManager
@@ -55,7 +53,7 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
     case 'ping':
       return buildPingReply(t, ctx.id, opts(ctx, from))
     case 'find_node': {
-      const n = nodesFor(ctx, msg.a.target, msg.a.want)
+      const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
       return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
     }
     case 'get_peers':
@@ -81,14 +79,19 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
   }
 }
 
-/** `nodes` and/or `nodes6` as `want` asks (BEP 32): with no `want`, the key of our own family. */
+/**
+ * `nodes` and/or `nodes6` as `want` asks (BEP 32), each from that family's table: with no `want`, the key of the
+ * family the query came in on.
+ */
 function nodesFor(
   ctx: ServeContext,
   target: Uint8Array,
   want: string[] | undefined,
+  from: Endpoint,
 ): { nodes?: Uint8Array; nodes6?: Uint8Array } {
-  let n4 = ctx.family === 4
-  let n6 = ctx.family === 6
+  const family = from.host.includes(':') ? 6 : 4
+  let n4 = family === 4
+  let n6 = family === 6
   if (want && want.length > 0) {
     const w4 = want.includes('n4')
     const w6 = want.includes('n6')
@@ -99,14 +102,14 @@ function nodesFor(
     }
   }
   const out: { nodes?: Uint8Array; nodes6?: Uint8Array } = {}
-  // Our own family's key is always there (some clients expect it); the other family's only when we know any.
+  // The requester's family's key is always there (some clients expect it); the other's only when we know any.
   if (n4) {
     const b = encodeNodes(ctx.tables[4].closest(target, ctx.k), 4)
-    if (b.length > 0 || ctx.family === 4) out.nodes = b
+    if (b.length > 0 || family === 4) out.nodes = b
   }
   if (n6) {
     const b = encodeNodes(ctx.tables[6].closest(target, ctx.k), 6)
-    if (b.length > 0 || ctx.family === 6) out.nodes6 = b
+    if (b.length > 0 || family === 6) out.nodes6 = b
   }
   return out
 }
@@ -118,7 +121,7 @@ function getPeers(
   infoHash: Uint8Array,
   want: string[] | undefined,
 ): Uint8Array {
-  const n = nodesFor(ctx, infoHash, want)
+  const n = nodesFor(ctx, infoHash, want, from)
   // A store full of other info hashes hands out no token for a new one (as libtorrent does).
   const token = ctx.store.full(infoHash) ? undefined : ctx.tokens.issue(from.host, infoHash)
   const o = opts(ctx, from, n.nodes6)

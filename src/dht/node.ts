@@ -1,5 +1,6 @@
 // The DHT node: wires the routing tables, the transaction layer, the query handlers and the traversal engine to one
-// DatagramSocket, a Clock and a Random. It opens a UDP socket only when none is given (listen()).
+// DatagramSocket (or two: IPv4 + IPv6, BEP 32), a Clock and a Random. It opens UDP sockets only when none is given
+// (listen()).
 import { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from '../codec/bep42.js'
 import { toHex } from '../codec/bytes.js'
 import { decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
@@ -22,12 +23,27 @@ import type { QueryReply } from './traversal.js'
 export interface DHTOptions {
   /** Run on this socket (net/sim, or one side of the UDP multiplexer); it is not closed by destroy(). Default: listen() binds UDP. */
   socket?: DatagramSocket
+  /**
+   * BEP 32 dual stack on given sockets: an IPv6 socket next to an IPv4 `socket` (not closed by destroy()). The node
+   * keeps one routing table per family and looks up in both. Default none.
+   */
+  socket6?: DatagramSocket
   /** Bind address for listen(). Default '0.0.0.0' ('::' for family 6). */
   host?: string
   /** Bind port for listen(). Default 0 (ephemeral). */
   port?: number
-  /** Address family of the socket listen() binds. Default 4. */
-  family?: 4 | 6
+  /**
+   * Address family of the socket listen() binds. 'dual' binds two sockets, IPv4 on `host` and IPv6 on `host6`, on
+   * the same port when it is free on both (BEP 32). Default 4.
+   */
+  family?: 4 | 6 | 'dual'
+  /** IPv6 bind address for listen() with family 'dual'. Default '::'. */
+  host6?: string
+  /**
+   * SO_RCVBUF / SO_SNDBUF request for sockets listen() binds. A DHT's datagrams are small and few: the 4 MiB a bulk
+   * transfer socket asks for would only pin kernel memory per node. Default 256 KiB.
+   */
+  socketBufferSize?: number
   /** Bootstrap nodes: 'host:port' ('[v6]:port') strings, names resolved with dns.lookup, or endpoints. Default []. */
   bootstrap?: Array<string | Endpoint>
   /** Our node id (kept even if BEP 42 disagrees). Default: from the state file, else random; a random id is
@@ -126,7 +142,10 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   readonly version: Uint8Array
   /** Envelope options of our queries (`v`, BEP 43 `ro`). */
   readonly queryOptions: KrpcOptions
+  /** The main socket (its family is `family`). */
   protected socket: DatagramSocket | undefined
+  /** The IPv6 socket next to an IPv4 main socket (dual stack), if any. */
+  protected socket6: DatagramSocket | undefined
   protected destroyed = false
   protected timers: Timer[] = []
   readonly counters = {
@@ -202,13 +221,26 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     return this._id
   }
 
+  /** The main socket's family (IPv4 when dual stack). */
   get family(): 4 | 6 {
-    return this.socket?.family ?? this.opts.family ?? 4
+    const f = this.socket?.family ?? this.opts.family ?? 4
+    return f === 6 ? 6 : 4
   }
 
-  /** The routing table of our socket's family. */
+  /** The families we have a socket for: one, or both when dual stack. */
+  get families(): Array<4 | 6> {
+    return this.socket6 ? [4, 6] : [this.family]
+  }
+
+  /** The routing table of the main socket's family. */
   get table(): RoutingTable {
     return this.tables[this.family]
+  }
+
+  /** The socket that talks to `family`, if we have one. */
+  protected socketFor(family: 4 | 6): DatagramSocket | undefined {
+    if (this.socket?.family === family) return this.socket
+    return family === 6 ? this.socket6 : undefined
   }
 
   drop(reason: string): void {
@@ -220,10 +252,11 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   }
 
   send(data: Uint8Array, to: Endpoint): void {
-    if (!this.socket || this.destroyed) return
+    const socket = this.socketFor(familyOf(to.host))
+    if (!socket || this.destroyed) return
     this.counters.packetsOut++
     this.counters.bytesOut += data.length
-    this.socket.send(pooled(data), to)
+    socket.send(pooled(data), to)
   }
 
   /** Sends the query `build(tid)` makes (counted by method). */
@@ -234,8 +267,9 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     opts?: { signal?: AbortSignal; onSlow?: () => void; nodeId?: Uint8Array },
   ): Promise<{ msg: KrpcReply; rttMs: number }> {
     if (!this.socket) return Promise.reject(new DHTError('NOT_LISTENING', 'call listen() first'))
-    if ((to.host.includes(':') ? 6 : 4) !== this.family) {
-      return Promise.reject(new DHTError('BAD_ADDRESS', `${to.host} is not an IPv${this.family} address`))
+    if (!this.socketFor(familyOf(to.host))) {
+      const have = this.families.map((f) => `IPv${f}`).join('/')
+      return Promise.reject(new DHTError('BAD_ADDRESS', `${to.host}: this node runs on ${have} only`))
     }
     this.counters.queriesOut[method] = (this.counters.queriesOut[method] ?? 0) + 1
     return this.rpc.query(to, method, build, opts)
@@ -248,9 +282,10 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   }
 
   private onOutcome(to: Endpoint, outcome: QueryOutcome, nodeId: Uint8Array | undefined, msg?: KrpcReply): void {
+    const table = this.tables[familyOf(to.host)]
     if (outcome === 'timeout') {
       this.counters.timeouts++
-      if (nodeId) this.table.failed(nodeId)
+      if (nodeId) table.failed(nodeId)
       return
     }
     if (outcome === 'error') {
@@ -260,8 +295,8 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.counters.repliesIn++
     if (!msg) return
     const id = msg.r.id
-    if (nodeId && !bytesEq(nodeId, id)) this.table.remove(nodeId) // it answered under another id: a restart
-    const res = this.table.seen({ id, host: to.host, port: to.port }, true)
+    if (nodeId && !bytesEq(nodeId, id)) table.remove(nodeId) // it answered under another id: a restart
+    const res = table.seen({ id, host: to.host, port: to.port }, true)
     if (res.status === 'added') this.emit('node', { id: copyBytes(id), host: to.host, port: to.port })
     for (const n of res.ping) this.pingQuietly(n)
     if (msg.ip) this.onIpVote(to.host, msg.ip)
@@ -275,6 +310,8 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     } catch {
       return
     }
+    // Our id follows the main socket's address: votes about the other family's address would flip it back and forth.
+    if (familyOf(seen) !== this.family) return
     const external = this.voter.vote(voter, seen)
     if (!external || this.fixedId || isBep42Exempt(external) || isValidNodeIdForIp(this._id, external)) return
     this._id = nodeIdForIp(external, this.random)
@@ -286,22 +323,35 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   /** Called after BEP 42 gave us a new id (the node then looks it up so that its new neighbours learn of it). */
   protected idChanged(): void {}
 
-  /** Turns a find_node / get_peers reply into what the traversal needs; malformed parts are dropped. */
-  toQueryReply(msg: KrpcReply): QueryReply {
+  /**
+   * Turns a find_node / get_peers reply into what a lookup in `family` needs; malformed parts are dropped. Nodes of
+   * our other family (`nodes6` in a reply over IPv4, when dual stack) go to that family's table.
+   */
+  toQueryReply(msg: KrpcReply, family: 4 | 6 = this.family): QueryReply {
     const r = msg.r
-    const raw = this.family === 4 ? r.nodes : r.nodes6
-    let nodes: DHTNode[] = []
-    if (raw) {
-      try {
-        nodes = decodeNodes(raw, this.family).filter((n) => n.port > 0 && !bytesEq(n.id, this._id))
-      } catch {
-        this.drop('bad_nodes')
+    const nodes = this.parseNodes(family === 4 ? r.nodes : r.nodes6, family)
+    const other = family === 4 ? 6 : 4
+    const otherRaw = family === 4 ? r.nodes6 : r.nodes
+    if (otherRaw && this.socketFor(other)) {
+      for (const n of this.parseNodes(otherRaw, other)) {
+        const res = this.tables[other].seen(n, false)
+        for (const p of res.ping) this.pingQuietly(p)
       }
     }
     const reply: QueryReply = { id: copyBytes(r.id), nodes }
     if (r.values) reply.values = decodePeerValues(r.values).filter((p) => p.port > 0)
     if (r.token) reply.token = copyBytes(r.token)
     return reply
+  }
+
+  private parseNodes(raw: Uint8Array | undefined, family: 4 | 6): DHTNode[] {
+    if (!raw) return []
+    try {
+      return decodeNodes(raw, family).filter((n) => n.port > 0 && !bytesEq(n.id, this._id))
+    } catch {
+      this.drop('bad_nodes')
+      return []
+    }
   }
 
   stats(): DHTStats {
@@ -356,6 +406,10 @@ function nonZero(counts: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {}
   for (const k in counts) if (counts[k] !== 0) out[k] = counts[k]
   return out
+}
+
+export function familyOf(host: string): 4 | 6 {
+  return host.includes(':') ? 6 : 4
 }
 
 export function bytesEq(a: Uint8Array, b: Uint8Array): boolean {

@@ -106,7 +106,8 @@ describe('hostile input over real UDP', { timeout: 120_000 }, () => {
   })
 
   it('the default rate limit bans a flooding source and keeps serving others', async () => {
-    const dht = new DHT({ host: '127.0.0.1' })
+    // Big kernel buffers: the flood must reach the rate limiter, not overflow the socket's 256 KiB default.
+    const dht = new DHT({ host: '127.0.0.1', socketBufferSize: 4 * 1024 * 1024 })
     const addr = await dht.listen()
     const flood = await UdpSocket.bind({ host: '127.0.0.1' })
     const other = new DHT({ host: '127.0.0.1' })
