@@ -16,6 +16,7 @@ export const PUBLIC_ROUTERS = [
 const COMMON = {
   json: { type: 'boolean' },
   host: { type: 'string' },
+  host6: { type: 'string' },
   port: { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   timeout: { type: 'string' },

@@ -34,13 +34,14 @@ Options:
                     dht.transmissionbt.com:6881, dht.libtorrent.org:25401.
   --port P          local UDP port (default 6881 for "node", ephemeral for the others); for announce: the port
                     announced
-  --host H          local address to bind (default 0.0.0.0)
+  --host H          local address to bind (default 0.0.0.0; an IPv6 address runs the node on IPv6)
+  --host6 H         also bind this IPv6 address, on the same port: a dual-stack node (BEP 32), e.g. --host6 ::
   --state FILE      routing-table state file (node only)
   --timeout S       stop after S seconds; every waiting command exits by itself
   --json            one JSON object per line on stdout, each with an "event" key
 
 JSON events:
-  {"event":"listening","host":H,"port":P,"id":HEX}
+  {"event":"listening","host":H,"port":P,"id":HEX}        (+ "host6","port6" with --host6)
   {"event":"stats","nodes":N,"peersStored":N,"infoHashesStored":N,"queriesIn":N,"queriesOut":N,"bytesIn":N,"bytesOut":N}
   {"event":"peer","host":H,"port":P}                      then {"event":"done","peers":N,"queries":Q,"hops":H,"ms":T}
   {"event":"announced","nodes":N,"queries":Q,"ms":T}
@@ -67,8 +68,14 @@ async function open(p: Parsed, out: Output, defaults: { port: number; timeoutS?:
           timedOut = true
           ac.abort()
         }, ms)
+  const host = (p.values.host as string | undefined) ?? '0.0.0.0'
+  const host6 = p.values.host6 as string | undefined
+  if (host6 !== undefined && (!host6.includes(':') || host.includes(':')))
+    throw new UsageError('--host6 takes an IPv6 address, next to an IPv4 --host')
   const dht = new DHT({
-    host: (p.values.host as string | undefined) ?? '0.0.0.0',
+    host,
+    host6,
+    family: host6 !== undefined ? 'dual' : host.includes(':') ? 6 : 4,
     port: defaults.port,
     bootstrap,
     state: p.values.state as string | undefined,
@@ -154,11 +161,13 @@ async function node(argv: string[], out: Output): Promise<number> {
   const every = Number(p.values['stats-interval'] ?? 10)
   if (!Number.isFinite(every) || every <= 0) throw new UsageError('--stats-interval must be a positive number')
   const s = await open(p, out, { port: portOption(p.values.port, '--port', 6881) }, bootstrapList(p.values))
-  const a = s.dht.address()
+  const [a, a6] = s.dht.addresses()
   out.event(
     'listening',
-    { host: a.host, port: a.port, id: toHex(s.dht.id) },
-    `DHT node ${toHex(s.dht.id)} listening on ${peerText(a)}`,
+    a6
+      ? { host: a.host, port: a.port, host6: a6.host, port6: a6.port, id: toHex(s.dht.id) }
+      : { host: a.host, port: a.port, id: toHex(s.dht.id) },
+    `DHT node ${toHex(s.dht.id)} listening on ${peerText(a)}${a6 ? ` and ${peerText(a6)}` : ''}`,
   )
   s.dht.on('announce', (peer, infoHash) =>
     out.event(

@@ -111,6 +111,23 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
     assert.ok((stats.at(-1)?.nodes as number) >= 1, 'it bootstrapped into the testnet')
   })
 
+  it('node --host6 runs a dual-stack node on 127.0.0.1 and ::1', async (t) => {
+    const probe = createSocket('udp6')
+    const v6 = await new Promise<boolean>((r) => {
+      probe.once('error', () => r(false))
+      probe.bind(0, '::1', () => r(true))
+    })
+    probe.close()
+    if (!v6) return t.skip('no ::1 here')
+    const r = await runCli(['dht', 'node', ...boot, '--port', '0', '--host6', '::1', '--timeout', '1', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const l = r.events[0]
+    assert.equal(l?.event, 'listening')
+    assert.equal(l?.host, '127.0.0.1')
+    assert.equal(l?.host6, '::1')
+    assert.equal(l?.port6, l?.port)
+  })
+
   it('node --state saves its routing table and loads it on the next start', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mainline-cli-'))
     try {
