@@ -164,7 +164,7 @@ export class RoutingTable {
     if (!replied) {
       return this.wouldAccept(id, prefix, now) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
     }
-    return this.insert(new TableNode(copyBytes(id), contact.host, contact.port, now), prefix, now)
+    return this.insert(new TableNode(copyId(id), contact.host, contact.port, now), prefix, now)
   }
 
   private insert(node: TableNode, prefix: string | undefined, now: number): InsertResult {
@@ -381,6 +381,30 @@ const REJECTED: InsertResult = { status: 'rejected', ping: NO_PING }
  * A copy of a small byte string (an id, a token). `new Uint8Array(n)` of a few bytes lives inside the JS heap;
  * `slice()` would give each copy its own malloc'd backing store, and thousands of those fragment native memory.
  */
+/** Ids per shared chunk of `copyId`. */
+const IDS_PER_CHUNK = 16
+let idChunk = new Uint8Array(0)
+let idChunkUsed = 0
+
+/**
+ * A copy of a 20-byte node id for a table entry, as a view into a chunk shared with the next ids copied. A lone
+ * `Uint8Array(20)` costs ~230 bytes of heap (its ArrayBuffer, backing store and bookkeeping); a view of a chunk ~100
+ * plus its share of the chunk. Chunks are never written again once handed out (no slot reuse), so a view's bytes
+ * never change under it; a chunk is freed by the GC when its last id is. Table entries live long, so chunks rarely
+ * stay alive for one id.
+ */
+export function copyId(id: Uint8Array): Uint8Array {
+  if (id.length !== 20) return copyBytes(id)
+  if (idChunkUsed + 20 > idChunk.length) {
+    idChunk = new Uint8Array(20 * IDS_PER_CHUNK)
+    idChunkUsed = 0
+  }
+  const v = idChunk.subarray(idChunkUsed, idChunkUsed + 20)
+  v.set(id)
+  idChunkUsed += 20
+  return v
+}
+
 export function copyBytes(b: Uint8Array): Uint8Array {
   const c = new Uint8Array(b.length)
   c.set(b)

@@ -102,14 +102,14 @@ describe('rate limiter', () => {
 describe('IP voter', () => {
   it('believes an address once enough distinct voters agree, and follows a change', () => {
     const v = new IpVoter({ minVotes: 3 })
-    assert.equal(v.vote('1.1.1.1', '203.0.113.5'), undefined)
-    assert.equal(v.vote('1.1.1.1', '203.0.113.5'), undefined) // same voter twice counts once
-    assert.equal(v.vote('1.1.1.2', '203.0.113.5'), undefined)
-    assert.equal(v.vote('1.1.1.3', '203.0.113.5'), '203.0.113.5')
+    assert.equal(v.vote('192.0.2.1', '203.0.113.5'), undefined)
+    assert.equal(v.vote('192.0.2.1', '203.0.113.5'), undefined) // same voter twice counts once
+    assert.equal(v.vote('192.0.2.2', '203.0.113.5'), undefined)
+    assert.equal(v.vote('192.0.2.3', '203.0.113.5'), '203.0.113.5')
     assert.equal(v.external, '203.0.113.5')
-    for (let i = 0; i < 3; i++) v.vote(`2.2.2.${i}`, '198.51.100.9')
+    for (let i = 0; i < 3; i++) v.vote(`192.0.2.${10 + i}`, '198.51.100.9')
     assert.equal(v.external, '203.0.113.5') // a tie does not switch
-    assert.equal(v.vote('2.2.2.9', '198.51.100.9'), '198.51.100.9')
+    assert.equal(v.vote('192.0.2.19', '198.51.100.9'), '198.51.100.9')
   })
 })
 
