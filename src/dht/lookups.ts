@@ -10,6 +10,7 @@ import { compareDistance } from '../codec/node-id.js'
 import type { Endpoint } from '../net/types.js'
 import { abortError, DHTError } from './errors.js'
 import { DHTCore, type DHTNode, familyOf } from './node.js'
+import { restrictedPrefix } from './routing-table.js'
 import {
   type ClosestNode,
   type QueryFn,
@@ -45,6 +46,8 @@ export class DHTLookups extends DHTCore {
   protected bootstrapNodes: Endpoint[] = []
   /** Nodes from the state file. */
   protected savedNodes: DHTNode[] = []
+  /** Lookup diversity: one candidate per /24 (/64) of public addresses, unless `restrictSearchIps` is false. */
+  private readonly ipPrefix = this.opts.restrictSearchIps === false ? undefined : restrictedPrefix
 
   private seeds(target: Uint8Array, family: 4 | 6): TraversalContact[] {
     const seeds: TraversalContact[] = this.tables[family].closest(target, this.k * 2)
@@ -109,6 +112,7 @@ export class DHTLookups extends DHTCore {
           query: this.queryFn(method, target, f),
           k: this.k,
           alpha: this.alpha,
+          ipPrefix: this.ipPrefix,
           signal,
           onEvent,
         }),
@@ -144,6 +148,7 @@ export class DHTLookups extends DHTCore {
       query: this.queryFn('find_node', target, family),
       k: this.k,
       alpha: this.alpha,
+      ipPrefix: this.ipPrefix,
     })
   }
 
@@ -158,6 +163,7 @@ export class DHTLookups extends DHTCore {
         query: this.queryFn('get_peers', infoHash, f),
         k: this.k,
         alpha: this.alpha,
+        ipPrefix: this.ipPrefix,
         signal: opts.signal,
       }),
     )

@@ -63,6 +63,12 @@ export interface DHTOptions {
   alpha?: number
   /** IP diversity in the routing table (one node per IP, per /24 or /64 in a bucket; LAN/loopback exempt). Default true. */
   restrictIps?: boolean
+  /**
+   * Lookup diversity (libtorrent's `dht_restrict_search_ips`): a lookup keeps at most one candidate per /24 (IPv4)
+   * or /64 (IPv6), so one network cannot fill a lookup's closest set with made-up ids. Loopback, private and
+   * link-local addresses are exempt. Default true.
+   */
+  restrictSearchIps?: boolean
   /** Store announces only from nodes whose id passes BEP 42 for their IP. Default false (as libtorrent). */
   preferBep42ForStorage?: boolean
   /** The `v` we send (4 bytes). Default 'ML' + 0x00 0x01. */

@@ -75,7 +75,7 @@ export interface InsertResult {
 const NO_PING: TableNode[] = []
 
 /** The /24 (v4) or /64 (v6) prefix of an IP literal as a short string, or undefined if exempt/unparseable. */
-function restrictedPrefix(host: string): string | undefined {
+export function restrictedPrefix(host: string): string | undefined {
   if (isLocalNetwork(host)) return undefined
   const v4 = parseIPv4(host)
   if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}`

@@ -73,6 +73,11 @@ export interface TraversalOptions {
   maxCandidates?: number
   /** Hard cap on queries sent by one lookup. Default 500. */
   maxQueries?: number
+  /**
+   * Lookup diversity (libtorrent's `dht_restrict_search_ips`): the prefix a learned node's address counts under
+   * (its /24 or /64), or undefined when exempt; at most one candidate per prefix. Default none (no restriction).
+   */
+  ipPrefix?: (host: string) => string | undefined
   /** Which learned nodes to consider (e.g. not ourselves, the right family). Default all. */
   filter?: (node: { id: Uint8Array; host: string; port: number }) => boolean
   /** Progress, as it happens. */
@@ -93,6 +98,8 @@ interface Candidate {
   slow: boolean
   hop: number
   token: Uint8Array | undefined
+  /** Its address prefix while it holds that prefix's place (lookup diversity). */
+  prefix: string | undefined
 }
 
 export const DEFAULT_ALPHA = 4
@@ -111,6 +118,8 @@ class Traversal {
   private readonly sorted: Candidate[] = []
   private readonly unknown: Candidate[] = []
   private readonly seen = new Set<string>()
+  /** Address prefixes of the candidates in `sorted` (with `ipPrefix`). */
+  private readonly prefixes = new Set<string>()
   private readonly controller = new AbortController()
   private queries = 0
   private responses = 0
@@ -150,6 +159,7 @@ class Traversal {
   }
 
   private addCandidate(c: TraversalContact, hop: number): void {
+    let prefix: string | undefined
     const ek = `${c.host}|${c.port}`
     if (this.seen.has(ek)) return
     if (c.id !== undefined) {
@@ -157,6 +167,9 @@ class Traversal {
       if (this.opts.filter && !this.opts.filter(node)) return
       const ik = idKey(c.id)
       if (this.seen.has(ik)) return
+      // One node per /24 (/64) in a lookup: a crowd of ids from one network cannot take over its closest set.
+      prefix = this.opts.ipPrefix?.(c.host)
+      if (prefix !== undefined && this.prefixes.has(prefix)) return
       this.seen.add(ik)
     }
     this.seen.add(ek)
@@ -168,15 +181,20 @@ class Traversal {
       slow: false,
       hop,
       token: undefined,
+      prefix: undefined,
     }
     if (c.id === undefined) {
       this.unknown.push(cand)
       return
     }
-    this.insertSorted(cand)
+    if (this.insertSorted(cand) && prefix !== undefined) {
+      cand.prefix = prefix
+      this.prefixes.add(prefix)
+    }
   }
 
-  private insertSorted(cand: Candidate): void {
+  /** Inserts by distance; false when it is too far to keep. */
+  private insertSorted(cand: Candidate): boolean {
     const list = this.sorted
     const id = cand.id!
     // Binary search for the insertion point.
@@ -187,17 +205,20 @@ class Traversal {
       if (compareDistance(this.target, list[mid].id!, id) < 0) lo = mid + 1
       else hi = mid
     }
-    if (lo >= this.maxCandidates) return
+    if (lo >= this.maxCandidates) return false
     list.splice(lo, 0, cand)
     if (list.length > this.maxCandidates) {
       // Drop the farthest candidate that is not waited on.
       for (let i = list.length - 1; i >= 0; i--) {
         if (list[i].state === NEW || list[i].state === FAILED) {
-          list.splice(i, 1)
+          const [gone] = list.splice(i, 1)
+          if (gone === cand) return false
+          if (gone.prefix !== undefined) this.prefixes.delete(gone.prefix)
           break
         }
       }
     }
+    return true
   }
 
   private launch(c: Candidate): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { compareDistance } from '../../src/codec/node-id.js'
-import { RoutingTable } from '../../src/dht/routing-table.js'
+import { RoutingTable, restrictedPrefix } from '../../src/dht/routing-table.js'
 import { type QueryFn, type TraversalContact, traversalEvents, traverse } from '../../src/dht/traversal.js'
 import { VirtualClock } from '../../src/net/sim/index.js'
 import { seededRandom } from '../helpers/dht-fixtures.js'
@@ -203,6 +203,37 @@ describe('traversal over a fake topology', () => {
       res.closest.map((c) => c.port),
       truth.slice(2, 10).map((t) => t.port),
     )
+  })
+
+  it('lookup diversity: one candidate per /24 of public addresses, loopback exempt', async () => {
+    const target = new Uint8Array(20)
+    const idAt = (d: number) => {
+      const id = new Uint8Array(20)
+      id[19] = d
+      return id
+    }
+    // The 6 closest ids all sit in 198.51.100.0/24; 6 farther ones each in a /24 of their own; 3 on loopback.
+    const crowd = [1, 2, 3, 4, 5, 6].map((d) => ({ id: idAt(d), host: `198.51.100.${d}`, port: 6881 }))
+    const spread = [11, 12, 13, 14, 15, 16].map((d) => ({ id: idAt(d), host: `198.18.${d}.1`, port: 6881 }))
+    const local = [21, 22, 23].map((d) => ({ id: idAt(d), host: '127.0.0.1', port: 7000 + d }))
+    const all = [...crowd, ...spread, ...local]
+    const run = async (ipPrefix?: (h: string) => string | undefined) => {
+      const asked: string[] = []
+      const query: QueryFn = async (c) => {
+        asked.push(c.host)
+        // Every node knows every other: the lookup's candidate list sees them all.
+        return { id: c.id!, nodes: all }
+      }
+      const res = await traverse({ target, seeds: [crowd[0]], query, ipPrefix, k: 10 })
+      return { asked, closest: res.closest.map((c) => c.host) }
+    }
+    const on = await run(restrictedPrefix)
+    assert.equal(on.asked.filter((h) => h.startsWith('198.51.100.')).length, 1)
+    assert.equal(on.closest.filter((h) => h.startsWith('198.51.100.')).length, 1)
+    assert.equal(on.closest.filter((h) => h === '127.0.0.1').length, 3, 'loopback is exempt')
+    assert.equal(on.closest.length, 10)
+    const off = await run()
+    assert.equal(off.closest.filter((h) => h.startsWith('198.51.100.')).length, 6)
   })
 
   it('ends with an empty result when nobody answers', async () => {
