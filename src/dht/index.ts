@@ -13,4 +13,5 @@ export type {
   TraversalOptions,
   TraversalResult,
 } from './traversal.js'
-export { traversalEvents, traverse } from './traversal.js'
+export { traverse } from './traversal.js'
+export { traversalEvents } from './traversal-events.js'

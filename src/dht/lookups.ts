@@ -11,14 +11,8 @@ import type { Endpoint } from '../net/types.js'
 import { abortError, DHTError } from './errors.js'
 import { DHTCore, type DHTNode, familyOf } from './node.js'
 import { restrictedPrefix } from './routing-table.js'
-import {
-  type ClosestNode,
-  type QueryFn,
-  type TraversalContact,
-  type TraversalResult,
-  traversalEvents,
-  traverse,
-} from './traversal.js'
+import { type ClosestNode, type QueryFn, type TraversalContact, type TraversalResult, traverse } from './traversal.js'
+import { traversalEvents } from './traversal-events.js'
 
 export interface LookupResult {
   peers: Endpoint[]
@@ -46,8 +40,29 @@ export class DHTLookups extends DHTCore {
   protected bootstrapNodes: Endpoint[] = []
   /** Nodes from the state file. */
   protected savedNodes: DHTNode[] = []
-  /** Lookup diversity: one candidate per /24 (/64) of public addresses, unless `restrictSearchIps` is false. */
-  private readonly ipPrefix = this.opts.restrictSearchIps === false ? undefined : restrictedPrefix
+  /**
+   * Lookup diversity: one candidate per /24 (/64) of public addresses, unless `restrictSearchIps` is false. Our own
+   * /24 (/64), by our external address as voted (BEP 42), is exempt like a LAN: the nodes next to us are not a
+   * crowd someone made up, and in a network that is all one /24 the rule would leave a lookup one node to ask.
+   */
+  private readonly ipPrefix =
+    this.opts.restrictSearchIps === false
+      ? undefined
+      : (host: string): string | undefined => {
+          const p = restrictedPrefix(host)
+          return p !== undefined && p !== this.ownPrefix() ? p : undefined
+        }
+  private ownPrefixFor: string | undefined
+  private ownPrefixValue: string | undefined
+
+  private ownPrefix(): string | undefined {
+    const ext = this.voter.external
+    if (ext !== this.ownPrefixFor) {
+      this.ownPrefixFor = ext
+      this.ownPrefixValue = ext === undefined ? undefined : restrictedPrefix(ext)
+    }
+    return this.ownPrefixValue
+  }
 
   private seeds(target: Uint8Array, family: 4 | 6): TraversalContact[] {
     const seeds: TraversalContact[] = this.tables[family].closest(target, this.k * 2)
