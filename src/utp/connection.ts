@@ -153,7 +153,14 @@ export class UtpConnection {
   private lastWndSent = 0
   private synRecvDeadline = 0
 
-  private constructor(host: ConnectionHost, opts: ResolvedOptions, recvId: number, sendId: number, seq: number, now: number) {
+  private constructor(
+    host: ConnectionHost,
+    opts: ResolvedOptions,
+    recvId: number,
+    sendId: number,
+    seq: number,
+    now: number,
+  ) {
     this.host = host
     this.opts = opts
     this.recvId = recvId
@@ -442,7 +449,7 @@ export class UtpConnection {
     this.rtoDeadline = now + this.rtt.rto
     // The oldest packet goes at once even if the window is exhausted.
     const first = this.out.get(seqAdd(this.lastAckRecv, 1))
-    if (first !== undefined && first.lost) this.resend(first, now)
+    if (first?.lost) this.resend(first, now)
   }
 
   private sendResends(now: number): void {
@@ -489,7 +496,7 @@ export class UtpConnection {
         if (this.endRequested && !this.finSent) this.sendFin(now)
         return
       }
-      const n = this.queued < size ? this.queued : size
+      const n = Math.min(this.queued, size)
       if (this.inflight + n + HDR > win) {
         if (this.inflight > 0) {
           this.cwndFull = true
@@ -515,11 +522,8 @@ export class UtpConnection {
     while (left > 0) {
       const chunk = this.queue[this.queueHead]
       const avail = chunk.length - this.queueOffset
-      const take = avail < left ? avail : left
-      buf.set(
-        take === chunk.length ? chunk : chunk.subarray(this.queueOffset, this.queueOffset + take),
-        off,
-      )
+      const take = Math.min(avail, left)
+      buf.set(take === chunk.length ? chunk : chunk.subarray(this.queueOffset, this.queueOffset + take), off)
       off += take
       left -= take
       this.queueOffset += take
@@ -608,7 +612,7 @@ export class UtpConnection {
     const span = seqDiff(this.recvHighest, this.ackNr) - 1
     if (span <= 0) return 0
     const len = Math.ceil(span / 32) * 4
-    return len > MAX_SACK_BYTES ? MAX_SACK_BYTES : len
+    return Math.min(len, MAX_SACK_BYTES)
   }
 
   private readonly hdr = { type: 0 as UtpType, connId: 0, timestamp: 0, timestampDiff: 0, wnd: 0, seq: 0, ack: 0 }
@@ -634,7 +638,7 @@ export class UtpConnection {
 
   advertisedWindow(): number {
     const w = this.opts.recvBufferSize - this.host.unreadBytes() - this.reorderBytes
-    return w > 0 ? w : 0
+    return Math.max(w, 0)
   }
 
   // ---- internals: receiving ----
