@@ -50,17 +50,13 @@ describe('uTP over real UDP on 127.0.0.1', { timeout: 120_000 }, () => {
     })
     // Write in 64 KiB pieces, respecting back-pressure.
     for (let off = 0; off < SIZE; off += 65536) {
-      if (!client.write(data.subarray(off, off + 65536)))
-        await new Promise((r) => client.once('drain', r))
+      if (!client.write(data.subarray(off, off + 65536))) await new Promise((r) => client.once('drain', r))
     }
     client.end()
     await received
     assert.equal(n, SIZE)
     assert.equal(sha1(got), sha1([data]))
-    await Promise.all([
-      new Promise((r) => client.once('close', r)),
-      new Promise((r) => server.once('close', r)),
-    ])
+    await Promise.all([new Promise((r) => client.once('close', r)), new Promise((r) => server.once('close', r))])
   })
 
   it('echoes small messages both ways', async () => {
