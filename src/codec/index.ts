@@ -5,4 +5,12 @@
  */
 export * from './bencode.js'
 export * from './bytes.js'
+export * from './compact.js'
 export * from './errors.js'
+export * from './extension.js'
+export * from './holepunch.js'
+export * from './ip.js'
+export * from './node-id.js'
+export * from './peer-wire.js'
+export * from './pex.js'
+export * from './wire-framer.js'
