@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { SimError, VirtualClock } from '../../src/net/sim/clock.js'
 
 const sleep = (clock: VirtualClock, ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms))
@@ -166,5 +167,44 @@ describe('VirtualClock', () => {
       stop()
     }
     await c.runFor(1) // no longer busy
+  })
+
+  it('fires exactly the live timers in (time, scheduling order), whatever the schedule/cancel mix', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), ms: fc.integer({ min: 0, max: 20 }) }),
+      fc.record({ kind: fc.constant('cancel' as const), which: fc.nat() }),
+    )
+    // Small runs explore orderings; large cancel-heavy ones also go through heap compaction (> 1024 cancelled).
+    for (const [maxLength, numRuns] of [
+      [300, 60],
+      [6000, 4],
+    ]) {
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: maxLength / 2, maxLength }), async (ops) => {
+          const c = new VirtualClock()
+          const fired: number[] = []
+          const timers: { id: number; at: number; cancel(): void; live: boolean }[] = []
+          for (const o of ops) {
+            if (o.kind === 'add') {
+              const id = timers.length
+              const t = c.setTimeout(() => fired.push(id), o.ms)
+              timers.push({ id, at: o.ms, cancel: () => t.cancel(), live: true })
+            } else if (timers.length > 0) {
+              const t = timers[o.which % timers.length]
+              t.cancel()
+              t.live = false
+            }
+          }
+          await c.runUntilIdle()
+          const expected = timers
+            .filter((t) => t.live)
+            .sort((a, b) => a.at - b.at || a.id - b.id)
+            .map((t) => t.id)
+          assert.deepEqual(fired, expected)
+          assert.equal(c.pending, 0)
+        }),
+        { numRuns, seed: 1 },
+      )
+    }
   })
 })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { NatOptions, NatType } from '../../src/net/sim/nat.js'
-import { SimNetwork } from '../../src/net/sim/network.js'
+import { SimNetwork, type SimTrace } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { SimSocket } from '../../src/net/sim/socket.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -264,5 +264,91 @@ describe('NAT', () => {
     assert.equal(relay.got[0].from.port, 6881)
     assert.notEqual(relay.got[1].from.port, 6881)
     assert.equal(nat.externalPort('192.0.2.3', 6881), relay.got[1].from.port)
+  })
+
+  it('sweeps expired state: a NAT talking to ever new peers stays bounded', async () => {
+    const net = new SimNetwork()
+    const nat = net.addNat({ publicIp: '198.51.100.1', type: 'symmetric', udpTimeoutMs: 1000 })
+    const a = nat.bind('192.0.2.2', 6881)
+    net.bind('203.0.113.1', 1) // one public host; a new destination port per datagram = a new mapping
+    for (let i = 0; i < 20_000; i++) {
+      a.send(new Uint8Array(1), { host: '203.0.113.1', port: 1 + (i % 60_000) })
+      if (i % 100 === 99) await net.clock.runFor(100) // 1,000 datagrams per virtual second
+    }
+    const st = nat.stats()
+    assert.equal(st.mappingsCreated, 20_000)
+    assert.ok(st.mappings <= 1_100, `live ${st.mappings}`)
+    assert.ok(st.tracked < 5_000, `tracked ${st.tracked}`)
+  })
+
+  it('tap shows each datagram: the first punch dies at the far NAT, the next ones are delivered', async () => {
+    const s = await setup('port-preserving', 'port-preserving')
+    const trace: SimTrace[] = []
+    s.net.tap((t) => trace.push(t))
+    say(s.a, 'punch 1', s.pubB)
+    await s.net.clock.runFor(100)
+    say(s.b, 'punch 2', s.pubA)
+    await s.net.clock.runFor(100)
+    s.net.tap(null)
+    say(s.a, 'untraced', s.pubB)
+    await s.net.clock.runFor(100)
+    const t0 = 100 // one-way: 0.5 ms (LAN A) + 20 ms (internet) + 0.5 ms (LAN B)
+    assert.deepEqual(trace, [
+      { event: 'send', time: t0, from: { host: '192.0.2.2', port: 6881 }, to: s.pubB, bytes: 7 },
+      { event: 'drop', time: t0 + 21, from: s.pubA, to: s.pubB, bytes: 7, reason: 'natFiltered' },
+      { event: 'send', time: t0 + 100, from: { host: '192.0.2.2', port: 6881 }, to: s.pubA, bytes: 7 },
+      { event: 'deliver', time: t0 + 121, from: s.pubB, to: { host: '192.0.2.2', port: 6881 }, bytes: 7 },
+    ])
+  })
+
+  it('firewall (IPv6 home router): no translation, unsolicited inbound dropped, hole punching works', async () => {
+    const net = new SimNetwork({ defaults: { latencyMs: 20 } })
+    const fwA = net.addNat({ publicIp: '2001:db8:a::1', type: 'firewall' })
+    const fwB = net.addNat({ publicIp: '2001:db8:b::1', type: 'firewall' })
+    const relay = peer(net.bind('2001:db8:ff::1', 6881))
+    const a = peer(fwA.bind('2001:db8:a::2', 6881))
+    const b = peer(fwB.bind('2001:db8:b::2', 6881))
+    // Unsolicited: refused at the firewall although the address is routable.
+    say(relay, 'unsolicited', { host: '2001:db8:a::2', port: 6881 })
+    await net.clock.runFor(100)
+    assert.equal(a.got.length, 0)
+    assert.equal(fwA.stats().droppedNoMapping, 1)
+    // After A talks to the relay, the relay sees A's own address and can answer.
+    say(a, 'register', relay.sock.address())
+    await net.clock.runFor(100)
+    assert.deepEqual(relay.got[0].from, { host: '2001:db8:a::2', port: 6881 })
+    say(relay, 'welcome', relay.got[0].from)
+    await net.clock.runFor(100)
+    assert.deepEqual(
+      a.got.map((g) => g.text),
+      ['welcome'],
+    )
+    // Punch: A first (dropped by B's firewall), then B (opens B, passes A), then A again.
+    say(a, 'p1', b.sock.address())
+    await net.clock.runFor(100)
+    say(b, 'p2', a.sock.address())
+    await net.clock.runFor(100)
+    say(a, 'p3', b.sock.address())
+    await net.clock.runFor(100)
+    assert.deepEqual(
+      b.got.map((g) => g.text),
+      ['p3'],
+    )
+    assert.deepEqual(a.got.at(-1), { text: 'p2', from: { host: '2001:db8:b::2', port: 6881 } })
+    assert.equal(fwB.stats().droppedNoMapping, 1, 'B had sent nothing yet: no state at all')
+    assert.throws(() => net.bind('2001:db8:a::2'), { code: 'EADDRNOTAVAIL' })
+  })
+
+  it('per-link conditions between two NATs apply to the hosts behind them', async () => {
+    const s = await setup('full-cone', 'full-cone')
+    s.net.setLinkConditions(s.natA, s.natB, { latencyMs: 100 })
+    const trace: SimTrace[] = []
+    s.net.tap((t) => trace.push(t))
+    say(s.a, 'slow', s.pubB)
+    say(s.relay, 'fast', s.pubB)
+    await s.net.clock.runFor(500)
+    const at = (from: string) => trace.find((t) => t.event === 'deliver' && t.from.host === from)!.time - 100
+    assert.equal(at(s.pubA.host), 101, 'A → B: 0.5 + 100 + 0.5 ms')
+    assert.equal(at('198.51.100.200'), 20.5, "relay → B keeps the default 20 ms (+ B's LAN)")
   })
 })

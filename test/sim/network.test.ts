@@ -111,6 +111,40 @@ describe('SimNetwork basics', () => {
     assert.equal(b.stats().unhandled, 1)
   })
 
+  it('drops datagrams in flight to a socket closed before they arrive', async () => {
+    const net = new SimNetwork()
+    const a = net.bind('198.51.100.1')
+    const b = net.bind('198.51.100.2', 5000)
+    const got = collect(net, b)
+    a.send(new Uint8Array(1), b.address())
+    await b.close()
+    const b2 = net.bind('198.51.100.2', 5001)
+    a.send(new Uint8Array(1), b2.address())
+    await net.clock.runUntilIdle()
+    assert.equal(got.length, 0)
+    assert.equal(net.stats().dropped.noListener, 1)
+    assert.equal(net.stats().unhandled, 1)
+  })
+
+  it('gives each receiver its own bytes, even when copies share a slab', async () => {
+    const net = new SimNetwork()
+    const a = net.bind('198.51.100.1')
+    const b = net.bind('198.51.100.2')
+    const got = collect(net, b)
+    for (let i = 0; i < 100; i++) a.send(new Uint8Array(13).fill(i), b.address())
+    await net.clock.runUntilIdle()
+    // Receivers may scribble on their own copy: every other datagram must stay intact.
+    for (let i = 0; i < got.length; i += 2) got[i].data.fill(0xff)
+    got.forEach((g, i) => {
+      assert.equal(g.data.length, 13)
+      assert.equal(g.data.byteOffset % 8, 0, 'aligned')
+      assert.ok(
+        g.data.every((x) => x === (i % 2 === 0 ? 0xff : i)),
+        `datagram ${i} intact`,
+      )
+    })
+  })
+
   it('catches and counts receiver exceptions and keeps delivering', async () => {
     const net = new SimNetwork()
     const a = net.bind('198.51.100.1')

@@ -5,11 +5,11 @@ export { type Conditions, DEFAULT_CONDITIONS, type LinkConditions } from './cond
 export { type NatFiltering, type NatMapping, type NatOptions, NatRouter, type NatStats, type NatType } from './nat.js'
 export {
   type DropReason,
-  Realm,
-  SimHost,
   SimNetwork,
   type SimNetworkOptions,
   type SimNetworkStats,
+  type SimTrace,
 } from './network.js'
 export { SeededRandom } from './random.js'
+export { Realm, SimHost } from './realm.js'
 export { SimSocket, type SimSocketStats } from './socket.js'

@@ -5,7 +5,8 @@
 // filtering (endpoint-independent, address-dependent, address-and-port-dependent). Timeouts default to Linux
 // conntrack's UDP values: 30 s until the first reply, 120 s once traffic flowed both ways.
 import { type Conditions, type LinkConditions, NEUTRAL, resolveConditions } from './conditions.js'
-import type { Realm, SimNetwork } from './network.js'
+import type { SimNetwork } from './network.js'
+import type { Realm } from './realm.js'
 
 /**
  * Presets:
@@ -15,8 +16,10 @@ import type { Realm, SimNetwork } from './network.js'
  * - `restricted-cone`: endpoint-independent mapping, address-dependent filtering.
  * - `symmetric`: a new random external port per destination, address-and-port-dependent filtering (Linux
  *   `masquerade fully-random`): hole punching fails.
+ * - `firewall`: no translation at all (inside hosts keep their own, globally routable addresses), address-and-port-
+ *   dependent filtering: the stateful firewall of an IPv6 home router (RFC 6092). Hole punching works.
  */
-export type NatType = 'port-preserving' | 'full-cone' | 'restricted-cone' | 'symmetric'
+export type NatType = 'port-preserving' | 'full-cone' | 'restricted-cone' | 'symmetric' | 'firewall'
 export type NatMapping = 'endpoint-independent' | 'address-and-port-dependent'
 export type NatFiltering = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent'
 
@@ -49,8 +52,10 @@ export interface NatOptions {
 export interface NatStats {
   /** Mappings created (a new external port was allocated). */
   mappingsCreated: number
-  /** Live mappings (expired ones may linger until swept; they are never used). */
+  /** Live mappings. */
   mappings: number
+  /** Mappings held in memory, live or expired but not yet swept (bounded by the amortised sweep). */
+  tracked: number
   outbound: number
   inbound: number
   /** Inbound datagrams to an external port with no live mapping. */
@@ -77,11 +82,13 @@ interface Mapping {
   readonly perms: Map<string, Permission>
 }
 
+const APDF = 'address-and-port-dependent'
 const PRESETS: Record<NatType, { mapping: NatMapping; filtering: NatFiltering; preservePort: boolean }> = {
-  'port-preserving': { mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', preservePort: true },
+  'port-preserving': { mapping: 'endpoint-independent', filtering: APDF, preservePort: true },
   'full-cone': { mapping: 'endpoint-independent', filtering: 'endpoint-independent', preservePort: true },
   'restricted-cone': { mapping: 'endpoint-independent', filtering: 'address-dependent', preservePort: true },
-  symmetric: { mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', preservePort: false },
+  symmetric: { mapping: 'address-and-port-dependent', filtering: APDF, preservePort: false },
+  firewall: { mapping: 'endpoint-independent', filtering: APDF, preservePort: true },
 }
 
 const LAN_DEFAULT: Readonly<Conditions> = Object.freeze({ ...NEUTRAL, latencyMs: 0.5 })
@@ -93,6 +100,8 @@ export class NatRouter {
   readonly mapping: NatMapping
   readonly filtering: NatFiltering
   readonly preservePort: boolean
+  /** False for `firewall`: addresses and ports pass unchanged, only the filter applies. */
+  readonly translate: boolean
   readonly udpTimeoutMs: number
   readonly udpStreamTimeoutMs: number
   hairpin: boolean
@@ -114,7 +123,7 @@ export class NatRouter {
   private readonly hi: number
   private insertsSinceSweep = 0
   private liveAtSweep = 0
-  private readonly counters: Omit<NatStats, 'mappings'> = {
+  private readonly counters: Omit<NatStats, 'mappings' | 'tracked'> = {
     mappingsCreated: 0,
     outbound: 0,
     inbound: 0,
@@ -139,7 +148,10 @@ export class NatRouter {
     if (!preset) throw new RangeError(`unknown NAT type ${JSON.stringify(opts.type)}`)
     this.mapping = opts.mapping ?? preset.mapping
     this.filtering = opts.filtering ?? preset.filtering
-    this.preservePort = opts.preservePort ?? preset.preservePort
+    this.translate = this.type !== 'firewall'
+    // Without translation a mapping is per inside endpoint and keeps its port by definition.
+    if (!this.translate) this.mapping = 'endpoint-independent'
+    this.preservePort = this.translate ? (opts.preservePort ?? preset.preservePort) : true
     this.udpTimeoutMs = opts.udpTimeoutMs ?? 30_000
     this.udpStreamTimeoutMs = opts.udpStreamTimeoutMs ?? 120_000
     this.hairpin = opts.hairpin ?? false
@@ -187,8 +199,8 @@ export class NatRouter {
   stats(): NatStats {
     const now = this.network.clock.now()
     let live = 0
-    for (const m of this.byExternal.values()) if (m.expires > now) live++
-    return { ...this.counters, mappings: live }
+    for (const m of this.byInternal.values()) if (m.expires > now) live++
+    return { ...this.counters, mappings: live, tracked: this.byInternal.size }
   }
 
   /** The external port currently mapped for an inside endpoint (endpoint-independent mapping only). */
@@ -208,14 +220,14 @@ export class NatRouter {
       m = undefined
     }
     if (m === undefined) {
-      const ext = this.allocate(intPort, now)
+      const ext = this.translate ? this.allocate(intPort, now) : intPort
       if (ext < 0) {
         this.counters.droppedExhausted++
         return -1
       }
       m = { intIp, intPort, extPort: ext, key, expires: 0, perms: new Map() }
       this.byInternal.set(key, m)
-      this.byExternal.set(ext, m)
+      if (this.translate) this.byExternal.set(ext, m)
       this.counters.mappingsCreated++
       this.noteInsert(now)
     }
@@ -236,8 +248,14 @@ export class NatRouter {
    * @internal Filters and translates an inbound datagram. Returns null and sets `resultIp`/`resultPort` to the
    * inside endpoint, or returns the drop reason.
    */
-  inbound(remIp: string, remPort: number, extPort: number, now: number): 'natNoMapping' | 'natFiltered' | null {
-    const m = this.byExternal.get(extPort)
+  inbound(
+    remIp: string,
+    remPort: number,
+    dstIp: string,
+    extPort: number,
+    now: number,
+  ): 'natNoMapping' | 'natFiltered' | null {
+    const m = this.translate ? this.byExternal.get(extPort) : this.byInternal.get(`${dstIp}|${extPort}`)
     if (m === undefined || m.expires <= now) {
       if (m !== undefined) this.remove(m)
       this.counters.droppedNoMapping++
@@ -305,7 +323,7 @@ export class NatRouter {
     if (++this.insertsSinceSweep < 256 || this.insertsSinceSweep < this.liveAtSweep) return
     this.insertsSinceSweep = 0
     let live = 0
-    for (const m of [...this.byExternal.values()]) {
+    for (const m of [...this.byInternal.values()]) {
       if (m.expires <= now) {
         this.remove(m)
         continue

@@ -3,7 +3,7 @@
 // the NATs on its way in filter and translate it at arrival time. Idle hosts and sockets cost memory only.
 import { ipFamily, isValidPort, unmapV4 } from '../address.js'
 import { NetError } from '../errors.js'
-import type { AddressFamily, Endpoint } from '../types.js'
+import type { Endpoint } from '../types.js'
 import { type SimEvent, VirtualClock } from './clock.js'
 import {
   accumulate,
@@ -14,9 +14,10 @@ import {
   resolveConditions,
   serialize,
 } from './conditions.js'
-import { type NatOptions, NatRouter } from './nat.js'
+import type { NatOptions, NatRouter } from './nat.js'
 import { SeededRandom } from './random.js'
-import { SimSocket } from './socket.js'
+import { canonicalIp, Realm, type SimHost } from './realm.js'
+import type { SimSocket } from './socket.js'
 
 /** Why the network dropped a datagram after `send` accepted it. */
 export type DropReason =
@@ -45,6 +46,22 @@ export interface SimNetworkStats {
   dropped: Record<DropReason, number>
 }
 
+/**
+ * One observation from `SimNetwork.tap`. `from`/`to` are as seen where it happened: a send shows the sender's own
+ * (private) address and the destination it named; a delivery the (translated) source and the receiving socket; a
+ * drop at a NAT the NAT's public address and port.
+ */
+export interface SimTrace {
+  event: 'send' | 'deliver' | 'drop'
+  /** Virtual time. */
+  time: number
+  from: Endpoint
+  to: Endpoint
+  /** Payload bytes. */
+  bytes: number
+  reason?: DropReason
+}
+
 export interface SimNetworkOptions {
   /** Default: a new `VirtualClock` at time 0. */
   clock?: VirtualClock
@@ -54,93 +71,8 @@ export interface SimNetworkOptions {
   defaults?: LinkConditions
 }
 
-const EPHEMERAL_LO = 49152
-const EPHEMERAL_SIZE = 65536 - EPHEMERAL_LO
-
-/** A simulated machine with one IP address. Bind sockets on it through its realm (`SimNetwork.bind`). */
-export class SimHost {
-  readonly kind = 'host'
-  readonly id: number
-  readonly family: AddressFamily
-  /** @internal */ readonly sockets = new Map<number, SimSocket>()
-  /** @internal Access-link conditions, both directions. */ conditions: Conditions | null = null
-  /** @internal */ up: { busyUntil: number } | null = null
-  /** @internal */ down: { busyUntil: number } | null = null
-
-  constructor(
-    readonly realm: Realm,
-    readonly ip: string,
-  ) {
-    this.id = realm.network.nextId()
-    this.family = ip.includes(':') ? 6 : 4
-  }
-
-  /** Sets (or with `null` removes) this host's access link: added to every path from or to it. */
-  setConditions(c: LinkConditions | null): void {
-    this.conditions = c ? resolveConditions(c, NEUTRAL) : null
-    this.up = c ? { busyUntil: 0 } : null
-    this.down = c ? { busyUntil: 0 } : null
-  }
-
-  /** @internal */
-  unbind(s: SimSocket): void {
-    if (this.sockets.get(s.port) === s) this.sockets.delete(s.port)
-  }
-}
-
-/** An address space: the internet, or the LAN behind one NAT. */
-export class Realm {
-  /** @internal */ readonly records = new Map<string, SimHost | NatRouter>()
-
-  constructor(
-    readonly network: SimNetwork,
-    /** The NAT this realm is the LAN of; null for the internet. */
-    readonly gateway: NatRouter | null,
-  ) {}
-
-  /** The host with this address, created on first use. */
-  host(ip: string): SimHost {
-    const key = canonicalIp(ip)
-    const rec = this.records.get(key)
-    if (rec !== undefined) {
-      if (rec.kind === 'nat') throw new NetError('EADDRNOTAVAIL', `${ip} is a NAT's public address`)
-      return rec
-    }
-    const h = new SimHost(this, key)
-    this.records.set(key, h)
-    this.network.noteIp(key)
-    return h
-  }
-
-  /** Binds a socket on `ip` (the host is created on first use). Port 0: a free ephemeral port. */
-  bind(ip: string, port = 0): SimSocket {
-    if (!Number.isInteger(port) || port < 0 || port > 0xffff) throw new NetError('EINVAL', `bad port ${port}`)
-    const h = this.host(ip)
-    if (port === 0) {
-      const start = this.network.random.int(0, EPHEMERAL_SIZE)
-      for (let i = 0; i < EPHEMERAL_SIZE && port === 0; i++) {
-        const p = EPHEMERAL_LO + ((start + i) % EPHEMERAL_SIZE)
-        if (!h.sockets.has(p)) port = p
-      }
-      if (port === 0) throw new NetError('EADDRINUSE', `no free ephemeral port on ${ip}`)
-    } else if (h.sockets.has(port)) {
-      throw new NetError('EADDRINUSE', `${ip}:${port} is already bound`)
-    }
-    const s = new SimSocket(this.network, h, port)
-    h.sockets.set(port, s)
-    return s
-  }
-
-  /** Adds a NAT whose public address lives in this realm. */
-  addNat(opts: NatOptions): NatRouter {
-    const ip = canonicalIp(opts.publicIp)
-    if (this.records.has(ip)) throw new NetError('EADDRINUSE', `${ip} is already in use`)
-    const nat = new NatRouter(this.network, this, ip, opts, (n) => new Realm(this.network, n))
-    this.records.set(ip, nat)
-    this.network.noteIp(ip)
-    return nat
-  }
-}
+const SLAB_SIZE = 64 * 1024
+const SLAB_MAX_DATAGRAM = 2048
 
 class Packet implements SimEvent {
   at = 0
@@ -152,6 +84,7 @@ class Packet implements SimEvent {
     readonly srcIp: string,
     readonly srcPort: number,
     readonly dst: SimHost | NatRouter,
+    readonly dstIp: string,
     readonly dstPort: number,
   ) {}
 
@@ -174,6 +107,9 @@ export class SimNetwork {
   private readonly ipUse = new Map<string, number>()
   private readonly links = new Map<string, Conditions>()
   private readonly path: Conditions = { ...NEUTRAL }
+  private tapFn: ((t: SimTrace) => void) | null = null
+  private slab = new Uint8Array(0)
+  private slabOffset = 0
   private readonly counters: Omit<SimNetworkStats, 'dropped'> = {
     sent: 0,
     rejected: 0,
@@ -240,6 +176,14 @@ export class SimNetwork {
     }
   }
 
+  /**
+   * Observes every datagram: `send` (accepted by a socket), `deliver` (handed to a socket) and `drop` (with its
+   * reason). `null` removes the tap. Costs nothing while unset. For tests and debugging.
+   */
+  tap(fn: ((t: SimTrace) => void) | null): void {
+    this.tapFn = fn
+  }
+
   stats(): SimNetworkStats {
     return { ...this.counters, dropped: { ...this.dropped } }
   }
@@ -282,6 +226,7 @@ export class SimNetwork {
     if (wire > 65535) return this.reject(sock)
     sock.counters.sent++
     this.counters.sent++
+    if (this.tapFn !== null) this.trace('send', sock.host.ip, sock.port, dstIp, dstPort, data.byteLength)
 
     // Route: up through the NATs until a realm knows the destination address.
     const src = sock.host
@@ -306,27 +251,28 @@ export class SimNetwork {
       setNeutral(acc)
       while (rec === undefined) {
         const nat: NatRouter | null = realm.gateway
-        if (nat === null) return this.drop('unroutable')
+        if (nat === null) return this.dropSent('unroutable', sock, dstIp, dstPort, data.byteLength)
         accumulate(acc, nat.lanConditions)
         if (nat.conditions !== null) {
           accumulate(acc, nat.conditions)
           ;(uplinks ??= []).push(nat)
         }
         const ext = nat.outbound(srcIp, srcPort, dstIp, dstPort, now)
-        if (ext < 0) return this.drop('natExhausted')
-        srcIp = nat.publicIp
+        if (ext < 0) return this.dropSent('natExhausted', sock, dstIp, dstPort, data.byteLength)
+        if (nat.translate) srcIp = nat.publicIp
         srcPort = ext
         crossed = nat
         realm = nat.outer
         rec = realm.records.get(dstIp)
       }
-      if (rec === crossed) {
+      if (crossed !== null && rec === crossed) {
         if (!crossed.hairpin) {
           crossed.countHairpinDrop()
-          return this.drop('natHairpin')
+          return this.dropSent('natHairpin', sock, dstIp, dstPort, data.byteLength)
         }
       } else if (realm.gateway === null) {
-        const link = this.links.size > 0 ? this.links.get(`${src.id}>${rec.id}`) : undefined
+        // Seen from the internet, traffic from behind a NAT comes from that NAT.
+        const link = this.links.size > 0 ? this.links.get(`${(crossed ?? src).id}>${rec.id}`) : undefined
         accumulate(acc, link ?? this.defaults)
       } else {
         accumulate(acc, realm.gateway.lanConditions)
@@ -337,55 +283,76 @@ export class SimNetwork {
       path = acc
     }
 
-    if (wire > path.mtu) return this.drop('mtu')
+    if (wire > path.mtu) return this.dropSent('mtu', sock, dstIp, dstPort, data.byteLength)
     const rnd = this.random
-    if (path.loss > 0 && rnd.float() < path.loss) return this.drop('loss')
+    if (path.loss > 0 && rnd.float() < path.loss) return this.dropSent('loss', sock, dstIp, dstPort, data.byteLength)
     // Access-link queues: uplinks when sent, the destination's downlink when the datagram reaches it.
     let queued = 0
     if (src.up !== null) {
       const d = serialize(src.up, src.conditions!, wire, now)
-      if (d < 0) return this.drop('queue')
+      if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
       queued += d
     }
     if (uplinks !== null) {
       for (const nat of uplinks) {
         const d = serialize(nat.up, nat.conditions!, wire, now + queued)
-        if (d < 0) return this.drop('queue')
+        if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
         queued += d
       }
     }
     if (rec.conditions !== null && rec.down !== null) {
       const d = serialize(rec.down, rec.conditions, wire, now + queued + path.latencyMs)
-      if (d < 0) return this.drop('queue')
+      if (d < 0) return this.dropSent('queue', sock, dstIp, dstPort, data.byteLength)
       queued += d
     }
-    const copy = data.slice()
-    this.clock.schedule(new Packet(this, copy, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
+    const copy = this.copy(data)
+    this.clock.schedule(new Packet(this, copy, srcIp, srcPort, rec, dstIp, dstPort), now + queued + this.delay(path))
     if (path.duplicate > 0 && rnd.float() < path.duplicate) {
       this.counters.duplicated++
-      const copy2 = data.slice()
-      this.clock.schedule(new Packet(this, copy2, srcIp, srcPort, rec, dstPort), now + queued + this.delay(path))
+      const copy2 = this.copy(data)
+      this.clock.schedule(new Packet(this, copy2, srcIp, srcPort, rec, dstIp, dstPort), now + queued + this.delay(path))
     }
   }
 
   /** @internal The delivery event: NATs on the way in filter and translate, then the socket receives. */
   arrive(p: Packet): void {
     let rec = p.dst
+    let ip = p.dstIp
     let port = p.dstPort
     while (rec.kind === 'nat') {
       const nat: NatRouter = rec
-      const refused = nat.inbound(p.srcIp, p.srcPort, port, this.clock.now())
-      if (refused !== null) return this.drop(refused)
+      const refused = nat.inbound(p.srcIp, p.srcPort, ip, port, this.clock.now())
+      if (refused !== null) return this.dropArrived(refused, p, ip, port)
       const next = nat.lan.records.get(nat.resultIp)
-      if (next === undefined) return this.drop('unroutable')
+      if (next === undefined) return this.dropArrived('unroutable', p, nat.resultIp, nat.resultPort)
       rec = next
+      ip = nat.resultIp
       port = nat.resultPort
     }
     const sock = rec.sockets.get(port)
-    if (sock === undefined) return this.drop('noListener')
+    if (sock === undefined) return this.dropArrived('noListener', p, rec.ip, port)
     this.counters.delivered++
     this.counters.deliveredBytes += p.data.byteLength
+    if (this.tapFn !== null) this.trace('deliver', p.srcIp, p.srcPort, rec.ip, port, p.data.byteLength)
     if (!sock.deliver(p.data, { host: p.srcIp, port: p.srcPort })) this.counters.unhandled++
+  }
+
+  /**
+   * A private copy of `data` for the receiver. Small datagrams are carved from 64 KiB slabs (like Node's Buffer
+   * pool): one ArrayBuffer allocation per ~40 datagrams instead of one each, the main cost of a send otherwise.
+   * Each copy is its own 8-byte-aligned region, so the receiver may keep or modify it.
+   */
+  private copy(data: Uint8Array): Uint8Array {
+    const n = data.byteLength
+    if (n > SLAB_MAX_DATAGRAM) return data.slice()
+    if (this.slabOffset + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_SIZE)
+      this.slabOffset = 0
+    }
+    const view = this.slab.subarray(this.slabOffset, this.slabOffset + n)
+    view.set(data)
+    this.slabOffset += (n + 7) & ~7
+    return view
   }
 
   private delay(path: Readonly<Conditions>): number {
@@ -401,8 +368,41 @@ export class SimNetwork {
     this.counters.rejected++
   }
 
-  private drop(reason: DropReason): void {
+  private dropSent(reason: DropReason, sock: SimSocket, ip: string, port: number, bytes: number): void {
     this.dropped[reason]++
+    if (this.tapFn !== null) this.trace('drop', sock.host.ip, sock.port, ip, port, bytes, reason)
+  }
+
+  private dropArrived(reason: DropReason, p: Packet, ip: string, port: number): void {
+    this.dropped[reason]++
+    if (this.tapFn !== null) this.trace('drop', p.srcIp, p.srcPort, ip, port, p.data.byteLength, reason)
+  }
+
+  private trace(
+    event: SimTrace['event'],
+    fromIp: string,
+    fromPort: number,
+    toIp: string,
+    toPort: number,
+    bytes: number,
+    reason?: DropReason,
+  ): void {
+    const t: SimTrace = {
+      event,
+      time: this.clock.now(),
+      from: { host: fromIp, port: fromPort },
+      to: { host: toIp, port: toPort },
+      bytes,
+    }
+    if (reason !== undefined) t.reason = reason
+    try {
+      this.tapFn!(t)
+    } catch (err) {
+      // A send must never throw: surface the tap's bug as an uncaught exception instead.
+      queueMicrotask(() => {
+        throw err
+      })
+    }
   }
 
   private record(x: SimHost | NatRouter | string): SimHost | NatRouter {
@@ -420,13 +420,4 @@ function setNeutral(c: Conditions): void {
   c.duplicate = 0
   c.reorder = 0
   c.mtu = Number.POSITIVE_INFINITY
-}
-
-/** Canonical spelling of an IP literal (so `0:0::1` and `::1` are one host); throws `EINVAL` otherwise. */
-function canonicalIp(ip: string): string {
-  const fam = typeof ip === 'string' ? ipFamily(ip) : 0
-  if (fam === 0 || ip.includes('%')) throw new NetError('EINVAL', `not an IP literal: ${JSON.stringify(ip)}`)
-  if (ip === '0.0.0.0' || ip === '::') throw new NetError('EINVAL', 'bind a concrete address in the simulator')
-  if (fam === 4) return ip
-  return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
 }

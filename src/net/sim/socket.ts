@@ -1,7 +1,8 @@
 // A socket bound on a simulated host. Sending hands the datagram to the network; receiving is a call from the
 // network's delivery event. No timers, no buffers: an idle socket costs one small object.
 import type { AddressFamily, DatagramHandler, DatagramSocket, Endpoint } from '../types.js'
-import type { SimHost, SimNetwork } from './network.js'
+import type { SimNetwork } from './network.js'
+import type { SimHost } from './realm.js'
 
 /** Counters of one simulated socket. */
 export interface SimSocketStats {
