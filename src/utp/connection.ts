@@ -416,6 +416,7 @@ export class UtpConnection {
    * RTT sample: older ones covered by a cumulative jump lost their own ACK and would inflate the estimate.
    */
   private release(p: OutPacket, now: number, ack: number): number {
+    // Cumulatively acknowledged: everything up to this packet arrived.
     if (p.fin) this.finAcked = true
     if (p.sacked) return 0
     if (p.transmits > 1) this.checkSpurious(p, now)
@@ -443,7 +444,7 @@ export class UtpConnection {
       if (set) {
         above++
         if (p !== undefined && !p.sacked) {
-          if (p.fin) this.finAcked = true
+          // A SACKed FIN is not a finished stream: only the cumulative ACK says every byte before it arrived.
           if (p.transmits > 1) this.checkSpurious(p, now)
           if (p.lost) this.lostCount--
           else this.inflight -= p.size
