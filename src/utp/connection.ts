@@ -533,7 +533,7 @@ export class UtpConnection {
         this.resend(p, now)
         return
       }
-      const buf = new Uint8Array(p.size)
+      const buf = alloc(p.size)
       buf.set(p.buf)
       p.buf = buf
       p.transmits++
@@ -561,7 +561,7 @@ export class UtpConnection {
 
   private resend(p: OutPacket, now: number): void {
     // A fresh copy: the old array may still sit in a send queue (or in a simulated network).
-    const buf = new Uint8Array(p.size)
+    const buf = alloc(p.size)
     buf.set(p.buf)
     p.buf = buf
     p.lost = false
@@ -602,14 +602,45 @@ export class UtpConnection {
           this.probeAt = 0
         }
       }
-      if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) return
+      if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) {
+        this.adoptTail()
+        return
+      }
       if (seqDiff(this.seqNr, this.lastAckRecv) >= MAX_OUTSTANDING) return
       this.sendDataPacket(n, now)
     }
   }
 
+  /**
+   * Nagle holds a partial packet. Its bytes may belong to a write whose callback is still pending, and the stream
+   * sends nothing more until that callback runs: copy the tail (under one packet) and release the writers, so the
+   * next writes can fill the packet instead of waiting for every byte in flight to be acknowledged.
+   */
+  private adoptTail(): void {
+    let pending = false
+    for (let i = this.queueHead; i < this.queueCbs.length; i++) if (this.queueCbs[i] !== null) pending = true
+    if (!pending) return
+    const tail = new Uint8Array(this.queued)
+    let off = 0
+    const cbs: WriteCallback[] = []
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const c = i === this.queueHead ? this.queue[i].subarray(this.queueOffset) : this.queue[i]
+      tail.set(c, off)
+      off += c.length
+      const cb = this.queueCbs[i]
+      if (cb !== null) cbs.push(cb)
+    }
+    this.queue.length = 0
+    this.queueCbs.length = 0
+    this.queue.push(tail)
+    this.queueCbs.push(null)
+    this.queueHead = 0
+    this.queueOffset = 0
+    for (const cb of cbs) cb()
+  }
+
   private sendDataPacket(n: number, now: number): void {
-    const buf = new Uint8Array(HDR + n)
+    const buf = alloc(HDR + n)
     let off = HDR
     let left = n
     while (left > 0) {
@@ -645,7 +676,7 @@ export class UtpConnection {
   private sendFin(now: number): void {
     this.finSent = true
     this.finSeq = this.seqNr
-    this.pushPacket(new Uint8Array(HDR), ST_FIN, now, true)
+    this.pushPacket(alloc(HDR), ST_FIN, now, true)
   }
 
   private pushPacket(buf: Uint8Array, type: UtpType, now: number, fin: boolean): void {
@@ -682,7 +713,7 @@ export class UtpConnection {
     this.synSends++
     this.synSentAt = now
     this.synDeadline = now + this.rtt.rto
-    const buf = new Uint8Array(HDR)
+    const buf = alloc(HDR)
     const h = this.header(ST_SYN, this.synSeq, 0, now)
     h.connId = this.recvId
     writeUtpHeader(buf, h)
@@ -694,7 +725,8 @@ export class UtpConnection {
     this.ackDue = false
     // The SACK bitmap is relative to the ack field: only an ACK of ackNr may carry one (not a keep-alive's ack − 1).
     const sackLen = type === ST_STATE && ack === this.ackNr && this.inbuf.size > 0 ? this.sackLength() : 0
-    const buf = new Uint8Array(HDR + (sackLen > 0 ? 2 + sackLen : 0))
+    const buf = alloc(HDR + (sackLen > 0 ? 2 + sackLen : 0))
+    if (sackLen > 0) buf.fill(0, HDR)
     writeUtpHeader(buf, this.header(type, this.seqNr, ack, now), sackLen > 0 ? 1 : 0)
     if (sackLen > 0) {
       buf[HDR] = 0
@@ -826,6 +858,14 @@ export class UtpConnection {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/**
+ * Packet buffers come from Node's pooled allocator: no zero-fill and no ArrayBuffer per packet. Every byte is
+ * written before a packet is sent (the SACK bitmap is cleared explicitly).
+ */
+function alloc(n: number): Uint8Array {
+  return Buffer.allocUnsafe(n)
+}
 
 /** Microseconds of the (ms, fractional) clock, mod 2^32, as uTP timestamps are. */
 export function usNow(nowMs: number): number {
