@@ -45,6 +45,8 @@ export interface ConnectionHost {
   onClose(err: UtpError | null): void
   /** Delivered bytes the application has not read yet (they shrink the window we advertise). */
   unreadBytes(): number
+  /** Called at the start of every `flush()`: the end of a batch of received packets (optional). */
+  onFlush?(): void
 }
 
 interface OutPacket {
@@ -364,6 +366,7 @@ export class UtpConnection {
 
   /** Sends what is due: re-sends of lost packets, new data as the windows allow, FIN, and a pending ACK. */
   flush(now: number): void {
+    this.host.onFlush?.()
     if (this.state === 'closed') {
       if (this.ackDue) this.sendControl(ST_STATE, now, this.ackNr)
       this.ackDue = false
