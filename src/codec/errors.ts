@@ -15,6 +15,8 @@ export type CodecErrorCode =
   | 'BAD_LENGTH' // a fixed-size or multiple-of-N field has the wrong length
   | 'BAD_VALUE' // a field that parsed but holds a value out of range
   | 'BAD_ADDRESS'
+  | 'BAD_TYPE' // a value of the wrong bencode type (a KRPC key that must be a dict, a string, ...)
+  | 'MISSING_KEY' // a required KRPC key is absent
 
 export class CodecError extends Error {
   override readonly name: string = 'CodecError'

@@ -4,12 +4,16 @@
  * @packageDocumentation
  */
 export * from './bencode.js'
+export * from './bencode-span.js'
+export * from './bep42.js'
 export * from './bytes.js'
 export * from './compact.js'
+export * from './crc32c.js'
 export * from './errors.js'
 export * from './extension.js'
 export * from './holepunch.js'
 export * from './ip.js'
+export * from './krpc.js'
 export * from './node-id.js'
 export * from './peer-wire.js'
 export * from './pex.js'

@@ -96,6 +96,27 @@ describe('VirtualClock', () => {
     assert.deepEqual(log, ['h0@10', 'h1@20', 'h2@30', 'h3@40', 'h4@50', 'p@53', 'q@57'])
   })
 
+  it('drains process.nextTick and nested promise chains between steps, one or many steps per event-loop turn', async () => {
+    for (const stepsPerTurn of [1, 64]) {
+      const c = new VirtualClock({ stepsPerTurn })
+      const log: string[] = []
+      for (let i = 0; i < 20; i++) {
+        c.setTimeout(() => {
+          process.nextTick(() => {
+            void (async () => {
+              for (let k = 0; k < 10; k++) await Promise.resolve()
+              c.setTimeout(() => log.push(`echo${i}@${c.now()}`), 0)
+            })()
+          })
+        }, 10 * i)
+        c.setTimeout(() => log.push(`next${i}@${c.now()}`), 10 * i + 1)
+      }
+      await c.runUntilIdle()
+      const expected = [...Array(20).keys()].flatMap((i) => [`echo${i}@${10 * i}`, `next${i}@${10 * i + 1}`])
+      assert.deepEqual(log, expected, `stepsPerTurn ${stepsPerTurn}`)
+    }
+  })
+
   it('a continuation scheduling a zero-delay timer runs before a later timer', async () => {
     const c = new VirtualClock()
     const log: string[] = []

@@ -90,7 +90,7 @@ describe('bencode decode', () => {
   it('dicts have no prototype: __proto__ is a plain key', () => {
     const v = decode(b('d9:__proto__i1ee')) as Record<string, BValue>
     assert.equal(Object.getPrototypeOf(v), null)
-    assert.equal(v.__proto__, 1)
+    assert.equal(Object.getOwnPropertyDescriptor(v, '__proto__')?.value, 1)
   })
 
   it('decodePrefix returns the end offset and allows trailing bytes', () => {

@@ -133,6 +133,25 @@ describe('IPv6 text', () => {
     )
   })
 
+  it('formats like the WHATWG URL serializer, which also follows RFC 5952 (property)', () => {
+    // Groups are often zero in real addresses: draw each group as zero or random so "::" runs are common.
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
+    fc.assert(
+      fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+        const b = new Uint8Array(16)
+        groups.forEach((g, i) => {
+          b[2 * i] = g >> 8
+          b[2 * i + 1] = g & 0xff
+        })
+        if (isV4Mapped(b)) return // URL writes ::ffff:c000:201, RFC 5952 recommends the dotted form
+        const s = ipToString(b)
+        assert.equal(s, new URL(`http://[${s}]/`).hostname.slice(1, -1))
+        assert.deepEqual(parseIPv6(s), b)
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
   it('every fast-check IP literal parses', () => {
     fc.assert(
       fc.property(fc.ipV4(), (s) => assert.equal(ipFamily(s), 4)),

@@ -53,7 +53,7 @@ class VirtualTimer implements SimEvent, Timer {
   }
 }
 
-/** Lets every queued promise continuation (and `process.nextTick`) run: one macrotask turn. */
+/** Lets every queued promise continuation (and `process.nextTick`) run: one event-loop turn. */
 const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 export interface VirtualClockOptions {
@@ -67,6 +67,14 @@ export interface VirtualClockOptions {
    * deterministic).
    */
   coalesceMs?: number
+  /**
+   * Virtual-time steps per real event-loop turn. Node drains promise continuations and `process.nextTick` between
+   * any two `setImmediate` callbacks, so the drivers queue this many step callbacks at once and pay for one
+   * event-loop turn (a poll system call) per batch instead of per step. Exact either way for promises and ticks;
+   * the difference is only seen by code under test that itself waits on real `setImmediate`, whose callbacks run
+   * after the batch. Set 1 for one event-loop turn per virtual time. Default: 64.
+   */
+  stepsPerTurn?: number
 }
 
 export interface RunUntilOptions {
@@ -78,8 +86,8 @@ export interface RunUntilOptions {
  * A `Clock` whose time only moves when a driver moves it: `runFor`, `runUntil`, `runUntilIdle`, `step`, `settle`,
  * or `autoAdvance` (advance whenever the real event loop has nothing else to do).
  *
- * Between two distinct virtual times the drivers yield to the real event loop once, so async code works: a
- * datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
+ * Between two distinct virtual times every promise continuation and `process.nextTick` runs, so async code works:
+ * a datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
  * scheduled before time moves on. Events at the same virtual time run back to back, in scheduling order.
  *
  * A timer callback that throws makes the current driver reject with that error (under `autoAdvance`, it is
@@ -97,11 +105,15 @@ export class VirtualClock implements Clock {
 
   /** See `VirtualClockOptions.coalesceMs`. */
   readonly coalesceMs: number
+  /** See `VirtualClockOptions.stepsPerTurn`. */
+  readonly stepsPerTurn: number
 
   constructor(opts: VirtualClockOptions | number = {}) {
     const o = typeof opts === 'number' ? { start: opts } : opts
     this.time = o.start ?? 0
     this.coalesceMs = o.coalesceMs !== undefined && o.coalesceMs > 0 ? o.coalesceMs : 0
+    const steps = Math.floor(o.stepsPerTurn ?? 64)
+    this.stepsPerTurn = Number.isFinite(steps) && steps > 1 ? Math.min(steps, 4096) : 1
   }
 
   now(): number {
@@ -121,9 +133,12 @@ export class VirtualClock implements Clock {
     return t
   }
 
-  /** Queues `ev` to fire at virtual time `at` (clamped to now). For simulator components. */
+  /**
+   * Queues `ev` to fire at virtual time `at` (clamped to now; NaN means now). For simulator components; an event
+   * must not be queued again before it fired.
+   */
   schedule(ev: SimEvent, at: number): void {
-    ev.at = Math.max(at, this.time)
+    ev.at = Number.isNaN(at) ? this.time : Math.max(at, this.time)
     ev.seq = this.nextSeq++
     ev.dead = false
     this.heap.push(ev, ev.at, ev.seq)
@@ -172,8 +187,7 @@ export class VirtualClock implements Clock {
     this.enter()
     try {
       const end = this.time + delay(ms)
-      await drainMicrotasks()
-      while (this.runNextTime(end)) await drainMicrotasks()
+      await this.pump(() => this.runNextTime(end))
       if (this.time < end) this.time = end
     } finally {
       this.driving = false
@@ -188,13 +202,12 @@ export class VirtualClock implements Clock {
     this.enter()
     try {
       const end = this.time + (opts.timeout ?? 3_600_000)
-      await drainMicrotasks()
-      for (;;) {
-        if (predicate()) return true
-        if (!this.runNextTime(end)) break
-        await drainMicrotasks()
-      }
-      if (predicate()) return true
+      let met = false
+      await this.pump(() => {
+        met = predicate()
+        return !met && this.runNextTime(end)
+      })
+      if (met || predicate()) return true
       if (this.pending > 0 && this.time < end) this.time = end
       return false
     } finally {
@@ -246,15 +259,14 @@ export class VirtualClock implements Clock {
     const loop = async () => {
       try {
         for (;;) {
-          await drainMicrotasks()
+          await this.pump(() => !state.stopped && this.runNextTime(Number.POSITIVE_INFINITY))
           if (state.stopped) return
-          if (this.pending === 0) {
-            await new Promise<void>((resolve) => {
-              state.wake = resolve
-            })
-            continue
-          }
-          this.runNextTime(Number.POSITIVE_INFINITY)
+          // Something may have been scheduled since the pump stopped (by a continuation that ran first).
+          if (this.pending > 0) continue
+          // Nothing queued: park without holding any real handle until something is scheduled.
+          await new Promise<void>((resolve) => {
+            state.wake = resolve
+          })
         }
       } catch (err) {
         this.release(state)
@@ -272,6 +284,42 @@ export class VirtualClock implements Clock {
       state.wake = null
       w?.()
     }
+  }
+
+  /**
+   * Calls `step` from `setImmediate` callbacks until it returns false; Node drains every promise continuation and
+   * `process.nextTick` before each call. Queues `stepsPerTurn` callbacks at a time (see the option).
+   */
+  private pump(step: () => boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let queued = 0
+      let finished = false
+      const tick = () => {
+        queued--
+        if (finished) return
+        let more: boolean
+        try {
+          more = step()
+        } catch (err) {
+          finished = true
+          reject(err)
+          return
+        }
+        if (!more) {
+          finished = true
+          resolve()
+        } else if (queued === 0) {
+          batch()
+        }
+      }
+      const batch = () => {
+        for (let i = 0; i < this.stepsPerTurn; i++) {
+          queued++
+          setImmediate(tick)
+        }
+      }
+      batch()
+    })
   }
 
   private release(state: { stopped: boolean }): void {

@@ -1,0 +1,34 @@
+// KRPC (BEP 5) in one import: builders, the parser, types and error codes. `query` and `reply` group the
+// builders the way the seed's `:query` and `:reply` export tags do.
+import {
+  buildAnnouncePeerQuery,
+  buildAnnouncePeerReply,
+  buildErrorReply,
+  buildFindNodeQuery,
+  buildFindNodeReply,
+  buildGetPeersQuery,
+  buildGetPeersReply,
+  buildPingQuery,
+  buildPingReply,
+} from './krpc-build.js'
+
+export * from './krpc-build.js'
+export { type ParseKrpcOptions, parseKrpc } from './krpc-parse.js'
+export * from './krpc-types.js'
+
+/** Query builders: `query.ping(tid, nid)`, `query.findNode(tid, nid, target)`, … */
+export const query = Object.freeze({
+  ping: buildPingQuery,
+  findNode: buildFindNodeQuery,
+  getPeers: buildGetPeersQuery,
+  announcePeer: buildAnnouncePeerQuery,
+})
+
+/** Reply builders: `reply.ping(tid, nid)`, `reply.getPeers(tid, nid, values, nodes, token)`, `reply.error(…)`. */
+export const reply = Object.freeze({
+  ping: buildPingReply,
+  findNode: buildFindNodeReply,
+  getPeers: buildGetPeersReply,
+  announcePeer: buildAnnouncePeerReply,
+  error: buildErrorReply,
+})
