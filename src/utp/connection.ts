@@ -15,13 +15,13 @@ import {
 } from '../codec/utp-packet.js'
 import { Ledbat } from './ledbat.js'
 import { type ResolvedOptions, resolveOptions, type UtpConnectionOptions, UtpError } from './options.js'
+import { ReorderBuffer } from './reorder-buffer.js'
 import { SeqRing } from './ring.js'
 import { RttEstimator } from './rtt.js'
 import { seqAdd, seqDiff } from './seq.js'
+import { type WriteCallback, WriteQueue } from './write-queue.js'
 
 const HDR = UTP_HEADER_SIZE
-/** Largest selective-ACK bitmask we send (bytes; multiple of 4, as libutp expects). */
-const MAX_SACK_BYTES = 128
 /** Window assumed for the peer until it advertises one (libtorrent's SYN carries wnd = 0). */
 const DEFAULT_PEER_WINDOW = 1024 * 1024
 /** Most packets we keep in flight (well under half the sequence space). */
@@ -60,14 +60,6 @@ interface OutPacket {
   lost: boolean
   fin: boolean
 }
-
-interface InPacket {
-  seq: number
-  payload: Uint8Array
-  fin: boolean
-}
-
-type WriteCallback = (err?: Error | null) => void
 
 /** Counters per connection (for tests, stats and debugging). */
 export interface ConnectionStats {
@@ -121,12 +113,7 @@ export class UtpConnection {
   /** Bytes of packets in the network (sent, not acked, not SACKed, not presumed lost). */
   inflight = 0
   private lostCount = 0
-  private readonly queue: Uint8Array[] = []
-  private readonly queueCbs: (WriteCallback | null)[] = []
-  private queueHead = 0
-  private queueOffset = 0
-  /** Bytes written and not yet packetised. */
-  queued = 0
+  private readonly wq = new WriteQueue()
   peerWnd = DEFAULT_PEER_WINDOW
   private dupAcks = 0
   /** Losses before this seq belong to the window already halved for. */
@@ -154,9 +141,7 @@ export class UtpConnection {
   // Receive side.
   /** Last sequence number received in order. */
   ackNr = 0
-  private readonly inbuf = new SeqRing<InPacket>()
-  private reorderBytes = 0
-  private recvHighest = 0
+  private readonly reorder = new ReorderBuffer()
   private eofSeq = -1
   private gotEof = false
   private ackDue = false
@@ -220,7 +205,6 @@ export class UtpConnection {
     c.state = 'syn-recv'
     c.remoteSynSeq = syn.seq
     c.ackNr = syn.seq
-    c.recvHighest = syn.seq
     c.replyMicro = (usNow(now) - syn.timestamp) >>> 0
     // A SYN's window is not meaningful (libtorrent sends 0): keep the default until the peer's next packet.
     c.synRecvDeadline = now + synRecvTimeout
@@ -241,9 +225,12 @@ export class UtpConnection {
       cb?.()
       return
     }
-    this.queue.push(chunk)
-    this.queueCbs.push(cb)
-    this.queued += chunk.length
+    this.wq.push(chunk, cb)
+  }
+
+  /** Bytes written and not yet packetised. */
+  get queued(): number {
+    return this.wq.bytes
   }
 
   /** No more writes: a FIN follows the queued data. */
@@ -305,7 +292,6 @@ export class UtpConnection {
       this.recoverSeq = this.synSeq
       // The acceptor's ST_STATE does not consume its seq: its first data packet reuses it.
       this.ackNr = seqAdd(pkt.seq, -1)
-      this.recvHighest = this.ackNr
       if (this.synSends === 1) this.rtt.sample(now - this.synSentAt)
       this.rtt.onProgress()
       this.ackDue = true
@@ -606,7 +592,7 @@ export class UtpConnection {
         }
       }
       if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) {
-        this.adoptTail()
+        this.wq.adoptTail()
         return
       }
       if (seqDiff(this.seqNr, this.lastAckRecv) >= MAX_OUTSTANDING) return
@@ -614,65 +600,9 @@ export class UtpConnection {
     }
   }
 
-  /**
-   * Nagle holds a partial packet. Its bytes may belong to a write whose callback is still pending, and the stream
-   * sends nothing more until that callback runs: copy the tail (under one packet) and release the writers, so the
-   * next writes can fill the packet instead of waiting for every byte in flight to be acknowledged.
-   */
-  private adoptTail(): void {
-    let pending = false
-    for (let i = this.queueHead; i < this.queueCbs.length; i++) if (this.queueCbs[i] !== null) pending = true
-    if (!pending) return
-    const tail = new Uint8Array(this.queued)
-    let off = 0
-    const cbs: WriteCallback[] = []
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const c = i === this.queueHead ? this.queue[i].subarray(this.queueOffset) : this.queue[i]
-      tail.set(c, off)
-      off += c.length
-      const cb = this.queueCbs[i]
-      if (cb !== null) cbs.push(cb)
-    }
-    this.queue.length = 0
-    this.queueCbs.length = 0
-    this.queue.push(tail)
-    this.queueCbs.push(null)
-    this.queueHead = 0
-    this.queueOffset = 0
-    for (const cb of cbs) cb()
-  }
-
   private sendDataPacket(n: number, now: number): void {
     const buf = alloc(HDR + n)
-    let off = HDR
-    let left = n
-    while (left > 0) {
-      const chunk = this.queue[this.queueHead]
-      const avail = chunk.length - this.queueOffset
-      const take = Math.min(avail, left)
-      buf.set(take === chunk.length ? chunk : chunk.subarray(this.queueOffset, this.queueOffset + take), off)
-      off += take
-      left -= take
-      this.queueOffset += take
-      if (this.queueOffset === chunk.length) {
-        const cb = this.queueCbs[this.queueHead]
-        this.queue[this.queueHead] = EMPTY
-        this.queueCbs[this.queueHead] = null
-        this.queueHead++
-        this.queueOffset = 0
-        if (cb !== null) cb()
-      }
-    }
-    if (this.queueHead === this.queue.length) {
-      this.queue.length = 0
-      this.queueCbs.length = 0
-      this.queueHead = 0
-    } else if (this.queueHead > 1024) {
-      this.queue.splice(0, this.queueHead)
-      this.queueCbs.splice(0, this.queueHead)
-      this.queueHead = 0
-    }
-    this.queued -= n
+    this.wq.copyOut(buf, HDR, n)
     this.pushPacket(buf, ST_DATA, now, false)
   }
 
@@ -697,7 +627,7 @@ export class UtpConnection {
     this.stats.bytesSent += buf.length - HDR
     this.transmit(buf, now)
     // Data carries the ACK; a STATE is still needed when out-of-order data wants a SACK.
-    if (this.inbuf.size === 0) this.ackDue = false
+    if (this.reorder.size === 0) this.ackDue = false
   }
 
   /** Re-stamps a packet being re-sent: fresh timestamp, delay echo, window and ack. */
@@ -727,26 +657,16 @@ export class UtpConnection {
   private sendControl(type: UtpType, now: number, ack: number): void {
     this.ackDue = false
     // The SACK bitmap is relative to the ack field: only an ACK of ackNr may carry one (not a keep-alive's ack − 1).
-    const sackLen = type === ST_STATE && ack === this.ackNr && this.inbuf.size > 0 ? this.sackLength() : 0
+    const sackLen = type === ST_STATE && ack === this.ackNr ? this.reorder.sackLength(this.ackNr) : 0
     const buf = alloc(HDR + (sackLen > 0 ? 2 + sackLen : 0))
     if (sackLen > 0) buf.fill(0, HDR)
     writeUtpHeader(buf, this.header(type, this.seqNr, ack, now), sackLen > 0 ? 1 : 0)
     if (sackLen > 0) {
       buf[HDR] = 0
       buf[HDR + 1] = sackLen
-      const base = seqAdd(this.ackNr, 2)
-      for (let i = 0; i < sackLen * 8; i++) {
-        if (this.inbuf.get(seqAdd(base, i)) !== undefined) buf[HDR + 2 + (i >> 3)] |= 1 << (i & 7)
-      }
+      this.reorder.writeSack(this.ackNr, buf, HDR + 2, sackLen)
     }
     this.transmit(buf, now)
-  }
-
-  private sackLength(): number {
-    const span = seqDiff(this.recvHighest, this.ackNr) - 1
-    if (span <= 0) return 0
-    const len = Math.ceil(span / 32) * 4
-    return Math.min(len, MAX_SACK_BYTES)
   }
 
   private readonly hdr = { type: 0 as UtpType, connId: 0, timestamp: 0, timestampDiff: 0, wnd: 0, seq: 0, ack: 0 }
@@ -771,7 +691,7 @@ export class UtpConnection {
   }
 
   advertisedWindow(): number {
-    const w = this.opts.recvBufferSize - this.host.unreadBytes() - this.reorderBytes
+    const w = this.opts.recvBufferSize - this.host.unreadBytes() - this.reorder.bytes
     return Math.max(w, 0)
   }
 
@@ -791,27 +711,23 @@ export class UtpConnection {
     if (fin && this.eofSeq < 0) this.eofSeq = s
     if (d === 1) {
       this.deliver(s, payload, fin, now)
-      while (this.inbuf.size > 0 && !this.gotEof) {
-        const e = this.inbuf.take(seqAdd(this.ackNr, 1))
+      while (this.reorder.size > 0 && !this.gotEof) {
+        const e = this.reorder.take(seqAdd(this.ackNr, 1))
         if (e === undefined) break
-        this.reorderBytes -= e.payload.length
         this.deliver(e.seq, e.payload, e.fin, now)
       }
-      if (this.inbuf.size === 0) this.recvHighest = this.ackNr
       return
     }
-    if (d > this.opts.maxReorder || this.reorderBytes + payload.length > this.opts.recvBufferSize) {
+    if (d > this.opts.maxReorder || this.reorder.bytes + payload.length > this.opts.recvBufferSize) {
       this.stats.dropped++
       return
     }
-    if (this.inbuf.get(s) !== undefined) {
+    if (this.reorder.has(s)) {
       this.stats.duplicates++
       return
     }
     this.stats.outOfOrder++
-    this.inbuf.put({ seq: s, payload, fin }, d)
-    this.reorderBytes += payload.length
-    if (seqDiff(s, this.recvHighest) > 0) this.recvHighest = s
+    this.reorder.store(s, payload, fin, d)
   }
 
   private deliver(seq: number, payload: Uint8Array, fin: boolean, now: number): void {
@@ -822,8 +738,7 @@ export class UtpConnection {
     }
     if (fin) {
       this.gotEof = true
-      this.inbuf.clear()
-      this.reorderBytes = 0
+      this.reorder.clear()
       this.host.onEnd()
       this.maybeFinish(now)
     }
@@ -844,23 +759,14 @@ export class UtpConnection {
     this.state = 'closed'
     this.lingerUntil = linger ? now + Math.min(Math.max(3000, 4 * this.rtt.rto), 60_000) : 0
     // Release queued writers and buffers.
-    const cbs = this.queueCbs.slice(this.queueHead)
-    this.queue.length = 0
-    this.queueCbs.length = 0
-    this.queueHead = 0
-    this.queued = 0
     this.out.clear()
-    this.inbuf.clear()
+    this.reorder.clear()
     this.inflight = 0
     this.lostCount = 0
-    this.reorderBytes = 0
-    const werr = err ?? new UtpError('ECLOSED', 'connection closed')
-    for (const cb of cbs) cb?.(werr)
+    this.wq.fail(err ?? new UtpError('ECLOSED', 'connection closed'))
     this.host.onClose(err)
   }
 }
-
-const EMPTY = new Uint8Array(0)
 
 /**
  * Packet buffers come from Node's pooled allocator: no zero-fill and no ArrayBuffer per packet. Every byte is
