@@ -104,17 +104,26 @@ export class Relay extends EventEmitter<RelayEvents> {
     const to = this.find(target, from)
     if (!to) return this.refuse(from, HolepunchError.NotConnected, target)
     if (!to.holepunch.supported) return this.refuse(from, HolepunchError.NoSupport, target)
+    this.introduce(from, to)
+  }
+
+  /**
+   * Sends `connect` to both connections, each with the other's reachable endpoint (what a rendezvous ends in).
+   * Returns false when one of them closed or does not support ut_holepunch.
+   */
+  introduce(from: PeerConnection, to: PeerConnection): boolean {
     const a = reachableEndpoint(from)
     const b = reachableEndpoint(to)
     try {
       to.holepunch.sendHpConnect(a.host, a.port)
       from.holepunch.sendHpConnect(b.host, b.port)
     } catch (err) {
-      if (err instanceof WireError) return // one side closed meanwhile: nothing useful to tell
+      if (err instanceof WireError) return false // one side closed meanwhile: nothing useful to tell
       throw err
     }
     this.stats.relayed++
     this.emit('relayed', from, to)
+    return true
   }
 
   private find(target: Endpoint, from: PeerConnection): PeerConnection | undefined {

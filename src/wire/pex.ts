@@ -77,8 +77,11 @@ export class Pex extends EventEmitter<PexEvents> {
     })
   }
 
+  /** Both sides take part: the remote advertised ut_pex and so did we (an unadvertised extension stays silent). */
   get supported(): boolean {
-    return this.conn.extensions.remoteSupports(PEX_EXTENSION)
+    return (
+      this.conn.extensions.remoteSupports(PEX_EXTENSION) && this.conn.extensions.localId(PEX_EXTENSION) !== undefined
+    )
   }
 
   stop(): void {
