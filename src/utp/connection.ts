@@ -78,6 +78,9 @@ export class UtpConnection extends UtpSender {
   private ackDue = false
   /** Peer's SYN seq (acceptor), to recognise a re-sent SYN. */
   private remoteSynSeq = -1
+  /** Our SYN-ACK's seq (acceptor): a re-sent SYN-ACK repeats it even if data went out since (ethereum/utp#153). */
+  private synAckSeq = -1
+  private synAckDue = false
   private replyMicro = 0
   private lastRecvAt: number
   private lastSendAt: number
@@ -131,6 +134,7 @@ export class UtpConnection extends UtpSender {
     const c = new UtpConnection(host, resolveOptions(options), seqAdd(syn.connId, 1), syn.connId, seq, now)
     c.state = 'syn-recv'
     c.remoteSynSeq = syn.seq
+    c.synAckSeq = seq
     c.ackNr = syn.seq
     c.replyMicro = (usNow(now) - syn.timestamp) >>> 0
     // A SYN's window is not meaningful (libtorrent sends 0): keep the default until the peer's next packet.
@@ -180,7 +184,9 @@ export class UtpConnection extends UtpSender {
 
   /** Whether the manager should flush this connection (it has something to send). */
   get wantsFlush(): boolean {
-    return this.ackDue || this.queued > 0 || this.lostCount > 0 || (this.endRequested && !this.finSent)
+    return (
+      this.ackDue || this.synAckDue || this.queued > 0 || this.lostCount > 0 || (this.endRequested && !this.finSent)
+    )
   }
 
   // ---- network side ----
@@ -207,7 +213,7 @@ export class UtpConnection extends UtpSender {
     }
     if (type === ST_SYN) {
       // A re-sent SYN whose SYN-ACK was lost: answer with the same seq (ethereum/utp#153). Otherwise ignore.
-      if (this.state === 'syn-recv' && pkt.seq === this.remoteSynSeq) this.ackDue = true
+      if (this.state === 'syn-recv' && pkt.seq === this.remoteSynSeq) this.synAckDue = true
       return
     }
     this.lastRecvAt = now
@@ -286,6 +292,10 @@ export class UtpConnection extends UtpSender {
       return
     }
     if (this.state === 'syn-sent') return
+    if (this.synAckDue) {
+      this.synAckDue = false
+      this.sendControl(ST_STATE, now, this.ackNr, this.synAckSeq)
+    }
     if (this.lostCount > 0) this.sendResends(now)
     if (this.queued > 0 || (this.endRequested && !this.finSent)) this.sendNewData(now)
     if (this.ackDue) this.sendControl(ST_STATE, now, this.ackNr)
@@ -378,13 +388,13 @@ export class UtpConnection extends UtpSender {
   }
 
   /** ST_STATE (with a SACK when data arrived out of order) or ST_RESET. */
-  private sendControl(type: UtpType, now: number, ack: number): void {
+  private sendControl(type: UtpType, now: number, ack: number, seq = this.seqNr): void {
     this.ackDue = false
     // The SACK bitmap is relative to the ack field: only an ACK of ackNr may carry one (not a keep-alive's ack − 1).
     const sackLen = type === ST_STATE && ack === this.ackNr ? this.reorder.sackLength(this.ackNr) : 0
     const buf = alloc(HDR + (sackLen > 0 ? 2 + sackLen : 0))
     if (sackLen > 0) buf.fill(0, HDR)
-    writeUtpHeader(buf, this.header(type, this.seqNr, ack, now), sackLen > 0 ? 1 : 0)
+    writeUtpHeader(buf, this.header(type, seq, ack, now), sackLen > 0 ? 1 : 0)
     if (sackLen > 0) {
       buf[HDR] = 0
       buf[HDR + 1] = sackLen
