@@ -50,7 +50,7 @@ describe('uTP under hostile input over real UDP (127.0.0.1)', { timeout: 120_000
       assert.equal(h.digest('hex'), createHash('sha256').update(data).digest('hex'))
       // The kernel may drop part of the flood (full receive buffer): most of it still reaches the manager.
       assert.equal(attacker.stats().sent, 100_000)
-      assert.ok(server.stats.received > 30_000, `server saw ${server.stats.received} datagrams`)
+      assert.ok(server.stats.received > 20_000, `server saw ${server.stats.received} datagrams`)
       assert.ok(server.stats.malformed > 1000)
       assert.ok(server.pendingSyns <= 64)
       assert.ok(server.size <= 64 + 1)
