@@ -1,6 +1,8 @@
 // DatagramSocket over node:dgram. The only file in the library that opens UDP sockets: protocol code receives
 // one of these (or a SimSocket) and never knows which.
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { createSocket, type RemoteInfo, type Socket, type SocketOptions } from 'node:dgram'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIP } from 'node:net'
 import { ipFamily, isValidPort, unmapV4 } from './address.js'
 import { NetError } from './errors.js'
 import type { AddressFamily, DatagramHandler, DatagramSocket, Endpoint } from './types.js'
@@ -111,6 +113,7 @@ export class UdpSocket implements DatagramSocket {
       reuseAddr: opts.reuseAddr ?? false,
       recvBufferSize: opts.recvBufferSize ?? DEFAULT_SOCKET_BUFFER,
       sendBufferSize: opts.sendBufferSize ?? DEFAULT_SOCKET_BUFFER,
+      lookup: literalLookup,
     })
     return new Promise<UdpSocket>((resolve, reject) => {
       const signal = opts.signal
@@ -254,3 +257,16 @@ function safeClose(sock: Socket): void {
     // not open: nothing to release
   }
 }
+
+// Endpoints are IP literals (types.ts), yet dgram resolves the address of every send through `lookup`, and
+// dns.lookup answers even a literal on a later tick. Answering literals at once saves that deferral per datagram.
+const literalLookup = ((host: string, options: unknown, callback: unknown) => {
+  const cb = (typeof options === 'function' ? options : callback) as (
+    err: NodeJS.ErrnoException | null,
+    address: string,
+    family: number,
+  ) => void
+  const family = isIP(host)
+  if (family !== 0) return cb(null, host, family)
+  return typeof options === 'function' ? dnsLookup(host, cb as never) : dnsLookup(host, options as never, cb as never)
+}) as NonNullable<SocketOptions['lookup']>
