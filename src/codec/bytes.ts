@@ -10,7 +10,8 @@ export function toHex(bytes: Uint8Array): string {
   return s
 }
 
-function hexNibble(c: number): number {
+/** The value of one hex digit's char code (either case), or -1. */
+export function hexNibble(c: number): number {
   if (c >= 48 && c <= 57) return c - 48
   if (c >= 97 && c <= 102) return c - 87
   if (c >= 65 && c <= 70) return c - 55

@@ -2,7 +2,7 @@
 // no zone ids, no leading zeros in IPv4), RFC 5952 formatting (so an address has one text form and can be used as
 // a map key), v4-mapped handling, and the "local network" classes libtorrent exempts from BEP 42.
 
-import { copyBytes } from './bytes.js'
+import { copyBytes, hexNibble } from './bytes.js'
 import { CodecError } from './errors.js'
 
 export type IpFamily = 4 | 6
@@ -36,13 +36,6 @@ export function parseIPv4(s: string): Uint8Array | undefined {
   return parseV4Into(s, 0, s.length, out, 0) ? out : undefined
 }
 
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x61 && c <= 0x66) return c - 0x57
-  if (c >= 0x41 && c <= 0x46) return c - 0x37
-  return -1
-}
-
 /**
  * Parses IPv6 text (RFC 4291 section 2.2: full, `::`-compressed, or with a trailing dotted IPv4) into 16 bytes.
  * `undefined` for anything else, including zone ids ("fe80::1%eth0") and brackets.
@@ -65,7 +58,7 @@ export function parseIPv6(s: string): Uint8Array | undefined {
     let j = i
     let value = 0
     while (j < n && j - i < 5) {
-      const h = hexValue(s.charCodeAt(j))
+      const h = hexNibble(s.charCodeAt(j))
       if (h < 0) break
       value = (value << 4) | h
       j++

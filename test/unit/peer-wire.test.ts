@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { fromHex, toHex } from '../../src/codec/bytes.js'
+import { concatBytes, fromHex, toHex } from '../../src/codec/bytes.js'
 import { CodecError } from '../../src/codec/errors.js'
 import {
   decodeHandshake,
@@ -166,15 +166,7 @@ describe('messages', () => {
 function stream(): Uint8Array {
   const parts = [encodeHandshake({ reserved: makeReserved({ extension: true }), infoHash: ih, peerId: pid })]
   for (const m of samples) parts.push(encodeMessage(m))
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
+  return concatBytes(parts)
 }
 
 function drain(f: WireFramer): unknown[] {
