@@ -7,6 +7,7 @@ import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
 import { acceptUtp, bindUtpPort, UtpDialer, type UtpPort } from '../swarm/utp.js'
 import type { WireError } from '../wire/errors.js'
+import type { PeerConnection } from '../wire/peer-connection.js'
 import type { CommandGroup } from './main.js'
 import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
 import {
@@ -69,13 +70,34 @@ async function handshake(argv: string[], out: Output): Promise<number> {
     dialer,
   })
   const deadline = Date.now() + timeout * 1000
+  // `handshake` is printed first, as soon as the extended handshake is in (it is what later events are about):
+  // PEX that arrives earlier (e.g. in the same packet) waits for it. Listening on the swarm sees every event,
+  // even those that arrive before `connect` resolves.
+  let printed = false
+  const early: [PexPeer[], Endpoint[]][] = []
+  const printPex = (added: PexPeer[], dropped: Endpoint[]) =>
+    out.event('pex', { added: peerList(added), dropped: peerList(dropped) })
+  const printHandshake = (conn: PeerConnection) => {
+    if (printed) return
+    printed = true
+    out.event('handshake', describeHandshake(conn))
+    for (const [a, d] of early.splice(0)) printPex(a, d)
+  }
+  swarm.on('connected', (conn) => {
+    if (conn.remoteExtended) printHandshake(conn)
+    else conn.once('extended_handshake', () => printHandshake(conn))
+  })
+  swarm.on('pex', (_c, added: PexPeer[], dropped: Endpoint[]) => {
+    if (printed) printPex(added, dropped)
+    else early.push([added, dropped])
+  })
+  let conn: PeerConnection | undefined
   try {
-    const conn = await withTimeout(
+    conn = await withTimeout(
       swarm.connect(to, { timeout: timeout * 1000 }),
       timeout,
       `no handshake from ${positionals[0]} within ${timeout} s`,
     )
-    conn.pex.on('peers', (added, dropped) => out.event('pex', { added: peerList(added), dropped: peerList(dropped) }))
     // A peer that does not speak BEP 10 sends no extended handshake: print what we have after a short wait.
     const left = Math.max(0, deadline - Date.now())
     await waitFor(
@@ -83,8 +105,9 @@ async function handshake(argv: string[], out: Output): Promise<number> {
       'extended_handshake',
       (conn.remoteHandshake?.reserved[5] ?? 0) & 0x10 ? left : Math.min(left, 1000),
     )
-    out.event('handshake', describeHandshake(conn))
-    const closed = new Promise<WireError>((resolve) => conn.once('close', resolve))
+    printHandshake(conn)
+    const c = conn
+    const closed = new Promise<WireError>((resolve) => c.once('close', resolve))
     const ac = new AbortController()
     const reason = await Promise.race([
       closed,
@@ -92,6 +115,8 @@ async function handshake(argv: string[], out: Output): Promise<number> {
     ])
     ac.abort()
     if (reason) out.event('closed', { code: reason.code, reason: reason.message })
+    // End cleanly (TCP FIN, uTP ST_FIN acknowledged) so the peer sees a close, not a reset.
+    else await conn.end()
     return 0
   } catch (err) {
     out.error(`handshake with ${positionals[0]} failed: ${(err as Error).message}`)

@@ -230,6 +230,27 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
     this.write(encodeExtendedMessage(EXTENDED_HANDSHAKE_ID, payload))
   }
 
+  /**
+   * Closes gracefully: ends the stream (a TCP FIN, a uTP ST_FIN after the queued data) and closes once it is
+   * finished (over uTP: our FIN was acknowledged), the peer closed, or `timeout` ms passed (default 1000). The
+   * peer sees a clean end of stream rather than a reset.
+   */
+  end(timeout = 1000): Promise<void> {
+    if (this.state === 'closed') return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        t.cancel()
+        this.off('close', done)
+        this.stream.off('finish', done)
+        resolve()
+      }
+      const t = this.clock.setTimeout(done, timeout)
+      this.once('close', done)
+      this.stream.once('finish', done)
+      this.stream.end()
+    }).then(() => this.close())
+  }
+
   /** Closes the connection (idempotent). `close` is emitted once with the reason. */
   close(reason: WireError = new WireError('LOCAL_CLOSE', 'closed locally')): void {
     if (this.state === 'closed') return

@@ -106,6 +106,12 @@ describe('mainline peer / holepunch CLI', () => {
     assert.equal(h.yourip, '127.0.0.1')
     assert.equal(h.transport, 'tcp')
     const pex = hs.lines.filter((l) => l.event === 'pex')
+    assert.equal(
+      hs.lines.findIndex((l) => l.event !== 'handshake'),
+      1,
+      'handshake first, then PEX',
+    )
+    assert.equal(hs.lines.filter((l) => l.event === 'handshake').length, 1)
     assert.ok(
       pex.some((l) => (l.added as { port: number }[]).some((p) => p.port === bl.port)),
       'R told us about B',

@@ -70,9 +70,16 @@ describe('mainline peer over uTP', { timeout: 60_000 }, () => {
     const h = await hs.next('handshake')
     assert.equal(h.transport, 'utp')
     assert.equal(await hs.closed, 0)
+    // The handshake line comes first; the server's first PEX message (sent even when empty) follows it.
+    const events = hs.lines.map((l) => l.event)
+    assert.equal(events[0], 'handshake', JSON.stringify(events))
+    assert.ok(events.includes('pex'), JSON.stringify(events))
     const connected = await serve.next('connected')
     assert.equal(connected.transport, 'utp')
     assert.equal(connected.direction, 'incoming')
+    // The handshake command ends with a FIN: the server sees the stream end, not a reset.
+    const gone = await serve.next('disconnected')
+    assert.equal(gone.code, 'STREAM_ENDED', JSON.stringify(gone))
     serve.child.kill('SIGTERM')
     assert.equal(await serve.closed, 0)
   })

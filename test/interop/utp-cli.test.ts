@@ -54,6 +54,7 @@ describe('mainline peer handshake --utp against libtorrent', { ...requireLibtorr
     assert.equal(r.code, 0, r.stderr)
     const hs = r.lines.find((l) => l.event === 'handshake')
     assert.ok(hs, JSON.stringify(r.lines))
+    assert.equal(r.lines[0].event, 'handshake', 'handshake precedes any PEX')
     assert.equal(hs.transport, 'utp')
     assert.match(String(hs.client), /libtorrent/i)
     await lt.waitFor('peer', 5000, (e) => String(e.message).includes('uTP'))
