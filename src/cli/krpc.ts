@@ -6,17 +6,18 @@ import { fromHex, isPrintableAscii, toHex } from '../codec/bytes.js'
 import { type CompactNode, decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
 import { KrpcError, type KrpcMessage, parseKrpc } from '../codec/krpc.js'
 import type { CommandGroup } from './main.js'
-import { jsonSafe, type Output, UsageError } from './output.js'
+import { type Output, UsageError } from './output.js'
 
 const HELP = `mainline krpc: decode KRPC (BEP 5 DHT) packets
 
 Usage:
   mainline krpc decode <hex|-> [--json]
 
-  Parses one KRPC message given as hex ("-" reads the hex from stdin; whitespace is ignored) and prints it.
-  With --json: one line {"event":"krpc","y":…,"t":…,…} mirroring the wire keys, byte strings as hex, plus a
-  "decoded" object (client version, ip, nodes, peers in readable form).
-  A malformed packet prints the error and its KRPC code (203) on stderr and exits 1.
+  Parses one KRPC message given as hex ("-" reads the hex from stdin; whitespace is ignored) and prints it as
+  one JSON line {"event":"krpc","y":…,"t":…,…} (with or without --json) mirroring the wire keys, byte strings
+  as hex, plus a "decoded" object (client version, ip, nodes, peers in readable form).
+  A malformed packet prints the error with its KRPC code (203) and the codec reason on stderr and exits 1;
+  so does input that is not hex. A missing argument is a usage error (exit 2).
 
 Examples:
   mainline krpc decode 64313a6164323a696432303a414141414141414141414141414141414141414165313a71343a70696e67313a74323a6161313a79313a7165
@@ -57,40 +58,18 @@ function decoded(m: KrpcMessage): Record<string, unknown> {
   return d
 }
 
-function human(m: KrpcMessage): string {
-  const lines: string[] = []
-  const d = decoded(m)
-  const head = [`t=${toHex(m.t)}`]
-  if (d.client) head.push(`client=${d.client}`)
-  if (d.ip) head.push(`ip=${d.ip}`)
-  const body = (o: Record<string, unknown>) => {
-    for (const [k, v] of Object.entries(jsonSafe(o) as Record<string, unknown>)) {
-      lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-    }
-  }
-  if (m.y === 'q') {
-    lines.push(`query ${m.q}${m.known ? '' : ' (unknown method)'} ${head.join(' ')}${m.ro ? ' read-only' : ''}`)
-    body(m.a)
-  } else if (m.y === 'r') {
-    lines.push(`reply ${head.join(' ')}`)
-    body(m.r)
-    for (const k of ['nodes', 'nodes6'] as const) {
-      for (const n of (d[k] as { id: string; addr: string }[] | undefined) ?? [])
-        lines.push(`    ${k} ${n.addr} ${n.id}`)
-    }
-    for (const p of (d.values as string[] | undefined) ?? []) lines.push(`    peer ${p}`)
-  } else {
-    lines.push(`error ${m.e[0]} ${JSON.stringify(m.e[1])} ${head.join(' ')}`)
-  }
-  return lines.join('\n')
-}
-
 async function decodeCommand(args: string[], out: Output): Promise<number> {
   const { positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true })
   if (positionals.length !== 1) throw new UsageError('krpc decode takes one argument: the packet as hex (or -)')
   const text = positionals[0] === '-' ? readFileSync(0, 'utf8') : positionals[0]
-  const bytes = fromHex(text.replace(/\s+/g, ''))
-  if (!bytes) throw new UsageError('the packet must be hex (an even number of 0-9a-f digits)')
+  const hex = text.replace(/\s+/g, '')
+  const bytes = fromHex(hex)
+  if (!bytes) {
+    // Bad input, not bad usage: exit 1 like any other malformed packet.
+    const why = /[^0-9a-f]/i.test(hex) ? 'non-hex characters' : hex.length % 2 ? 'an odd number of digits' : 'nothing'
+    out.error(`krpc: the packet must be hex (an even number of 0-9a-f digits), got ${why}`)
+    return 1
+  }
   let m: KrpcMessage
   try {
     m = parseKrpc(bytes)
@@ -100,7 +79,8 @@ async function decodeCommand(args: string[], out: Output): Promise<number> {
     out.error(`krpc: ${e.krpcCode} ${e.reason} [${e.code}${e.offset >= 0 ? ` at byte ${e.offset}` : ''}]${t}`)
     return 1
   }
-  out.event('krpc', { ...m, decoded: decoded(m) }, human(m))
+  // One JSON line in both modes: the decoded packet is structured data, and byte strings are hex either way.
+  out.jsonEvent('krpc', { ...m, decoded: decoded(m) })
   return 0
 }
 

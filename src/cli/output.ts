@@ -26,7 +26,7 @@ export class Output {
   /** Emits one event: a JSON line with --json, else the human text (or a compact key=value rendering). */
   event(event: string, fields: Record<string, unknown> = {}, human?: string): void {
     if (this.json) {
-      this.out.write(`${JSON.stringify({ event, ...(jsonSafe(fields) as object) })}\n`)
+      this.jsonEvent(event, fields)
       return
     }
     if (human !== undefined) {
@@ -37,6 +37,11 @@ export class Output {
       ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
     )
     this.out.write(`${event}${parts.length ? ` ${parts.join(' ')}` : ''}\n`)
+  }
+
+  /** Emits one event as a JSON line in either mode, for commands whose output is the JSON itself. */
+  jsonEvent(event: string, fields: Record<string, unknown> = {}): void {
+    this.out.write(`${JSON.stringify({ event, ...(jsonSafe(fields) as object) })}\n`)
   }
 
   /** Progress for a person watching: only when stderr is a terminal, never in --json mode. */

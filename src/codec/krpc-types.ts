@@ -149,10 +149,19 @@ export type KrpcMessage = KrpcQuery | KrpcReply | KrpcErrorReply
  * A malformed KRPC message. `reason` is the text to send back in a 203 error (libtorrent's wording: "not a
  * dictionary", "missing 'info_hash' key", "invalid value for 'id'", "invalid port"). `tid` is the transaction id
  * when one could be read, and `isQuery` whether the message said `y: q`: answer only when both hold.
+ *
+ * Two codes, on purpose: `err.krpcCode === 203` is the numeric KRPC error code (BEP 5 "protocol error") to put in
+ * the reply, while `err.code` stays the string reason inherited from `CodecError` (`'MISSING_KEY'`,
+ * `'TRUNCATED'`, …) so that every codec error, KRPC or not, can be counted and matched by the same field.
+ *
+ * @example
+ * try { parseKrpc(bytes) } catch (err) {
+ *   if (err instanceof KrpcError) console.log(err.krpcCode, err.code, err.reason) // 203 'MISSING_KEY' "missing 'q' key"
+ * }
  */
 export class KrpcError extends CodecError {
   override readonly name: string = 'KrpcError'
-  /** The KRPC error code to reply with: 203 (protocol error). */
+  /** The numeric KRPC error code to reply with: 203 (protocol error). `code` is the codec's string reason. */
   readonly krpcCode: number
   readonly reason: string
   readonly tid: Uint8Array | undefined

@@ -51,11 +51,14 @@ describe('mainline krpc decode', () => {
       undefined,
       Uint8Array.of(1, 2, 3, 4),
     )
+    // Without --json too, the output is the one JSON line.
     const h = cli(['krpc', 'decode', toHex(pkt)])
     assert.equal(h.code, 0, h.stderr)
-    assert.match(h.stdout, /^reply t=aabb/)
-    assert.match(h.stdout, /token: 01020304/)
-    assert.match(h.stdout, /peer 198\.51\.100\.4:6881/)
+    const lines = h.stdout.trim().split('\n')
+    assert.equal(lines.length, 1)
+    const rev = JSON.parse(lines[0])
+    assert.deepEqual([rev.event, rev.y, rev.t, rev.r.token], ['krpc', 'r', 'aabb', '01020304'])
+    assert.deepEqual(rev.decoded.values, ['198.51.100.4:6881'])
   })
 
   it('reads hex from stdin with -', () => {
@@ -75,8 +78,20 @@ describe('mainline krpc decode', () => {
     assert.match(t.stderr, /203 .*TRUNCATED/)
   })
 
+  it('input that is not hex is malformed input: stderr and exit 1', () => {
+    for (const [arg, why] of [
+      ['zz', /non-hex/],
+      ['64313', /odd number/],
+    ] as const) {
+      const r = cli(['krpc', 'decode', arg])
+      assert.equal(r.code, 1, arg)
+      assert.equal(r.stdout, '')
+      assert.match(r.stderr, /must be hex/)
+      assert.match(r.stderr, why)
+    }
+  })
+
   it('bad usage exits 2', () => {
-    assert.equal(cli(['krpc', 'decode', 'xyz']).code, 2)
     assert.equal(cli(['krpc', 'decode']).code, 2)
     assert.equal(cli(['krpc', 'frobnicate', '00']).code, 2)
     const help = cli(['krpc', '--help'])
