@@ -28,6 +28,9 @@ Usage:
   mainline dht find-node <id> [--bootstrap H:P]... [--port P] [--host H] [--timeout S] [--json]
       Finds the K nodes closest to a 40-hex-digit id. Prints "node" for each, then "done". --timeout defaults to 30.
 
+  lookup, announce, ping and find-node run a read-only node (BEP 43: queries carry "ro":1, it answers none), so
+  the short-lived node never enters other nodes' routing tables. "node" is a full node.
+
 Options:
   --bootstrap H:P   a node to bootstrap from (repeatable; host names allowed). "--bootstrap none" uses none. Without
                     it, the well-known public routers are used: router.bittorrent.com:6881, router.utorrent.com:6881,
@@ -57,7 +60,12 @@ interface Session {
 }
 
 /** Starts a node for one command and arms the --timeout (if any). */
-async function open(p: Parsed, out: Output, defaults: { port: number; timeoutS?: number }, bootstrap: string[]) {
+async function open(
+  p: Parsed,
+  out: Output,
+  defaults: { port: number; timeoutS?: number; readOnly?: boolean },
+  bootstrap: string[],
+) {
   const ms = timeoutMs(p.values, defaults.timeoutS)
   const ac = new AbortController()
   let timedOut = false
@@ -79,6 +87,8 @@ async function open(p: Parsed, out: Output, defaults: { port: number; timeoutS?:
     port: defaults.port,
     bootstrap,
     state: p.values.state as string | undefined,
+    // One-shot commands run read-only (BEP 43): other nodes do not table a node that is about to vanish.
+    readOnly: defaults.readOnly ?? false,
   })
   dht.on('warning', (err) => out.progress(`warning: ${err.message}`))
   try {
@@ -200,7 +210,12 @@ async function node(argv: string[], out: Output): Promise<number> {
 async function lookup(argv: string[], out: Output): Promise<number> {
   const p = parse(argv, {}, 1)
   const infoHash = hash20(p.positionals[0], 'infohash')
-  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 30 }, bootstrapList(p.values))
+  const s = await open(
+    p,
+    out,
+    { port: portOption(p.values.port, '--port', 0), timeoutS: 30, readOnly: true },
+    bootstrapList(p.values),
+  )
   return guarded(s, out, 'lookup', async () => {
     await bootstrapped(s, out)
     const seen = new Set<string>()
@@ -238,7 +253,7 @@ async function announce(argv: string[], out: Output): Promise<number> {
   const s = await open(
     p,
     out,
-    { port: portOption(p.values['local-port'], '--local-port', 0), timeoutS: 30 },
+    { port: portOption(p.values['local-port'], '--local-port', 0), timeoutS: 30, readOnly: true },
     bootstrapList(p.values),
   )
   return guarded(s, out, 'announce', async () => {
@@ -262,7 +277,7 @@ async function announce(argv: string[], out: Output): Promise<number> {
 async function ping(argv: string[], out: Output): Promise<number> {
   const p = parse(argv, {}, 1)
   const target = endpoint(p.positionals[0])
-  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 5 }, [])
+  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 5, readOnly: true }, [])
   return guarded(s, out, 'ping', async () => {
     const r = await s.dht.ping(target, { signal: s.signal })
     const rttMs = Math.round(r.rttMs * 10) / 10
@@ -278,7 +293,12 @@ async function ping(argv: string[], out: Output): Promise<number> {
 async function findNode(argv: string[], out: Output): Promise<number> {
   const p = parse(argv, {}, 1)
   const target = hash20(p.positionals[0], 'id')
-  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 30 }, bootstrapList(p.values))
+  const s = await open(
+    p,
+    out,
+    { port: portOption(p.values.port, '--port', 0), timeoutS: 30, readOnly: true },
+    bootstrapList(p.values),
+  )
   return guarded(s, out, 'find-node', async () => {
     await bootstrapped(s, out)
     const t0 = performance.now()

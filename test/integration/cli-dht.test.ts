@@ -22,8 +22,8 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
 
   before(async () => {
     net = await startTestnet({ size: 8 })
-    // Every CLI run binds the same local port: a finished run leaves its address in the testnet's tables, and the
-    // next run then answers there instead of being a dead node each lookup waits out (5 s query timeout).
+    // Every CLI run binds the same local port: one-shot commands are read-only and never tabled, but `dht node`
+    // is, and a later run answering on its address spares lookups waiting out a dead node (5 s query timeout).
     const probe = createSocket('udp4')
     await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r))
     localPort = String(probe.address().port)
@@ -70,6 +70,21 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
       found.events.some((e) => e.event === 'peer' && e.host === '127.0.0.1' && e.port === 7777),
       found.stdout,
     )
+  })
+
+  it('one-shot commands run read-only (BEP 43): the testnet does not table the CLI node', async () => {
+    // A port no other test uses, so any table entry on it can only come from these runs.
+    const probe = createSocket('udp4')
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r))
+    const port = probe.address().port
+    await new Promise<void>((r) => probe.close(() => r()))
+    const r = await runCli(['dht', 'lookup', IH, ...boot, '--port', String(port), '--timeout', '20', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const a = await runCli(['dht', 'announce', IH2, '--port', '7778', ...boot, '--local-port', String(port), '--json'])
+    assert.equal(a.code, 0, a.stderr)
+    assert.ok((a.events.find((e) => e.event === 'announced')?.nodes as number) > 0, 'read-only nodes may announce')
+    const tabled = net.nodes.filter((n) => n.nodes().some((x) => x.port === port))
+    assert.equal(tabled.length, 0, `${tabled.length} testnet nodes tabled the CLI node`)
   })
 
   it('ping gets a pong with the node id', async () => {
