@@ -1,16 +1,12 @@
 // Argument parsing for `mainline dht`: shared options, bootstrap lists, infohashes and node ids.
 import { parseArgs } from 'node:util'
 import { fromHex } from '../codec/bytes.js'
+import { PUBLIC_BOOTSTRAP } from '../dht/bootstrap.js'
 import type { Endpoint } from '../net/types.js'
 import { parseHostPort, parseSeconds, UsageError } from './output.js'
 
-/** Used when no --bootstrap is given. Only the CLI names them; tests always pass --bootstrap. */
-export const PUBLIC_ROUTERS = [
-  'router.bittorrent.com:6881',
-  'router.utorrent.com:6881',
-  'dht.transmissionbt.com:6881',
-  'dht.libtorrent.org:25401',
-]
+/** Used when no --bootstrap is given. Tests always pass --bootstrap. */
+export const PUBLIC_ROUTERS = PUBLIC_BOOTSTRAP
 
 /** Options every dht command accepts. */
 const COMMON = {

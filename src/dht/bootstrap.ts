@@ -5,6 +5,17 @@ import { normalizeIP } from '../codec/ip.js'
 import type { Endpoint } from '../net/types.js'
 import { DHTError } from './errors.js'
 
+/**
+ * The well-known public routers of the Mainline DHT. A `DHT` bootstraps from nothing unless told to
+ * (`bootstrap: PUBLIC_BOOTSTRAP`), so that tests and private networks never reach the Internet by accident.
+ */
+export const PUBLIC_BOOTSTRAP: readonly string[] = Object.freeze([
+  'router.bittorrent.com:6881',
+  'router.utorrent.com:6881',
+  'dht.transmissionbt.com:6881',
+  'dht.libtorrent.org:25401',
+])
+
 /** 'host:port' or '[v6]:port' → parts; undefined if malformed. */
 export function splitHostPort(s: string): { host: string; port: number } | undefined {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)

@@ -2,6 +2,7 @@
  * The Mainline DHT node (BEP 5, 32, 42, 43). See docs/dht.md.
  * @packageDocumentation
  */
+export { PUBLIC_BOOTSTRAP } from './bootstrap.js'
 export { type AnnounceResult, DHT, type LookupResult } from './dht.js'
 export { DHTError, type DHTErrorCode } from './errors.js'
 export type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './node.js'

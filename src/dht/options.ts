@@ -26,7 +26,7 @@ export interface DHTOptions {
    */
   socketBufferSize?: number
   /** Bootstrap nodes: 'host:port' ('[v6]:port') strings, names resolved with dns.lookup, or endpoints. Default []. */
-  bootstrap?: Array<string | Endpoint>
+  bootstrap?: ReadonlyArray<string | Endpoint>
   /** Our node id (kept even if BEP 42 disagrees). Default: from the state file, else random; a random id is
    * replaced by a BEP 42 compliant one once our external IP is known. */
   id?: Uint8Array
