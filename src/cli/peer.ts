@@ -27,11 +27,11 @@ const HELP = `mainline peer: the peer wire protocol (BEP 3, 10), PEX (BEP 11) an
 
 Usage:
   mainline peer handshake <host:port> --infohash <hex> [--utp] [--peer-id <hex>] [--timeout S] [--json]
-      Connect (over TCP, or uTP with --utp), handshake, extended handshake; print the peer's handshake, then any
-      PEX messages that arrive within the timeout (default 10 s). Exit 0 after the timeout, 1 if the connection
-      or handshake fails.
-      Events: handshake {peerId, reserved, client, extensions, yourip, transport}, pex {added, dropped},
-      closed {code, reason}.
+      Connect (over TCP, or uTP with --utp), handshake, extended handshake; print the peer's handshake first,
+      then any PEX messages that arrive within the timeout (default 10 s); then close gracefully (FIN). Exit 0
+      after the timeout, 1 if the connection or handshake fails.
+      Events: handshake {peerId, reserved, client, extensions, yourip, listenPort, reqq, transport},
+      pex {added, dropped}, closed {code, reason} (when the peer closes first).
 
   mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--auto-dial] [--utp]
                       [--pex-interval S] [--peer-id <hex>] [--timeout S] [--json]
