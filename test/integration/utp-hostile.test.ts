@@ -13,7 +13,7 @@ describe('uTP under hostile input over real UDP (127.0.0.1)', { timeout: 120_000
     const b = await UdpSocket.bind({ host: '127.0.0.1' })
     const attacker = await UdpSocket.bind({ host: '127.0.0.1' })
     const client = new UtpSocketManager(a)
-    const server = new UtpSocketManager(b, { maxPendingSyns: 64, synRecvTimeout: 2000 })
+    const server = new UtpSocketManager(b, { maxPendingSyns: 64, maxConnections: 256, synRecvTimeout: 2000 })
     try {
       const size = 32 * 1024 * 1024
       const data = randomBytes(size)
@@ -52,8 +52,10 @@ describe('uTP under hostile input over real UDP (127.0.0.1)', { timeout: 120_000
       assert.equal(attacker.stats().sent, 100_000)
       assert.ok(server.stats.received > 20_000, `server saw ${server.stats.received} datagrams`)
       assert.ok(server.stats.malformed > 1000)
-      assert.ok(server.pendingSyns <= 64)
-      assert.ok(server.size <= 64 + 1)
+      // Half-open connections stay under their cap; a forged SYN that a later random packet happens to confirm is a
+      // full connection, bounded (with everything else) by maxConnections.
+      assert.ok(server.pendingSyns <= 64, `pending ${server.pendingSyns}`)
+      assert.ok(server.size <= 256, `connections ${server.size}`)
     } finally {
       await client.close()
       await server.close()
