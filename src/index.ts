@@ -3,5 +3,9 @@
  * @packageDocumentation
  */
 export * from './codec/index.js'
+export { formatEndpoint, ipFamily, isValidPort, unmapV4 } from './net/address.js'
 export { cryptoRandom, realClock } from './net/clock.js'
+export { NetError, type NetErrorCode } from './net/errors.js'
+export * from './net/sim/index.js'
 export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
+export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'

@@ -9,7 +9,10 @@ export interface Endpoint {
 
 export type AddressFamily = 4 | 6
 
-/** Receives every datagram that arrives on a socket. Must not throw (a throw is caught and counted). */
+/**
+ * Receives every datagram that arrives on a socket. Must not throw (a throw is caught and counted).
+ * `data` belongs to the receiver: no socket writes to it afterwards, so it may be kept without copying.
+ */
 export type DatagramHandler = (data: Uint8Array, from: Endpoint) => void
 
 /**
@@ -21,7 +24,10 @@ export interface DatagramSocket {
   address(): Endpoint
   /** Address family of the socket: a v4 socket cannot send to a v6 endpoint, and vice versa. */
   readonly family: AddressFamily
-  /** Sends one datagram. Fire and forget: failures are dropped (as UDP would) and counted, never thrown. */
+  /**
+   * Sends one datagram. Fire and forget: failures are dropped (as UDP would) and counted, never thrown.
+   * The socket may hold on to `data` until it is sent: do not modify it after the call.
+   */
   send(data: Uint8Array, to: Endpoint): void
   /** Sets the single receiver of incoming datagrams (`null` to stop receiving). */
   setReceiver(handler: DatagramHandler | null): void
