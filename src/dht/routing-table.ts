@@ -1,0 +1,383 @@
+// The routing table (BEP 5): K-buckets over the XOR distance to our own id, where only the bucket holding our id
+// splits. It decides — insert, split, park in the replacement cache, "ping these" — and never sends anything.
+// One table serves one address family (BEP 32); the node keeps one per family.
+import { isLocalNetwork, parseIPv4, parseIPv6 } from '../codec/ip.js'
+import { commonPrefixLength, compareDistance, NODE_ID_BITS } from '../codec/node-id.js'
+
+/** A node's contact as the table hands it out. */
+export interface NodeContact {
+  id: Uint8Array
+  host: string
+  port: number
+}
+
+/** BEP 5: a node that replied (or queried us after having replied) within 15 minutes is good. */
+export const GOOD_MS = 15 * 60_000
+/** A node that failed this many queries in a row is bad: replaced at once by a replacement when one exists. */
+export const BAD_FAILS = 2
+/** A node that failed this many queries in a row is removed even when no replacement exists. */
+export const MAX_FAILS = 5
+/** A questionable node is handed out for pinging at most once per this interval. */
+const REPING_MS = 10_000
+
+/** One tabled node. Kept small: thousands of tables may live in one process (simulations, benchmarks). */
+export class TableNode implements NodeContact {
+  /** Last time it replied to us (clock ms); every tabled node has replied at least once. */
+  lastReply: number
+  /** Last time it sent us a query (clock ms), or -1. */
+  lastQuery = -1
+  /** Last time the table asked for it to be pinged, or -1. */
+  pingedAt = -1
+  /** Queries that failed in a row. */
+  fails = 0
+  constructor(
+    readonly id: Uint8Array,
+    readonly host: string,
+    readonly port: number,
+    now: number,
+  ) {
+    this.lastReply = now
+  }
+}
+
+interface Bucket {
+  nodes: TableNode[]
+  /** Confirmed nodes waiting for a slot, most recent last. */
+  repl: TableNode[]
+  /** Last time a node in this bucket was added or replied (for the 15-minute refresh). */
+  touched: number
+  /** Probes (pings of unconfirmed nodes) handed out since `probeWindow`: at most one per free slot per window. */
+  probes: number
+  probeWindow: number
+}
+
+/** Length of the window in which probes are counted against a bucket's free slots. */
+const PROBE_WINDOW_MS = 5_000
+
+export interface RoutingTableOptions {
+  /** Bucket size. Default 8. */
+  k?: number
+  /** IP diversity as libtorrent does it: one entry per IP, one node per /24 (v4) or /64 (v6) in a bucket.
+   * Loopback, private and link-local addresses are exempt. Default true. */
+  restrictIps?: boolean
+  /** Clock reading in ms. */
+  now: () => number
+}
+
+export type InsertStatus = 'added' | 'updated' | 'replacement' | 'rejected'
+
+export interface InsertResult {
+  status: InsertStatus
+  /** Questionable nodes the caller should ping (a failure lets a waiting replacement in). */
+  ping: TableNode[]
+}
+
+const NO_PING: TableNode[] = []
+
+/** The /24 (v4) or /64 (v6) prefix of an IP literal as a short string, or undefined if exempt/unparseable. */
+function restrictedPrefix(host: string): string | undefined {
+  if (isLocalNetwork(host)) return undefined
+  const v4 = parseIPv4(host)
+  if (v4) return `${v4[0]}.${v4[1]}.${v4[2]}`
+  const v6 = parseIPv6(host)
+  if (!v6) return undefined
+  let s = ''
+  for (let i = 0; i < 8; i++) s += v6[i].toString(16).padStart(2, '0')
+  return s
+}
+
+export class RoutingTable {
+  readonly k: number
+  readonly restrictIps: boolean
+  private own: Uint8Array
+  private buckets: Bucket[]
+  private readonly now: () => number
+  /** Restricted (public) IPs in the live table → their node: one entry per IP. */
+  private readonly byIp = new Map<string, TableNode>()
+  private count = 0
+
+  constructor(own: Uint8Array, opts: RoutingTableOptions) {
+    this.own = own
+    this.k = opts.k ?? 8
+    this.restrictIps = opts.restrictIps ?? true
+    this.now = opts.now
+    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
+  }
+
+  get id(): Uint8Array {
+    return this.own
+  }
+
+  /** Live nodes in the table. */
+  get size(): number {
+    return this.count
+  }
+
+  get bucketCount(): number {
+    return this.buckets.length
+  }
+
+  private indexOf(id: Uint8Array): number {
+    return Math.min(commonPrefixLength(this.own, id), this.buckets.length - 1)
+  }
+
+  /** The tabled node with this id, if any. */
+  get(id: Uint8Array): TableNode | undefined {
+    const b = this.buckets[this.indexOf(id)]
+    for (const n of b.nodes) if (sameId(n.id, id)) return n
+    return undefined
+  }
+
+  /**
+   * A node replied to one of our queries (`replied`) or sent us a query. Replies confirm a node: it is tabled if
+   * there is room, else parked as a replacement. A query alone never tables a node (it could be spoofed); the
+   * result asks the caller to ping it when the table would take it.
+   */
+  seen(contact: NodeContact, replied: boolean): InsertResult {
+    const { id } = contact
+    if (sameId(id, this.own)) return { status: 'rejected', ping: NO_PING }
+    const now = this.now()
+    const existing = this.get(id)
+    if (existing) {
+      if (existing.host !== contact.host || existing.port !== contact.port) {
+        // Same id from another endpoint: keep the one we know until it fails (libtorrent does the same).
+        return { status: 'rejected', ping: NO_PING }
+      }
+      if (replied) {
+        existing.lastReply = now
+        existing.fails = 0
+        this.buckets[this.indexOf(id)].touched = now
+      } else {
+        existing.lastQuery = now
+      }
+      return { status: 'updated', ping: NO_PING }
+    }
+    const prefix = this.restrictIps ? restrictedPrefix(contact.host) : undefined
+    if (prefix !== undefined) {
+      const other = this.byIp.get(contact.host)
+      if (other) {
+        // One entry per IP. The same endpoint with a new id is a restarted node: the new id replaces the old.
+        if (other.port !== contact.port || !replied) return { status: 'rejected', ping: NO_PING }
+        this.remove(other.id)
+      }
+    }
+    if (!replied) {
+      return this.wouldAccept(id, prefix, now) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
+    }
+    return this.insert(new TableNode(id.slice(), contact.host, contact.port, now), prefix, now)
+  }
+
+  private insert(node: TableNode, prefix: string | undefined, now: number): InsertResult {
+    for (;;) {
+      const i = this.indexOf(node.id)
+      const b = this.buckets[i]
+      if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return REJECTED
+      if (b.nodes.length < this.k) {
+        this.add(b, node, prefix, now)
+        return { status: 'added', ping: NO_PING }
+      }
+      const bad = b.nodes.findIndex((n) => n.fails >= BAD_FAILS)
+      if (bad >= 0) {
+        this.drop(b, bad)
+        this.add(b, node, prefix, now)
+        return { status: 'added', ping: NO_PING }
+      }
+      if (i === this.buckets.length - 1 && this.buckets.length < NODE_ID_BITS) {
+        this.split()
+        continue
+      }
+      this.park(b, node, prefix)
+      const ping = b.nodes.filter(
+        (n) => now - n.lastReply > GOOD_MS && (n.pingedAt < 0 || now - n.pingedAt > REPING_MS),
+      )
+      for (const n of ping) n.pingedAt = now
+      return { status: 'replacement', ping }
+    }
+  }
+
+  /**
+   * Would a confirmed node with this id be tabled now (room, a bad node to replace, or a split)? Counts a probe
+   * against the bucket: no more probes in flight than free slots, so learning 50 nodes of one bucket in a lookup
+   * does not turn into 50 pings.
+   */
+  private wouldAccept(id: Uint8Array, prefix: string | undefined, now: number): boolean {
+    const i = this.indexOf(id)
+    const b = this.buckets[i]
+    if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return false
+    const splittable = i === this.buckets.length - 1 && this.buckets.length < NODE_ID_BITS
+    let free = this.k - b.nodes.length
+    if (free <= 0 && b.nodes.some((n) => n.fails >= BAD_FAILS)) free = 1
+    if (free <= 0 && splittable) free = 2
+    if (free <= 0) return false
+    if (now - b.probeWindow > PROBE_WINDOW_MS) {
+      b.probeWindow = now
+      b.probes = 0
+    }
+    if (b.probes >= free) return false
+    b.probes++
+    return true
+  }
+
+  private probe(contact: NodeContact, now: number): TableNode {
+    const n = new TableNode(contact.id, contact.host, contact.port, now)
+    n.pingedAt = now
+    return n
+  }
+
+  private add(b: Bucket, node: TableNode, prefix: string | undefined, now: number): void {
+    b.nodes.push(node)
+    b.touched = now
+    this.count++
+    if (prefix !== undefined) this.byIp.set(node.host, node)
+    const r = b.repl.findIndex((n) => sameId(n.id, node.id))
+    if (r >= 0) b.repl.splice(r, 1)
+  }
+
+  private drop(b: Bucket, index: number): TableNode {
+    const [n] = b.nodes.splice(index, 1)
+    this.count--
+    if (this.byIp.get(n.host) === n) this.byIp.delete(n.host)
+    return n
+  }
+
+  private park(b: Bucket, node: TableNode, prefix: string | undefined): void {
+    const r = b.repl.findIndex(
+      (n) => sameId(n.id, node.id) || (prefix !== undefined && restrictedPrefix(n.host) === prefix),
+    )
+    if (r >= 0) b.repl.splice(r, 1)
+    b.repl.push(node)
+    if (b.repl.length > this.k) b.repl.shift()
+  }
+
+  /** Splits the last bucket: nodes sharing one more bit with our id move to a new last bucket. */
+  private split(): void {
+    const last = this.buckets.length - 1
+    const old = this.buckets[last]
+    const near: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
+    const far: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
+    for (const n of old.nodes) (commonPrefixLength(this.own, n.id) > last ? near : far).nodes.push(n)
+    for (const n of old.repl) (commonPrefixLength(this.own, n.id) > last ? near : far).repl.push(n)
+    this.buckets[last] = far
+    this.buckets.push(near)
+    for (const b of [far, near]) {
+      while (b.nodes.length < this.k && b.repl.length > 0) {
+        const n = b.repl.pop()!
+        b.nodes.push(n)
+        this.count++
+        const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
+        if (p !== undefined) this.byIp.set(n.host, n)
+      }
+    }
+  }
+
+  /**
+   * A query to this node failed (timeout or error). A bad node is replaced by the newest replacement; a node that
+   * kept failing is removed even without one.
+   */
+  failed(id: Uint8Array): void {
+    const i = this.indexOf(id)
+    const b = this.buckets[i]
+    const at = b.nodes.findIndex((n) => sameId(n.id, id))
+    if (at < 0) {
+      const r = b.repl.findIndex((n) => sameId(n.id, id))
+      if (r >= 0) b.repl.splice(r, 1)
+      return
+    }
+    const n = b.nodes[at]
+    n.fails++
+    if (n.fails >= BAD_FAILS && b.repl.length > 0) {
+      this.drop(b, at)
+      this.promote(b)
+    } else if (n.fails >= MAX_FAILS) {
+      this.drop(b, at)
+    }
+  }
+
+  private promote(b: Bucket): void {
+    const n = b.repl.pop()
+    if (!n) return
+    const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
+    if (p !== undefined && (this.byIp.has(n.host) || b.nodes.some((m) => restrictedPrefix(m.host) === p))) return
+    this.add(b, n, p, this.now())
+  }
+
+  /** Removes a node (e.g. it answered with another id). */
+  remove(id: Uint8Array): boolean {
+    const b = this.buckets[this.indexOf(id)]
+    const at = b.nodes.findIndex((n) => sameId(n.id, id))
+    if (at < 0) return false
+    this.drop(b, at)
+    this.promote(b)
+    return true
+  }
+
+  /** Up to `n` live nodes closest to `target`, closest first; bad nodes are left out. */
+  closest(target: Uint8Array, n = this.k): TableNode[] {
+    const out: TableNode[] = []
+    for (const b of this.buckets) for (const node of b.nodes) if (node.fails < BAD_FAILS) out.push(node)
+    out.sort((a, b) => compareDistance(target, a.id, b.id))
+    if (out.length > n) out.length = n
+    return out
+  }
+
+  /** Every live node (for saving state and stats). */
+  nodes(): TableNode[] {
+    const out: TableNode[] = []
+    for (const b of this.buckets) for (const n of b.nodes) out.push(n)
+    return out
+  }
+
+  /** Indices of buckets not touched for `idleMs` (BEP 5 refreshes them with a lookup of a random id inside). */
+  staleBuckets(idleMs = GOOD_MS): number[] {
+    const now = this.now()
+    const out: number[] = []
+    this.buckets.forEach((b, i) => {
+      if (now - b.touched > idleMs) out.push(i)
+    })
+    return out
+  }
+
+  /** Marks a bucket refreshed (a lookup into it was started). */
+  touch(index: number): void {
+    const b = this.buckets[index]
+    if (b) b.touched = this.now()
+  }
+
+  /** The questionable node (no reply for 15 minutes) that was heard from longest ago, to be pinged. */
+  stalest(): TableNode | undefined {
+    const now = this.now()
+    let best: TableNode | undefined
+    for (const b of this.buckets) {
+      for (const n of b.nodes) {
+        if (now - n.lastReply <= GOOD_MS || (n.pingedAt >= 0 && now - n.pingedAt <= REPING_MS)) continue
+        if (!best || n.lastReply < best.lastReply) best = n
+      }
+    }
+    if (best) best.pingedAt = now
+    return best
+  }
+
+  /** Re-keys the table for a new own id (BEP 42 made us change it): every node is re-inserted. */
+  reset(own: Uint8Array): void {
+    const all = this.nodes()
+    const repl = this.buckets.flatMap((b) => b.repl)
+    this.own = own
+    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
+    this.byIp.clear()
+    this.count = 0
+    const now = this.now()
+    for (const n of [...all, ...repl]) {
+      if (sameId(n.id, own)) continue
+      const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
+      if (p !== undefined && this.byIp.has(n.host)) continue
+      this.insert(n, p, now)
+    }
+  }
+}
+
+const REJECTED: InsertResult = { status: 'rejected', ping: NO_PING }
+
+export function sameId(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 20; i++) if (a[i] !== b[i]) return false
+  return a.length === b.length
+}

@@ -1,0 +1,373 @@
+// Iterative Kademlia lookup over a query function. It never touches a socket: the node passes a function that
+// sends find_node / get_peers and resolves with the reply, so tests drive it with a fake topology.
+//
+// As libtorrent's traversal_algorithm: keep the candidates sorted by XOR distance (at most `maxCandidates`), keep
+// `alpha` queries in flight among the closest not yet asked, let a slow query (the query function calls `onSlow`,
+// ~1 s) give its slot to a new one while still waiting for it, and stop when the `k` closest candidates that have
+// not failed have all replied.
+import { compareDistance } from '../codec/node-id.js'
+import type { Endpoint } from '../net/types.js'
+import { abortError, type DHTError } from './errors.js'
+
+/** A node to ask. `id` is unknown for bootstrap endpoints; those are asked first. */
+export interface TraversalContact {
+  id?: Uint8Array
+  host: string
+  port: number
+}
+
+/** What a queried node told us. */
+export interface QueryReply {
+  /** The responder's id. */
+  id: Uint8Array
+  /** Nodes it says are closer (already filtered to our family and parsed). */
+  nodes: ReadonlyArray<{ id: Uint8Array; host: string; port: number }>
+  /** Peers (get_peers only). */
+  values?: readonly Endpoint[]
+  /** Announce token (get_peers only). */
+  token?: Uint8Array
+}
+
+export interface QueryContext {
+  /** Fires when the lookup is cancelled; the query may stop waiting. */
+  signal: AbortSignal
+  /** Call once the query is slow (no reply after ~1 s): its slot goes to another node but the reply still counts. */
+  onSlow: () => void
+}
+
+export type QueryFn = (node: TraversalContact, ctx: QueryContext) => Promise<QueryReply>
+
+export type TraversalEvent =
+  | { type: 'reply'; node: Endpoint & { id: Uint8Array }; reply: QueryReply; hop: number }
+  | { type: 'failure'; node: TraversalContact; error: unknown }
+
+/** A candidate in the result set, with the token it gave (get_peers). */
+export interface ClosestNode {
+  id: Uint8Array
+  host: string
+  port: number
+  token?: Uint8Array
+}
+
+export interface TraversalResult {
+  /** The `k` closest nodes that replied, closest first. */
+  closest: ClosestNode[]
+  queries: number
+  responses: number
+  failures: number
+  /** Longest chain of referrals among the replying nodes (seeds are hop 0). */
+  hops: number
+}
+
+export interface TraversalOptions {
+  target: Uint8Array
+  seeds: readonly TraversalContact[]
+  query: QueryFn
+  /** Replies needed from the closest nodes before stopping. Default 8. */
+  k?: number
+  /** Queries in flight (slow ones excepted). Default 4. */
+  alpha?: number
+  /** Candidates kept, closest first. Default 100. */
+  maxCandidates?: number
+  /** Hard cap on queries sent by one lookup. Default 500. */
+  maxQueries?: number
+  /** Which learned nodes to consider (e.g. not ourselves, the right family). Default all. */
+  filter?: (node: { id: Uint8Array; host: string; port: number }) => boolean
+  /** Progress, as it happens. */
+  onEvent?: (event: TraversalEvent) => void
+  signal?: AbortSignal
+}
+
+const NEW = 0
+const IN_FLIGHT = 1
+const REPLIED = 2
+const FAILED = 3
+
+interface Candidate {
+  id: Uint8Array | undefined
+  host: string
+  port: number
+  state: number
+  slow: boolean
+  hop: number
+  token: Uint8Array | undefined
+}
+
+export const DEFAULT_ALPHA = 4
+
+/** Runs one lookup to completion. Rejects with `DHTError('ABORTED')` when `signal` fires. */
+export function traverse(opts: TraversalOptions): Promise<TraversalResult> {
+  return new Traversal(opts).run()
+}
+
+class Traversal {
+  private readonly target: Uint8Array
+  private readonly k: number
+  private readonly alpha: number
+  private readonly maxCandidates: number
+  private readonly maxQueries: number
+  private readonly sorted: Candidate[] = []
+  private readonly unknown: Candidate[] = []
+  private readonly seen = new Set<string>()
+  private readonly controller = new AbortController()
+  private queries = 0
+  private responses = 0
+  private failures = 0
+  private finished = false
+  private resolve!: (r: TraversalResult) => void
+  private reject!: (e: unknown) => void
+
+  constructor(private readonly opts: TraversalOptions) {
+    this.target = opts.target
+    this.k = opts.k ?? 8
+    this.alpha = opts.alpha ?? DEFAULT_ALPHA
+    this.maxCandidates = opts.maxCandidates ?? 100
+    this.maxQueries = opts.maxQueries ?? 500
+  }
+
+  run(): Promise<TraversalResult> {
+    return new Promise<TraversalResult>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+      const signal = this.opts.signal
+      if (signal?.aborted) return this.fail(abortError())
+      signal?.addEventListener('abort', this.onAbort, { once: true })
+      for (const s of this.opts.seeds) this.addCandidate(s, 0)
+      this.step()
+    })
+  }
+
+  private readonly onAbort = (): void => this.fail(abortError())
+
+  private fail(err: DHTError): void {
+    if (this.finished) return
+    this.finished = true
+    this.controller.abort()
+    this.opts.signal?.removeEventListener('abort', this.onAbort)
+    this.reject(err)
+  }
+
+  private addCandidate(c: TraversalContact, hop: number): void {
+    const ek = `${c.host}|${c.port}`
+    if (this.seen.has(ek)) return
+    if (c.id !== undefined) {
+      const node = c as { id: Uint8Array; host: string; port: number }
+      if (this.opts.filter && !this.opts.filter(node)) return
+      const ik = idKey(c.id)
+      if (this.seen.has(ik)) return
+      this.seen.add(ik)
+    }
+    this.seen.add(ek)
+    const cand: Candidate = {
+      id: c.id,
+      host: c.host,
+      port: c.port,
+      state: NEW,
+      slow: false,
+      hop,
+      token: undefined,
+    }
+    if (c.id === undefined) {
+      this.unknown.push(cand)
+      return
+    }
+    this.insertSorted(cand)
+  }
+
+  private insertSorted(cand: Candidate): void {
+    const list = this.sorted
+    const id = cand.id!
+    // Binary search for the insertion point.
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareDistance(this.target, list[mid].id!, id) < 0) lo = mid + 1
+      else hi = mid
+    }
+    if (lo >= this.maxCandidates) return
+    list.splice(lo, 0, cand)
+    if (list.length > this.maxCandidates) {
+      // Drop the farthest candidate that is not waited on.
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i].state === NEW || list[i].state === FAILED) {
+          list.splice(i, 1)
+          break
+        }
+      }
+    }
+  }
+
+  private launch(c: Candidate): void {
+    c.state = IN_FLIGHT
+    this.queries++
+    const ctx: QueryContext = {
+      signal: this.controller.signal,
+      onSlow: () => {
+        if (c.state !== IN_FLIGHT || c.slow) return
+        c.slow = true
+        this.step()
+      },
+    }
+    let p: Promise<QueryReply>
+    try {
+      p = this.opts.query({ id: c.id, host: c.host, port: c.port }, ctx)
+    } catch (err) {
+      p = Promise.reject(err)
+    }
+    p.then(
+      (reply) => this.onReply(c, reply),
+      (err) => this.onFailure(c, err),
+    )
+  }
+
+  private onReply(c: Candidate, reply: QueryReply): void {
+    if (this.finished) return
+    this.responses++
+    c.state = REPLIED
+    c.token = reply.token
+    if (c.id === undefined) {
+      // A bootstrap endpoint: now that we know its id it takes its place by distance.
+      c.id = reply.id
+      const ik = idKey(reply.id)
+      if (!this.seen.has(ik)) {
+        this.seen.add(ik)
+        if (!this.opts.filter || this.opts.filter({ id: reply.id, host: c.host, port: c.port })) this.insertSorted(c)
+      }
+    }
+    this.emit({ type: 'reply', node: { id: c.id, host: c.host, port: c.port }, reply, hop: c.hop })
+    for (const n of reply.nodes) this.addCandidate(n, c.hop + 1)
+    this.step()
+  }
+
+  private onFailure(c: Candidate, error: unknown): void {
+    if (this.finished) return
+    this.failures++
+    c.state = FAILED
+    this.emit({ type: 'failure', node: { id: c.id, host: c.host, port: c.port }, error })
+    this.step()
+  }
+
+  private emit(e: TraversalEvent): void {
+    if (!this.opts.onEvent) return
+    try {
+      this.opts.onEvent(e)
+    } catch {
+      // A listener's bug must not wedge the lookup.
+    }
+  }
+
+  private step(): void {
+    if (this.finished) return
+    let inFlight = 0
+    let waiting = false
+    for (const c of this.unknown) {
+      if (c.state === IN_FLIGHT) {
+        waiting = true
+        if (!c.slow) inFlight++
+      }
+    }
+    for (const c of this.sorted) if (c.state === IN_FLIGHT && !c.slow) inFlight++
+    for (const c of this.unknown) {
+      if (inFlight >= this.alpha || this.queries >= this.maxQueries) break
+      if (c.state === NEW) {
+        this.launch(c)
+        inFlight++
+        waiting = true
+      }
+      if (this.finished) return
+    }
+    // Walk the closest candidates: ask new ones while slots are free, until k of them have replied.
+    let replied = 0
+    let done = true
+    for (const c of this.sorted) {
+      if (replied >= this.k) break
+      if (c.state === REPLIED) {
+        replied++
+        continue
+      }
+      if (c.state === FAILED) continue
+      if (c.state === NEW && inFlight < this.alpha && this.queries < this.maxQueries) {
+        this.launch(c)
+        inFlight++
+        if (this.finished) return
+      }
+      if (c.state === NEW && this.queries >= this.maxQueries) continue
+      done = false
+    }
+    if (done && !waiting) this.finish()
+  }
+
+  private finish(): void {
+    this.finished = true
+    this.opts.signal?.removeEventListener('abort', this.onAbort)
+    const closest: ClosestNode[] = []
+    let hops = 0
+    for (const c of this.sorted) {
+      if (c.state !== REPLIED) continue
+      const n: ClosestNode = { id: c.id!, host: c.host, port: c.port }
+      if (c.token) n.token = c.token
+      closest.push(n)
+      if (c.hop > hops) hops = c.hop
+      if (closest.length >= this.k) break
+    }
+    this.resolve({ closest, queries: this.queries, responses: this.responses, failures: this.failures, hops })
+  }
+}
+
+function idKey(id: Uint8Array): string {
+  let s = '#'
+  for (let i = 0; i < id.length; i++) s += String.fromCharCode(id[i])
+  return s
+}
+
+/**
+ * The same lookup as a stream of progress events: every reply and failure as it happens, then the result.
+ * Breaking out of the loop cancels the lookup.
+ */
+export async function* traversalEvents(
+  opts: Omit<TraversalOptions, 'onEvent'>,
+): AsyncGenerator<TraversalEvent | { type: 'done'; result: TraversalResult }> {
+  const queue: TraversalEvent[] = []
+  let wake: (() => void) | undefined
+  let outcome: { result: TraversalResult } | { error: unknown } | undefined
+  const inner = new AbortController()
+  const outer = opts.signal
+  const forward = () => inner.abort()
+  if (outer?.aborted) inner.abort()
+  outer?.addEventListener('abort', forward, { once: true })
+  traverse({
+    ...opts,
+    signal: inner.signal,
+    onEvent: (e) => {
+      queue.push(e)
+      wake?.()
+    },
+  }).then(
+    (result) => {
+      outcome = { result }
+      wake?.()
+    },
+    (error) => {
+      outcome = { error }
+      wake?.()
+    },
+  )
+  try {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!
+      if (outcome) {
+        if ('error' in outcome) throw outcome.error
+        yield { type: 'done', result: outcome.result }
+        return
+      }
+      await new Promise<void>((r) => {
+        wake = r
+      })
+      wake = undefined
+    }
+  } finally {
+    outer?.removeEventListener('abort', forward)
+    if (!outcome) inner.abort()
+  }
+}
