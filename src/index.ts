@@ -10,3 +10,16 @@ export { NetError, type NetErrorCode } from './net/errors.js'
 export * from './net/sim/index.js'
 export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
 export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
+export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'
+export { Relay, type RelayOptions } from './swarm/relay.js'
+export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
+export { WireError, type WireErrorCode } from './wire/errors.js'
+export { ExtensionRegistry } from './wire/extensions.js'
+export { Holepunch, type HolepunchEvents } from './wire/holepunch.js'
+export {
+  PeerConnection,
+  type PeerConnectionEvents,
+  type PeerConnectionOptions,
+  type Transport,
+} from './wire/peer-connection.js'
+export { Pex, type PexOptions } from './wire/pex.js'

@@ -16,6 +16,8 @@ export interface CommandGroup {
 const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,
   krpc: async () => (await import('./krpc.js')).group,
+  peer: async () => (await import('./peer.js')).group,
+  holepunch: async () => (await import('./holepunch.js')).group,
 }
 
 function version(): string {

@@ -1,0 +1,349 @@
+// A minimal swarm for one info hash: a TCP listener, outgoing connections through a pluggable dialer, any other
+// transport's streams through `addStream`, PEX-driven peer discovery (optionally dialing what it learns), the
+// BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator join it later through the
+// same seams (`addStream`, `Dialer`, the `hp_connect` event).
+import { EventEmitter } from 'node:events'
+import { createServer, type Server } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { bytesEqual, toHex } from '../codec/bytes.js'
+import type { CompactPeer } from '../codec/compact.js'
+import { PexFlags, type PexPeer } from '../codec/pex.js'
+import { cryptoRandom, realClock } from '../net/clock.js'
+import type { Clock, Endpoint, Random } from '../net/types.js'
+import { WireError } from '../wire/errors.js'
+import {
+  DEFAULT_CLIENT_NAME,
+  type Direction,
+  PeerConnection,
+  type PeerConnectionOptions,
+  type Transport,
+} from '../wire/peer-connection.js'
+import { type Dialer, socketEndpoint, TcpDialer } from './dialer.js'
+import { Relay, type RelayOptions, sameEndpoint } from './relay.js'
+
+export interface SwarmOptions {
+  /** The torrent (20 bytes). */
+  infoHash: Uint8Array
+  /** Our peer id. Default: "-ML0100-" and 12 random bytes. */
+  peerId?: Uint8Array
+  /** Address the TCP listener binds to. Default "0.0.0.0". */
+  host?: string
+  /** TCP listen port; 0 picks one. Default 0. */
+  port?: number
+  /** Dials outgoing connections. Default a `TcpDialer`. */
+  dialer?: Dialer
+  /** Default `realClock`. */
+  clock?: Clock
+  /** Default `cryptoRandom`. */
+  random?: Random
+  /** Most connections (handshaking and open). Default 50. */
+  maxConnections?: number
+  /** Dial peers learnt from PEX. Default false. */
+  autoDial?: boolean
+  /** Most auto-dials in flight at once. Default 4. */
+  maxPendingDials?: number
+  /** Least time before auto-dialing the same endpoint again. Default 5 min. */
+  redialInterval?: number
+  /** Peers remembered from PEX and handshakes (oldest forgotten first). Default 1000. */
+  maxKnownPeers?: number
+  /** Per-connection options (keep-alive, timeouts, PEX limits, client name…). */
+  connection?: Partial<
+    Omit<PeerConnectionOptions, 'stream' | 'transport' | 'direction' | 'remote' | 'local' | 'peerId'>
+  >
+  /** Relay rate limits. */
+  relay?: RelayOptions
+}
+
+export type SwarmEvents = {
+  listening: [endpoint: Endpoint]
+  /** A connection finished its handshake. */
+  connected: [conn: PeerConnection]
+  /** A connection (that had been `connected`) closed. */
+  disconnected: [conn: PeerConnection, reason: WireError]
+  /** A PEX message arrived (already validated and capped). */
+  pex: [conn: PeerConnection, added: PexPeer[], dropped: CompactPeer[]]
+  /** A peer we did not know before, learnt from PEX. */
+  peer: [peer: PexPeer, from: PeerConnection]
+  /** A connection asked us (as relay) for a rendezvous. */
+  hp_rendezvous: [conn: PeerConnection, target: Endpoint, peerId: Uint8Array | undefined]
+  /** We relayed a rendezvous: `connect` went to both. */
+  hp_relayed: [from: PeerConnection, to: PeerConnection]
+  /** We refused a rendezvous with a BEP 55 error code. */
+  hp_refused: [from: PeerConnection, code: number, target: Endpoint]
+  /** A relay told us to connect to `ip`:`port` (the initiator role acts on it). */
+  hp_connect: [conn: PeerConnection, ip: string, port: number]
+  /** A relay refused our rendezvous. */
+  hp_error: [conn: PeerConnection, code: number, endpoint: Endpoint]
+}
+
+interface KnownPeer {
+  listen: Endpoint
+  peerId?: Uint8Array
+  flags: number
+}
+
+function key(e: Endpoint): string {
+  return `${e.host}|${e.port}`
+}
+
+export class Swarm extends EventEmitter<SwarmEvents> {
+  readonly infoHash: Uint8Array
+  readonly peerId: Uint8Array
+  readonly relay: Relay
+  readonly stats = { refusedForLimit: 0, dialFailures: 0, autoDials: 0 }
+  private readonly opts: SwarmOptions
+  private readonly clock: Clock
+  private readonly dialer: Dialer
+  private readonly conns = new Set<PeerConnection>()
+  /** Peers by listen endpoint; insertion order is age (a Map is our LRU). */
+  private readonly known = new Map<string, KnownPeer>()
+  private readonly dialing = new Set<string>()
+  /** When we last auto-dialed an endpoint: PEX repeats peers, we do not redial them every minute. */
+  private readonly lastDial = new Map<string, number>()
+  private server: Server | undefined
+  private listenEndpoint: Endpoint | undefined
+  private closed = false
+
+  constructor(options: SwarmOptions) {
+    super()
+    if (options.infoHash.length !== 20) throw new RangeError('infoHash must be 20 bytes')
+    this.opts = options
+    this.infoHash = options.infoHash
+    this.clock = options.clock ?? realClock
+    this.dialer = options.dialer ?? new TcpDialer()
+    const random = options.random ?? cryptoRandom
+    this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...random.bytes(12)])
+    this.relay = new Relay(
+      { connections: () => this.conns, selfEndpoints: () => this.selfEndpoints(), clock: this.clock },
+      options.relay,
+    )
+    this.relay.on('relayed', (from, to) => this.emit('hp_relayed', from, to))
+    this.relay.on('refused', (from, code, target) => this.emit('hp_refused', from, code, target))
+  }
+
+  /** Open connections (handshake done). */
+  get connections(): PeerConnection[] {
+    return [...this.conns].filter((c) => c.isOpen)
+  }
+
+  /** Where we listen, once `listen()` resolved. */
+  get address(): Endpoint | undefined {
+    return this.listenEndpoint
+  }
+
+  /** Starts the TCP listener. Resolves with the bound endpoint. */
+  listen(): Promise<Endpoint> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => {
+        const remote = socketEndpoint(socket.remoteAddress, socket.remotePort)
+        if (!remote) return socket.destroy()
+        socket.setNoDelay(true)
+        this.addStream(socket, {
+          remote,
+          local: socketEndpoint(socket.localAddress, socket.localPort),
+          transport: 'tcp',
+          direction: 'incoming',
+        })
+      })
+      server.once('error', reject)
+      server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0', () => {
+        server.off('error', reject)
+        const a = server.address()
+        if (!a || typeof a === 'string') return reject(new Error('listener has no address'))
+        this.server = server
+        this.listenEndpoint = socketEndpoint(a.address, a.port)
+        if (this.listenEndpoint) this.emit('listening', this.listenEndpoint)
+        resolve(this.listenEndpoint as Endpoint)
+      })
+    })
+  }
+
+  /**
+   * Adopts a connected stream from any transport (TCP listener, uTP, a holepunched socket). Returns the
+   * connection, or undefined (and destroys the stream) when the swarm is full or closed.
+   */
+  addStream(
+    stream: Duplex,
+    info: { remote: Endpoint; local?: Endpoint; transport: Transport; direction: Direction },
+  ): PeerConnection | undefined {
+    if (this.closed || this.conns.size >= (this.opts.maxConnections ?? 50)) {
+      this.stats.refusedForLimit++
+      stream.destroy()
+      return undefined
+    }
+    const conn = new PeerConnection({
+      clientName: DEFAULT_CLIENT_NAME,
+      listenPort: this.listenEndpoint?.port,
+      clock: this.clock,
+      ...this.opts.connection,
+      stream,
+      transport: info.transport,
+      direction: info.direction,
+      remote: info.remote,
+      local: info.local,
+      peerId: this.peerId,
+      infoHash: this.infoHash,
+    })
+    this.conns.add(conn)
+    this.wire(conn)
+    return conn
+  }
+
+  /** Dials `to` and resolves once the handshake is done (rejects with a `WireError` otherwise). */
+  async connect(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<PeerConnection> {
+    if (this.closed) throw new WireError('NOT_CONNECTED', 'swarm is closed')
+    if (this.conns.size >= (this.opts.maxConnections ?? 50)) {
+      throw new WireError('CONNECTION_LIMIT', 'connection limit reached')
+    }
+    const dialed = await this.dialer.dial(to, options)
+    const conn = this.addStream(dialed.stream, { ...dialed, direction: 'outgoing' })
+    if (!conn) throw new WireError('CONNECTION_LIMIT', 'connection limit reached')
+    return new Promise((resolve, reject) => {
+      const onClose = (reason: WireError) => reject(reason)
+      conn.once('close', onClose)
+      conn.once('handshake', () => {
+        conn.off('close', onClose)
+        // Let the dedupe/self checks in `wire` run first: they may close it.
+        if (conn.isClosed) reject(conn.closeReason)
+        else resolve(conn)
+      })
+    })
+  }
+
+  /** The endpoint to name a peer by (its listen endpoint), from a peer id seen in a handshake. */
+  resolvePeerId(peerId: Uint8Array): Endpoint | undefined {
+    for (const c of this.conns) if (c.remotePeerId && bytesEqual(c.remotePeerId, peerId)) return c.listenEndpoint
+    for (const k of this.known.values()) if (k.peerId && bytesEqual(k.peerId, peerId)) return k.listen
+    return undefined
+  }
+
+  /** The peer id at an endpoint (connection or listen endpoint), when a handshake told us. */
+  peerIdAt(ep: Endpoint): Uint8Array | undefined {
+    for (const c of this.conns) {
+      if (c.remotePeerId && (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep))) return c.remotePeerId
+    }
+    return this.known.get(key(ep))?.peerId
+  }
+
+  /** Peers learnt from PEX and handshakes, newest last. */
+  knownPeers(): PexPeer[] {
+    return [...this.known.values()].map((k) => ({ ...k.listen, flags: k.flags }))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const c of this.conns) c.close()
+    const server = this.server
+    this.server = undefined
+    if (server) await new Promise<void>((r) => server.close(() => r()))
+  }
+
+  private remember(listen: Endpoint, peerId: Uint8Array | undefined, flags: number): boolean {
+    const k = key(listen)
+    const had = this.known.get(k)
+    this.known.delete(k)
+    this.known.set(k, { listen, peerId: peerId ?? had?.peerId, flags: flags || had?.flags || 0 })
+    const max = this.opts.maxKnownPeers ?? 1000
+    while (this.known.size > max) this.known.delete(this.known.keys().next().value as string)
+    return had === undefined
+  }
+
+  /** Endpoints that are us: the listen endpoint, and its port on every address peers reach us at. */
+  selfEndpoints(): Endpoint[] {
+    const me = this.listenEndpoint
+    if (!me) return []
+    const out = [me]
+    for (const c of this.conns) {
+      if (c.local) out.push({ host: c.local.host, port: me.port })
+      if (c.remoteExtended?.yourip) out.push({ host: c.remoteExtended.yourip, port: me.port })
+    }
+    return out
+  }
+
+  private isSelf(ep: Endpoint): boolean {
+    const me = this.listenEndpoint
+    if (!me || ep.port !== me.port) return false
+    return sameEndpoint(me, ep) || me.host === '0.0.0.0' || me.host === '::'
+  }
+
+  /** What `conn` may advertise in PEX: the other open connections whose listen endpoint we know. */
+  private pexSource(conn: PeerConnection): PexPeer[] {
+    const out: PexPeer[] = []
+    for (const c of this.conns) {
+      if (c === conn || !c.isOpen) continue
+      if (c.direction === 'incoming' && c.remoteExtended?.p === undefined) continue
+      let flags = 0
+      if (c.holepunch.supported) flags |= PexFlags.holepunch
+      if (c.transport === 'utp') flags |= PexFlags.utp
+      if (c.direction === 'outgoing') flags |= PexFlags.reachable
+      out.push({ ...c.listenEndpoint, flags })
+    }
+    return out
+  }
+
+  private wire(conn: PeerConnection): void {
+    conn.pex.source = () => this.pexSource(conn)
+    conn.holepunch.resolvePeerId = (id) => this.resolvePeerId(id)
+    conn.holepunch.resolveEndpoint = (ep) => this.peerIdAt(ep)
+    // Report a rendezvous before the relay acts on it, so `hp_rendezvous` precedes `hp_relayed`/`hp_refused`.
+    conn.holepunch.on('hp_rendezvous', (target, id) => this.emit('hp_rendezvous', conn, target, id))
+    conn.holepunch.on('hp_connect', (ip, port) => this.emit('hp_connect', conn, ip, port))
+    conn.holepunch.on('hp_error', (code, ep) => this.emit('hp_error', conn, code, ep))
+    this.relay.attach(conn)
+    let announced = false
+    conn.once('handshake', (h) => {
+      if (bytesEqual(h.peerId, this.peerId)) {
+        conn.close(new WireError('SELF_CONNECTION', 'connected to ourselves'))
+        return
+      }
+      for (const c of this.conns) {
+        if (c !== conn && c.isOpen && c.remotePeerId && bytesEqual(c.remotePeerId, h.peerId)) {
+          conn.close(new WireError('DUPLICATE', `already connected to peer ${toHex(h.peerId)}`))
+          return
+        }
+      }
+      announced = true
+      if (conn.direction === 'outgoing') this.remember(conn.remote, h.peerId, 0)
+      this.emit('connected', conn)
+    })
+    conn.on('extended_handshake', (x) => {
+      if (x.p !== undefined && conn.remotePeerId) this.remember(conn.listenEndpoint, conn.remotePeerId, 0)
+    })
+    conn.once('close', (reason) => {
+      this.conns.delete(conn)
+      if (announced) this.emit('disconnected', conn, reason)
+    })
+    conn.pex.on('peers', (added, dropped) => {
+      this.emit('pex', conn, added, dropped)
+      for (const p of added) {
+        if (this.isSelf(p)) continue
+        if (this.remember({ host: p.host, port: p.port }, undefined, p.flags)) this.emit('peer', p, conn)
+        if (this.opts.autoDial) this.autoDial(p)
+      }
+    })
+  }
+
+  private autoDial(p: Endpoint): void {
+    const k = key(p)
+    if (this.closed || this.dialing.has(k) || this.dialing.size >= (this.opts.maxPendingDials ?? 4)) return
+    if (this.conns.size >= (this.opts.maxConnections ?? 50)) return
+    for (const c of this.conns) if (sameEndpoint(c.remote, p) || sameEndpoint(c.listenEndpoint, p)) return
+    const now = this.clock.now()
+    const last = this.lastDial.get(k)
+    if (last !== undefined && now - last < (this.opts.redialInterval ?? 300_000)) return
+    this.lastDial.delete(k)
+    this.lastDial.set(k, now)
+    if (this.lastDial.size > (this.opts.maxKnownPeers ?? 1000))
+      this.lastDial.delete(this.lastDial.keys().next().value as string)
+    this.dialing.add(k)
+    this.stats.autoDials++
+    this.connect(p).then(
+      () => this.dialing.delete(k),
+      () => {
+        this.dialing.delete(k)
+        this.stats.dialFailures++
+      },
+    )
+  }
+}
