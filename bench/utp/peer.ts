@@ -1,0 +1,159 @@
+// One side of a bench/utp.ts transfer, in its own process:
+//   peer.ts recv <kind>              binds on 127.0.0.1, prints "PORT <n>", receives until the sender ends,
+//                                    prints "DONE <bytes> <seconds> <cpuSeconds>"
+//   peer.ts send <kind> <port> <bytes>   sends <bytes> bytes, prints "DONE <bytes> <seconds> <cpuSeconds>"
+// kinds: ours (our uTP), native (utp-native = libutp), tcp (node:net), udp (raw datagrams: the ceiling).
+import { createSocket } from 'node:dgram'
+import { createRequire } from 'node:module'
+import { createConnection, createServer } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { UdpSocket } from '../../src/net/udp.js'
+import { UtpSocketManager } from '../../src/utp/socket-manager.js'
+
+const [role, kind, portArg, bytesArg] = process.argv.slice(2)
+const BUF = 4 * 1024 * 1024
+const CHUNK = 64 * 1024
+const UDP_PAYLOAD = 1420
+
+interface NativeSocket extends Duplex {}
+interface NativeUtp {
+  listen(port: number, host: string, cb: () => void): void
+  address(): { port: number }
+  on(e: 'connection', f: (s: NativeSocket) => void): void
+  connect(port: number, host: string): NativeSocket
+  setRecvBufferSize(n: number): number
+  setSendBufferSize(n: number): number
+  bind(port: number, host: string, cb?: () => void): void
+  close(): void
+}
+const nativeUtp = createRequire(import.meta.url)('utp-native') as {
+  (): NativeUtp
+  createServer(f?: (s: NativeSocket) => void): NativeUtp
+}
+
+function cpu(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+function done(bytes: number, t0: number, c0: number): void {
+  process.stdout.write(`DONE ${bytes} ${(performance.now() - t0) / 1000} ${cpu() - c0}\n`)
+}
+
+/** Counts bytes from `s` until it ends; timing starts at the first byte. */
+function receive(s: Duplex, onEnd: () => void): void {
+  let n = 0
+  let t0 = 0
+  let c0 = 0
+  s.on('data', (d: Buffer) => {
+    if (n === 0) {
+      t0 = performance.now()
+      c0 = cpu()
+    }
+    n += d.length
+  })
+  s.on('end', () => {
+    done(n, t0, c0)
+    onEnd()
+  })
+}
+
+async function send(s: Duplex, bytes: number): Promise<void> {
+  const chunk = Buffer.alloc(CHUNK, 0x5a)
+  const t0 = performance.now()
+  const c0 = cpu()
+  for (let sent = 0; sent < bytes; sent += CHUNK) {
+    if (!s.write(chunk)) await new Promise((r) => s.once('drain', r))
+  }
+  await new Promise<void>((r) => s.end(r))
+  done(bytes, t0, c0)
+}
+
+async function main(): Promise<void> {
+  if (role === 'recv') {
+    if (kind === 'ours') {
+      const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
+      const mgr = new UtpSocketManager(sock, { recvBufferSize: BUF })
+      mgr.on('connection', (s) => receive(s, () => setTimeout(() => process.exit(0), 50)))
+      process.stdout.write(`PORT ${sock.address().port}\n`)
+    } else if (kind === 'native') {
+      const server = nativeUtp.createServer((s) => receive(s, () => process.exit(0)))
+      server.listen(0, '127.0.0.1', () => {
+        server.setRecvBufferSize(BUF)
+        server.setSendBufferSize(BUF)
+        process.stdout.write(`PORT ${server.address().port}\n`)
+      })
+    } else if (kind === 'tcp') {
+      const server = createServer((s) => receive(s, () => process.exit(0)))
+      server.listen(0, '127.0.0.1', () => {
+        const a = server.address()
+        process.stdout.write(`PORT ${typeof a === 'object' && a ? a.port : 0}\n`)
+      })
+    } else if (kind === 'udp') {
+      const sock = createSocket({ type: 'udp4', recvBufferSize: BUF })
+      let n = 0
+      let t0 = 0
+      let c0 = 0
+      let last = 0
+      sock.on('message', (m) => {
+        if (n === 0) {
+          t0 = performance.now()
+          c0 = cpu()
+        }
+        if (m.length === 1) {
+          // End marker; goodput counts bytes that arrived (raw UDP drops what the receiver cannot keep up with).
+          process.stdout.write(`DONE ${n} ${(last - t0) / 1000} ${cpu() - c0}\n`)
+          process.exit(0)
+        }
+        n += m.length
+        last = performance.now()
+      })
+      sock.bind(0, '127.0.0.1', () => process.stdout.write(`PORT ${sock.address().port}\n`))
+    }
+    return
+  }
+  const port = Number(portArg)
+  const bytes = Number(bytesArg)
+  if (kind === 'ours') {
+    const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
+    const mgr = new UtpSocketManager(sock, { recvBufferSize: BUF })
+    const s = await mgr.dial({ host: '127.0.0.1', port })
+    await send(s, bytes)
+  } else if (kind === 'native') {
+    const u = nativeUtp()
+    u.bind(0, '127.0.0.1')
+    await new Promise((r) => setTimeout(r, 20))
+    u.setRecvBufferSize(BUF)
+    u.setSendBufferSize(BUF)
+    const s = u.connect(port, '127.0.0.1')
+    await send(s, bytes)
+  } else if (kind === 'tcp') {
+    const s = createConnection({ port, host: '127.0.0.1' })
+    await new Promise((r) => s.once('connect', r))
+    await send(s, bytes)
+  } else if (kind === 'udp') {
+    const sock = createSocket({ type: 'udp4', sendBufferSize: BUF })
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()))
+    sock.connect(port, '127.0.0.1')
+    await new Promise((r) => sock.once('connect', r))
+    const dgram = Buffer.alloc(UDP_PAYLOAD, 0x5a)
+    const t0 = performance.now()
+    const c0 = cpu()
+    // Paced in bursts so the kernel queue does not just overflow: a burst, then yield to the event loop.
+    for (let sent = 0; sent < bytes; ) {
+      for (let i = 0; i < 64 && sent < bytes; i++, sent += UDP_PAYLOAD) sock.send(dgram)
+      await new Promise((r) => setImmediate(r))
+    }
+    done(bytes, t0, c0)
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      sock.send(Buffer.alloc(1))
+    }
+  }
+  setTimeout(() => process.exit(0), 100)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})

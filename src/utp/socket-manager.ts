@@ -1,0 +1,354 @@
+// Many uTP connections over one DatagramSocket: connection ids, routing by (remote endpoint, receive id), accept
+// with a bounded number of half-open connections, ST_RESET matching on either id, optional rate-limited resets to
+// unknown connections, one tick timer for every connection and one deferred flush per I/O turn.
+import { EventEmitter } from 'node:events'
+import { decodeUtpPacket, emptyPacket, ST_RESET, ST_SYN, UTP_HEADER_SIZE, writeUtpHeader } from '../codec/utp-packet.js'
+import { cryptoRandom, realClock } from '../net/clock.js'
+import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
+import { UtpConnection, usNow } from './connection.js'
+import type { UtpConnectionOptions } from './options.js'
+import { seqAdd } from './seq.js'
+import { type StreamOwner, UtpStream, type UtpStreamOptions } from './stream.js'
+
+export interface UtpSocketManagerOptions extends UtpConnectionOptions, UtpStreamOptions {
+  /** Time source. @default realClock */
+  clock?: Clock
+  /** Connection ids and initial sequence numbers. @default cryptoRandom */
+  random?: Random
+  /** Accepted connections still waiting for the initiator's first packet; SYNs beyond this are dropped. @default 1024 */
+  maxPendingSyns?: number
+  /** Most connections (any state) at once; SYNs and connects beyond it are refused. @default 16384 */
+  maxConnections?: number
+  /** How long an accepted connection may wait for the initiator's first packet, ms. @default 10000 */
+  synRecvTimeout?: number
+  /** Answer packets for unknown connections with ST_RESET (as libutp; libtorrent stays silent). @default true */
+  resetUnknown?: boolean
+  /** Most resets sent to unknown connections per second. @default 100 */
+  resetRate?: number
+  /** Period of the single timer that drives every connection's timeouts, ms. @default 50 */
+  tickInterval?: number
+  /**
+   * Runs a function after the current I/O turn: flushes (ACKs, coalesced writes) happen once per batch of
+   * datagrams instead of once per datagram. @default setImmediate
+   */
+  defer?: (fn: () => void) => void
+}
+
+/** Drops and events, by reason. */
+export interface UtpManagerStats {
+  received: number
+  malformed: number
+  /** Non-SYN packets for no known connection. */
+  unknown: number
+  accepted: number
+  /** SYNs refused because too many connections were half-open or open. */
+  synDropped: number
+  duplicateSyns: number
+  resetsSent: number
+  resetsSuppressed: number
+  resetsReceived: number
+}
+
+interface ManagerEvents {
+  connection: [UtpStream]
+}
+
+export class UtpSocketManager extends EventEmitter<ManagerEvents> implements StreamOwner {
+  readonly socket: DatagramSocket
+  readonly stats: UtpManagerStats = {
+    received: 0,
+    malformed: 0,
+    unknown: 0,
+    accepted: 0,
+    synDropped: 0,
+    duplicateSyns: 0,
+    resetsSent: 0,
+    resetsSuppressed: 0,
+    resetsReceived: 0,
+  }
+  private readonly clock: Clock
+  private readonly random: Random
+  private readonly opts: UtpSocketManagerOptions
+  private readonly defer: (fn: () => void) => void
+  /** Routing: receive id → streams with that id (usually one; ids are chosen by remote initiators too). */
+  private readonly byId = new Map<number, UtpStream[]>()
+  private readonly all = new Set<UtpStream>()
+  private readonly lingering = new Set<UtpStream>()
+  private pending = 0
+  private dirty: UtpConnection[] = []
+  private flushQueued = false
+  private timer: Timer | null = null
+  private readonly pkt = emptyPacket()
+  private resetTokens: number
+  private resetRefillAt = 0
+  private closed = false
+  private randBuf: Uint8Array = new Uint8Array(0)
+  private randPos = 0
+
+  constructor(socket: DatagramSocket, opts: UtpSocketManagerOptions = {}) {
+    super()
+    this.socket = socket
+    this.opts = opts
+    this.clock = opts.clock ?? realClock
+    this.random = opts.random ?? cryptoRandom
+    this.defer = opts.defer ?? ((fn) => setImmediate(fn))
+    this.resetTokens = opts.resetRate ?? 100
+    socket.setReceiver((data, from) => this.onDatagram(data, from))
+  }
+
+  /** Open connections (including half-open and lingering ones). */
+  get size(): number {
+    return this.all.size
+  }
+
+  /** Pending (accepted, unconfirmed) connections. */
+  get pendingSyns(): number {
+    return this.pending
+  }
+
+  /** Dials `remote`. The stream emits 'connect' when the handshake completes, or 'error' (ETIMEDOUT…). */
+  connect(remote: Endpoint): UtpStream {
+    if (this.closed) throw new Error('uTP socket manager is closed')
+    const max = this.opts.maxConnections ?? 16_384
+    if (this.all.size >= max) throw new Error(`too many uTP connections (${max})`)
+    let recvId = 0
+    for (let tries = 0; ; tries++) {
+      recvId = this.rand16()
+      // Our send id is recvId + 1; avoid any id this endpoint already uses in either direction.
+      if (!this.find(recvId, remote) && !this.find(seqAdd(recvId, 1), remote)) break
+      if (tries > 100) throw new Error('no free uTP connection id')
+    }
+    const stream = new UtpStream(this, remote, this.socket.address(), true, this.opts)
+    this.register(stream, recvId)
+    stream.conn = UtpConnection.connect(stream, recvId, this.rand16(), this.clock.now(), this.opts)
+    return stream
+  }
+
+  /** Dials and waits for the handshake. Rejects on timeout, reset or abort (and destroys the stream). */
+  dial(remote: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<UtpStream> {
+    return new Promise((resolve, reject) => {
+      opts.signal?.throwIfAborted()
+      const s = this.connect(remote)
+      const onAbort = () => s.destroy(opts.signal?.reason as Error)
+      const done = (err?: Error) => {
+        s.off('connect', ok)
+        s.off('error', done)
+        opts.signal?.removeEventListener('abort', onAbort)
+        if (err) {
+          s.destroy()
+          reject(err)
+        } else resolve(s)
+      }
+      const ok = () => done()
+      s.once('connect', ok)
+      s.once('error', done)
+      s.once('close', () => done(new Error('uTP connection closed before it connected')))
+      opts.signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** Destroys every connection (sending ST_RESET) and stops receiving. Does not close the socket. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const s of [...this.all]) s.destroy()
+    this.all.clear()
+    this.byId.clear()
+    this.lingering.clear()
+    this.timer?.cancel()
+    this.timer = null
+    this.socket.setReceiver(null)
+  }
+
+  // ---- StreamOwner ----
+
+  now(): number {
+    return this.clock.now()
+  }
+
+  schedule(conn: UtpConnection): void {
+    if (conn.scheduled) return
+    conn.scheduled = true
+    this.dirty.push(conn)
+    if (!this.flushQueued) {
+      this.flushQueued = true
+      this.defer(this.flushAll)
+    }
+  }
+
+  sendTo(packet: Uint8Array, to: Endpoint): void {
+    this.socket.send(packet, to)
+  }
+
+  release(stream: UtpStream): void {
+    const c = stream.conn
+    if (c.pendingSyn) {
+      c.pendingSyn = false
+      this.pending--
+    }
+    if (c.lingerUntil > this.clock.now()) this.lingering.add(stream)
+    else this.unregister(stream)
+  }
+
+  // ---- internals ----
+
+  private readonly flushAll = (): void => {
+    this.flushQueued = false
+    const list = this.dirty
+    this.dirty = []
+    const now = this.clock.now()
+    for (const c of list) {
+      c.scheduled = false
+      c.flush(now)
+    }
+  }
+
+  private readonly tick = (): void => {
+    const now = this.clock.now()
+    for (const s of this.all) {
+      const c = s.conn
+      if (c.state === 'closed') {
+        if (now >= c.lingerUntil) {
+          this.lingering.delete(s)
+          this.unregister(s)
+        }
+        continue
+      }
+      c.tick(now)
+    }
+    if (this.all.size === 0 && this.timer) {
+      this.timer.cancel()
+      this.timer = null
+    }
+  }
+
+  private register(stream: UtpStream, recvId: number): void {
+    const list = this.byId.get(recvId)
+    if (list) list.push(stream)
+    else this.byId.set(recvId, [stream])
+    this.all.add(stream)
+    stream.routeId = recvId
+    if (this.timer === null) this.timer = this.clock.setInterval(this.tick, this.opts.tickInterval ?? 50)
+  }
+
+  private unregister(stream: UtpStream): void {
+    if (!this.all.delete(stream)) return
+    const id = stream.routeId
+    const list = this.byId.get(id)
+    if (!list) return
+    const i = list.indexOf(stream)
+    if (i >= 0) list.splice(i, 1)
+    if (list.length === 0) this.byId.delete(id)
+  }
+
+  private find(recvId: number, from: Endpoint): UtpStream | undefined {
+    const list = this.byId.get(recvId)
+    if (list === undefined) return undefined
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i].remote
+      if (r.port === from.port && r.host === from.host) return list[i]
+    }
+    return undefined
+  }
+
+  private onDatagram(data: Uint8Array, from: Endpoint): void {
+    this.stats.received++
+    const pkt = this.pkt
+    try {
+      decodeUtpPacket(data, pkt)
+    } catch {
+      this.stats.malformed++
+      return
+    }
+    const now = this.clock.now()
+    if (pkt.type === ST_SYN) {
+      this.onSyn(from, now)
+      return
+    }
+    let s = this.find(pkt.connId, from)
+    if (s === undefined && pkt.type === ST_RESET) {
+      // libutp resets with the id it received (our send id); libtorrent with its send id (our receive id).
+      this.stats.resetsReceived++
+      for (const id of [seqAdd(pkt.connId, 1), seqAdd(pkt.connId, -1)]) {
+        const c = this.find(id, from)
+        if (c !== undefined && c.conn.sendId === pkt.connId) s = c
+      }
+    } else if (pkt.type === ST_RESET) this.stats.resetsReceived++
+    if (s === undefined) {
+      this.stats.unknown++
+      if (pkt.type !== ST_RESET) this.resetUnknown(from, now)
+      return
+    }
+    const c = s.conn
+    c.receive(pkt, now)
+    if (c.pendingSyn && c.state !== 'syn-recv') {
+      c.pendingSyn = false
+      this.pending--
+    }
+    if (c.wantsFlush) this.schedule(c)
+  }
+
+  private onSyn(from: Endpoint, now: number): void {
+    const pkt = this.pkt
+    const existing = this.find(seqAdd(pkt.connId, 1), from)
+    if (existing !== undefined) {
+      this.stats.duplicateSyns++
+      existing.conn.receive(pkt, now)
+      if (existing.conn.wantsFlush) this.schedule(existing.conn)
+      return
+    }
+    if (
+      this.closed ||
+      this.listenerCount('connection') === 0 ||
+      this.pending >= (this.opts.maxPendingSyns ?? 1024) ||
+      this.all.size >= (this.opts.maxConnections ?? 16_384)
+    ) {
+      this.stats.synDropped++
+      return
+    }
+    this.stats.accepted++
+    const stream = new UtpStream(this, { host: from.host, port: from.port }, this.socket.address(), false, this.opts)
+    this.register(stream, seqAdd(pkt.connId, 1))
+    stream.conn = UtpConnection.accept(stream, pkt, this.rand16(), now, this.opts, this.opts.synRecvTimeout)
+    stream.conn.pendingSyn = true
+    this.pending++
+    this.emit('connection', stream)
+  }
+
+  private resetUnknown(to: Endpoint, now: number): void {
+    if (this.opts.resetUnknown === false) return
+    const rate = this.opts.resetRate ?? 100
+    if (now >= this.resetRefillAt) {
+      this.resetTokens = rate
+      this.resetRefillAt = now + 1000
+    }
+    if (this.resetTokens <= 0) {
+      this.stats.resetsSuppressed++
+      return
+    }
+    this.resetTokens--
+    this.stats.resetsSent++
+    const pkt = this.pkt
+    const buf = new Uint8Array(UTP_HEADER_SIZE)
+    writeUtpHeader(buf, {
+      type: ST_RESET,
+      connId: pkt.connId,
+      timestamp: usNow(now),
+      timestampDiff: 0,
+      wnd: 0,
+      seq: this.rand16(),
+      ack: pkt.seq,
+    })
+    this.socket.send(buf, to)
+  }
+
+  private rand16(): number {
+    if (this.randPos + 2 > this.randBuf.length) {
+      this.randBuf = this.random.bytes(256)
+      this.randPos = 0
+    }
+    const v = (this.randBuf[this.randPos] << 8) | this.randBuf[this.randPos + 1]
+    this.randPos += 2
+    return v
+  }
+}

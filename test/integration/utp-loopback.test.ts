@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { after, before, describe, it } from 'node:test'
+import { UdpSocket } from '../../src/net/udp.js'
+import { UtpSocketManager } from '../../src/utp/socket-manager.js'
+import type { UtpStream } from '../../src/utp/stream.js'
+
+const MiB = 1024 * 1024
+const SIZE = Number(process.env.UTP_LOOPBACK_MIB ?? 64) * MiB
+
+function sha1(chunks: Buffer[]): string {
+  const h = createHash('sha1')
+  for (const c of chunks) h.update(c)
+  return h.digest('hex')
+}
+
+describe('uTP over real UDP on 127.0.0.1', { timeout: 120_000 }, () => {
+  let a: UdpSocket
+  let b: UdpSocket
+  let ma: UtpSocketManager
+  let mb: UtpSocketManager
+  before(async () => {
+    a = await UdpSocket.bind({ host: '127.0.0.1' })
+    b = await UdpSocket.bind({ host: '127.0.0.1' })
+    ma = new UtpSocketManager(a)
+    mb = new UtpSocketManager(b)
+  })
+  after(async () => {
+    await ma.close()
+    await mb.close()
+    await a.close()
+    await b.close()
+  })
+
+  it(`transfers ${SIZE / MiB} MiB byte-identical and closes both sides`, async () => {
+    const data = randomBytes(SIZE)
+    const accepted = new Promise<UtpStream>((resolve) => mb.once('connection', resolve))
+    const client = await ma.dial(b.address())
+    const server = await accepted
+    client.resume()
+    const got: Buffer[] = []
+    let n = 0
+    const received = new Promise<void>((resolve, reject) => {
+      server.on('data', (d: Buffer) => {
+        got.push(d)
+        n += d.length
+      })
+      server.on('end', () => resolve())
+      server.on('error', reject)
+    })
+    // Write in 64 KiB pieces, respecting back-pressure.
+    for (let off = 0; off < SIZE; off += 65536) {
+      if (!client.write(data.subarray(off, off + 65536))) await new Promise((r) => client.once('drain', r))
+    }
+    client.end()
+    await received
+    assert.equal(n, SIZE)
+    assert.equal(sha1(got), sha1([data]))
+    await Promise.all([new Promise((r) => client.once('close', r)), new Promise((r) => server.once('close', r))])
+  })
+
+  it('echoes small messages both ways', async () => {
+    const accepted = new Promise<UtpStream>((resolve) => mb.once('connection', resolve))
+    const client = await ma.dial(b.address())
+    const server = await accepted
+    server.pipe(server)
+    const out: Buffer[] = []
+    client.on('data', (d: Buffer) => out.push(d))
+    for (let i = 0; i < 100; i++) client.write(Buffer.from(`msg ${i};`))
+    const want = Array.from({ length: 100 }, (_, i) => `msg ${i};`).join('')
+    while (Buffer.concat(out).toString() !== want) await new Promise((r) => setTimeout(r, 5))
+    client.end()
+    await new Promise((r) => client.once('close', r))
+  })
+})
