@@ -13,3 +13,25 @@ declare module 'bencode2' {
   }
   export default bencode
 }
+declare module 'bittorrent-dht' {
+  import type { EventEmitter } from 'node:events'
+
+  interface Peer {
+    host: string
+    port: number
+  }
+  class DHT extends EventEmitter {
+    constructor(opts?: { bootstrap?: false | string[]; host?: string; k?: number; concurrency?: number })
+    nodeId: Buffer
+    /** Internals the benchmark counts through (k-rpc and its socket). */
+    _rpc: { socket: { query: (...a: unknown[]) => unknown; socket: { send: (...a: unknown[]) => unknown } } }
+    listen(port: number, host: string, cb?: () => void): void
+    address(): { address: string; port: number; family: string }
+    addNode(node: Peer & { id?: Buffer }): void
+    announce(infoHash: Buffer | string, port: number, cb?: (err: Error | null) => void): void
+    lookup(infoHash: Buffer | string, cb?: (err: Error | null, n: number) => void): () => void
+    toJSON(): { nodes: Array<Peer & { id?: string }>; values: unknown }
+    destroy(cb?: () => void): void
+  }
+  export default DHT
+}

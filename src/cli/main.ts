@@ -11,10 +11,14 @@ export interface CommandGroup {
   help: string
   /** Runs the group with the arguments after the group name. Resolves to the exit code. */
   run(argv: string[], out: Output): Promise<number>
+  /** `mainline <group>` with no command runs the group (instead of printing its help and exiting 2). */
+  runsWithoutArgs?: boolean
 }
 
 const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,
+  dht: async () => (await import('./dht.js')).group,
+  demo: async () => (await import('./demo.js')).group,
   krpc: async () => (await import('./krpc.js')).group,
   peer: async () => (await import('./peer.js')).group,
   holepunch: async () => (await import('./holepunch.js')).group,
@@ -69,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   const group = await load()
-  if (rest.length === 0 || rest[0] === '--help' || rest[0] === '-h') {
+  if ((rest.length === 0 && !group.runsWithoutArgs) || rest[0] === '--help' || rest[0] === '-h') {
     process.stdout.write(`${group.help}\n`)
     return rest.length === 0 ? 2 : 0
   }

@@ -1,0 +1,5 @@
+// The demo's chapters, in the order `mainline demo` tells them. Add a chapter by adding a file and a line here.
+import type { Chapter } from './chapter.js'
+import { dhtLookup } from './dht-lookup.js'
+
+export const CHAPTERS: Chapter[] = [dhtLookup]

@@ -1,0 +1,307 @@
+// `mainline dht …`: run a Mainline DHT node, look up and announce infohashes, ping nodes, find nodes.
+import { toHex } from '../codec/bytes.js'
+import { DHT } from '../dht/index.js'
+import type { Endpoint } from '../net/types.js'
+import { bootstrapList, endpoint, hash20, type Parsed, parse, portOption, timeoutMs } from './dht-args.js'
+import type { CommandGroup } from './main.js'
+import { type Output, UsageError } from './output.js'
+
+const HELP = `mainline dht: the Mainline DHT (BEP 5) from the command line.
+
+Usage:
+  mainline dht node [--port P] [--host H] [--bootstrap H:P]... [--state FILE] [--stats-interval S] [--timeout S] [--json]
+      Runs a DHT node until Ctrl-C (or --timeout). Prints "listening" with its address and id, then "stats" every
+      --stats-interval seconds (default 10). With --state, the routing table is loaded from FILE at start and saved
+      there periodically and on exit. --port defaults to 6881.
+  mainline dht lookup <infohash> [--bootstrap H:P]... [--port P] [--host H] [--timeout S] [--json]
+      Finds peers for a 40-hex-digit infohash. Prints "peer" for each new peer, then "done" with the number of
+      peers, queries sent and milliseconds. Exit 0 when the lookup completed (even with no peers), 1 on timeout or
+      when no DHT node answered. --timeout defaults to 30.
+  mainline dht announce <infohash> (--port P | --implied-port) [--bootstrap H:P]... [--local-port L] [--host H]
+                        [--timeout S] [--json]
+      Announces that a peer for the infohash is at this host and port P (or, with --implied-port, at the UDP port
+      this command's node uses, as the remote nodes see it). Here --port is the port announced; --local-port is the
+      local UDP port (default ephemeral). Prints "announced" with the number of nodes that accepted it (after a
+      get_peers lookup for their tokens). Exit 1 when none did. --timeout defaults to 30.
+  mainline dht ping <host:port> [--port P] [--host H] [--timeout S] [--json]
+      Sends one KRPC ping. Prints "pong" with the node's id and round-trip time. Exit 1 on timeout (default 5).
+  mainline dht find-node <id> [--bootstrap H:P]... [--port P] [--host H] [--timeout S] [--json]
+      Finds the K nodes closest to a 40-hex-digit id. Prints "node" for each, then "done". --timeout defaults to 30.
+
+Options:
+  --bootstrap H:P   a node to bootstrap from (repeatable; host names allowed). "--bootstrap none" uses none. Without
+                    it, the well-known public routers are used: router.bittorrent.com:6881, router.utorrent.com:6881,
+                    dht.transmissionbt.com:6881, dht.libtorrent.org:25401.
+  --port P          local UDP port (default 6881 for "node", ephemeral for the others); for announce: the port
+                    announced
+  --host H          local address to bind (default 0.0.0.0)
+  --state FILE      routing-table state file (node only)
+  --timeout S       stop after S seconds; every waiting command exits by itself
+  --json            one JSON object per line on stdout, each with an "event" key
+
+JSON events:
+  {"event":"listening","host":H,"port":P,"id":HEX}
+  {"event":"stats","nodes":N,"peersStored":N,"infoHashesStored":N,"queriesIn":N,"queriesOut":N,"bytesIn":N,"bytesOut":N}
+  {"event":"peer","host":H,"port":P}                      then {"event":"done","peers":N,"queries":Q,"hops":H,"ms":T}
+  {"event":"announced","nodes":N,"queries":Q,"ms":T}
+  {"event":"pong","host":H,"port":P,"id":HEX,"rttMs":T}
+  {"event":"node","id":HEX,"host":H,"port":P}              then {"event":"done","nodes":N,"ms":T}
+Errors go to stderr; bad arguments exit 2, failures and timeouts exit 1.`
+
+interface Session {
+  dht: DHT
+  signal: AbortSignal
+  timedOut: () => boolean
+  close(): Promise<void>
+}
+
+/** Starts a node for one command and arms the --timeout (if any). */
+async function open(p: Parsed, out: Output, defaults: { port: number; timeoutS?: number }, bootstrap: string[]) {
+  const ms = timeoutMs(p.values, defaults.timeoutS)
+  const ac = new AbortController()
+  let timedOut = false
+  const timer =
+    ms === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          ac.abort()
+        }, ms)
+  const dht = new DHT({
+    host: (p.values.host as string | undefined) ?? '0.0.0.0',
+    port: defaults.port,
+    bootstrap,
+    state: p.values.state as string | undefined,
+  })
+  dht.on('warning', (err) => out.progress(`warning: ${err.message}`))
+  try {
+    await dht.listen()
+  } catch (err) {
+    clearTimeout(timer)
+    await dht.destroy().catch(() => {})
+    throw err
+  }
+  const session: Session = {
+    dht,
+    signal: ac.signal,
+    timedOut: () => timedOut,
+    async close() {
+      clearTimeout(timer)
+      await dht.destroy()
+    },
+  }
+  return session
+}
+
+/** Resolves when the session's bootstrap finishes, or rejects when it times out first. */
+async function bootstrapped(s: Session, out: Output): Promise<void> {
+  out.progress('bootstrapping…')
+  await raceAbort(s.dht.bootstrapped(), s.signal)
+  out.progress(`bootstrapped: ${s.dht.stats().nodes.v4 + s.dht.stats().nodes.v6} nodes in the routing table`)
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('timed out'))
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('timed out'))
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(e)
+      },
+    )
+  })
+}
+
+/** Runs `body`, turning a timeout (or any failure) into a message on stderr and exit code 1. */
+async function guarded(s: Session, out: Output, what: string, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body()
+  } catch (err) {
+    if (s.timedOut()) out.error(`${what} timed out`)
+    else out.error(`${what} failed: ${(err as Error).message}`)
+    return 1
+  } finally {
+    await s.close()
+  }
+}
+
+function peerText(p: Endpoint): string {
+  return p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`
+}
+
+function statsFields(dht: DHT): Record<string, unknown> {
+  const s = dht.stats()
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
+  return {
+    nodes: s.nodes.v4 + s.nodes.v6,
+    peersStored: s.peersStored,
+    infoHashesStored: s.infoHashesStored,
+    queriesIn: sum(s.queriesIn),
+    queriesOut: sum(s.queriesOut),
+    bytesIn: s.bytesIn,
+    bytesOut: s.bytesOut,
+  }
+}
+
+async function node(argv: string[], out: Output): Promise<number> {
+  const p = parse(argv, { 'stats-interval': { type: 'string' } })
+  const every = Number(p.values['stats-interval'] ?? 10)
+  if (!Number.isFinite(every) || every <= 0) throw new UsageError('--stats-interval must be a positive number')
+  const s = await open(p, out, { port: portOption(p.values.port, '--port', 6881) }, bootstrapList(p.values))
+  const a = s.dht.address()
+  out.event(
+    'listening',
+    { host: a.host, port: a.port, id: toHex(s.dht.id) },
+    `DHT node ${toHex(s.dht.id)} listening on ${peerText(a)}`,
+  )
+  s.dht.on('announce', (peer, infoHash) =>
+    out.event(
+      'announce',
+      { infoHash: toHex(infoHash), host: peer.host, port: peer.port },
+      `stored announce of ${toHex(infoHash)} by ${peerText(peer)}`,
+    ),
+  )
+  const printStats = () => {
+    const f = statsFields(s.dht)
+    out.event(
+      'stats',
+      f,
+      `${f.nodes} nodes, ${f.infoHashesStored} infohashes / ${f.peersStored} peers stored, ${f.queriesIn} queries in, ${f.queriesOut} out`,
+    )
+  }
+  const interval = setInterval(printStats, every * 1000)
+  await new Promise<void>((resolve) => {
+    s.signal.addEventListener('abort', () => resolve(), { once: true })
+    const stop = () => resolve()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  clearInterval(interval)
+  printStats()
+  await s.close()
+  return 0
+}
+
+async function lookup(argv: string[], out: Output): Promise<number> {
+  const p = parse(argv, {}, 1)
+  const infoHash = hash20(p.positionals[0], 'infohash')
+  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 30 }, bootstrapList(p.values))
+  return guarded(s, out, 'lookup', async () => {
+    await bootstrapped(s, out)
+    const seen = new Set<string>()
+    s.dht.on('peer', (peer, ih) => {
+      const key = peerText(peer)
+      if (toHex(ih) !== toHex(infoHash) || seen.has(key)) return
+      seen.add(key)
+      out.event('peer', { host: peer.host, port: peer.port }, key)
+    })
+    const r = await s.dht.lookup(infoHash, { signal: s.signal })
+    for (const peer of r.peers) {
+      const key = peerText(peer)
+      if (seen.has(key)) continue
+      seen.add(key)
+      out.event('peer', { host: peer.host, port: peer.port }, key)
+    }
+    if (r.responses === 0) throw new Error('no DHT node answered')
+    out.event(
+      'done',
+      { peers: seen.size, queries: r.queries, hops: r.hops, ms: Math.round(r.ms) },
+      `${seen.size} peer${seen.size === 1 ? '' : 's'} found with ${r.queries} queries (${r.hops} hops) in ${Math.round(r.ms)} ms`,
+    )
+    return 0
+  })
+}
+
+async function announce(argv: string[], out: Output): Promise<number> {
+  const p = parse(argv, { 'local-port': { type: 'string' }, 'implied-port': { type: 'boolean' } }, 1)
+  const infoHash = hash20(p.positionals[0], 'infohash')
+  const implied = p.values['implied-port'] === true
+  const given = p.values.port
+  if (implied === (given !== undefined)) throw new UsageError('give exactly one of --port P or --implied-port')
+  const port = implied ? undefined : portOption(given, '--port', 0)
+  if (port === 0) throw new UsageError('--port must be 1..65535')
+  const s = await open(
+    p,
+    out,
+    { port: portOption(p.values['local-port'], '--local-port', 0), timeoutS: 30 },
+    bootstrapList(p.values),
+  )
+  return guarded(s, out, 'announce', async () => {
+    await bootstrapped(s, out)
+    const t0 = performance.now()
+    const r = await s.dht.announce(infoHash, { port, impliedPort: implied, signal: s.signal })
+    const ms = Math.round(performance.now() - t0)
+    out.event(
+      'announced',
+      { nodes: r.nodes, queries: r.queries, ms },
+      `announced ${toHex(infoHash)} to ${r.nodes} node${r.nodes === 1 ? '' : 's'} in ${ms} ms`,
+    )
+    if (r.nodes === 0) {
+      out.error('no node accepted the announce')
+      return 1
+    }
+    return 0
+  })
+}
+
+async function ping(argv: string[], out: Output): Promise<number> {
+  const p = parse(argv, {}, 1)
+  const target = endpoint(p.positionals[0])
+  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 5 }, [])
+  return guarded(s, out, 'ping', async () => {
+    const r = await s.dht.ping(target, { signal: s.signal })
+    const rttMs = Math.round(r.rttMs * 10) / 10
+    out.event(
+      'pong',
+      { host: target.host, port: target.port, id: toHex(r.id), rttMs },
+      `pong from ${peerText(target)} id ${toHex(r.id)} in ${rttMs} ms`,
+    )
+    return 0
+  })
+}
+
+async function findNode(argv: string[], out: Output): Promise<number> {
+  const p = parse(argv, {}, 1)
+  const target = hash20(p.positionals[0], 'id')
+  const s = await open(p, out, { port: portOption(p.values.port, '--port', 0), timeoutS: 30 }, bootstrapList(p.values))
+  return guarded(s, out, 'find-node', async () => {
+    await bootstrapped(s, out)
+    const t0 = performance.now()
+    const nodes = await s.dht.findNode(target, { signal: s.signal })
+    for (const n of nodes)
+      out.event('node', { id: toHex(n.id), host: n.host, port: n.port }, `${toHex(n.id)} ${peerText(n)}`)
+    const ms = Math.round(performance.now() - t0)
+    if (nodes.length === 0) throw new Error('no DHT node answered')
+    out.event('done', { nodes: nodes.length, ms }, `${nodes.length} nodes in ${ms} ms`)
+    return 0
+  })
+}
+
+const COMMANDS: Record<string, (argv: string[], out: Output) => Promise<number>> = {
+  node,
+  lookup,
+  announce,
+  ping,
+  'find-node': findNode,
+}
+
+export const group: CommandGroup = {
+  summary: 'Mainline DHT: run a node, look up / announce infohashes, ping, find nodes',
+  help: HELP,
+  async run(argv, out) {
+    const [cmd, ...rest] = argv
+    const fn = COMMANDS[cmd]
+    if (!fn) throw new UsageError(`unknown dht command ${JSON.stringify(cmd)}`)
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${HELP}\n`)
+      return 0
+    }
+    return fn(rest, out)
+  },
+}

@@ -1,0 +1,32 @@
+// `mainline demo`: offline, no set-up; it must end with exit 0 and say that the peer was found.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { runCli } from './cli-run.js'
+
+describe('mainline demo', { timeout: 60_000 }, () => {
+  it('runs the DHT chapter on 100+ local nodes and finds the announced peer', async () => {
+    const r = await runCli(['demo', '--json', '--timeout', '40'], 50_000)
+    assert.equal(r.code, 0, r.stderr)
+    const testnet = r.events.find((e) => e.event === 'testnet')
+    assert.ok((testnet?.nodes as number) >= 100)
+    const ann = r.events.find((e) => e.event === 'announced') as { by: { host: string; port: number } } | undefined
+    const lookup = r.events.find((e) => e.event === 'lookup') as
+      | { found: { host: string; port: number } | null }
+      | undefined
+    assert.ok(ann && lookup)
+    assert.deepEqual(lookup.found, ann.by, 'Bob found Alice at her own address')
+    assert.deepEqual(r.events.at(-1), { event: 'end', ok: true, ms: r.events.at(-1)?.ms })
+  })
+
+  it('tells the story in words without --json', async () => {
+    const r = await runCli(['demo', 'dht', '--nodes', '100'], 50_000)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /found Alice at 127\.0\.0\.1:\d+/)
+    assert.match(r.stdout, /Started 100 DHT nodes/)
+  })
+
+  it('rejects an unknown chapter with exit 2', async () => {
+    const r = await runCli(['demo', 'nope'])
+    assert.equal(r.code, 2)
+  })
+})
