@@ -9,7 +9,19 @@ import { SwarmNode, type SwarmNodeOptions } from '../../src/swarm/node.js'
 export const INFO_HASH = new Uint8Array(20).fill(0xab)
 export const RELAY = { host: '198.51.100.10', port: 6881 }
 
-export async function holepunchWorld(natA: NatType, natB: NatType, seed = 1, extra: Partial<SwarmNodeOptions> = {}) {
+export interface WorldOptions {
+  seed?: number
+  /** Peer id bytes (filled) of A and B. Default 0x0a, 0x0b. */
+  ids?: [number, number]
+  /** Loss on both NATs' uplinks. Default 0. */
+  loss?: number
+  node?: Partial<SwarmNodeOptions>
+}
+
+export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptions = {}) {
+  const seed = o.seed ?? 1
+  const extra = o.node ?? {}
+  const [idA, idB] = o.ids ?? [0x0a, 0x0b]
   const random = new SeededRandom(seed)
   const net = new SimNetwork({ random: random.fork(), defaults: { latencyMs: 20, jitterMs: 2 } })
   const clock = net.clock
@@ -29,8 +41,8 @@ export async function holepunchWorld(natA: NatType, natB: NatType, seed = 1, ext
       ...extra,
     })
   const relay = make(net.bind(RELAY.host, RELAY.port), 0x10)
-  const a = make(nat.a.bind('192.0.2.2', 6881), 0x0a)
-  const b = make(nat.b.bind('192.0.2.2', 6881), 0x0b)
+  const a = make(nat.a.bind('192.0.2.2', 6881), idA)
+  const b = make(nat.b.bind('192.0.2.2', 6881), idB)
   for (const n of [relay, a, b]) {
     await n.listen()
     n.add(INFO_HASH)
