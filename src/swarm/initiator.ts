@@ -89,6 +89,18 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     })
     swarm.on('hp_connect', (relay, ip, port) => this.onConnect(relay, { host: ip, port }))
     swarm.on('hp_error', (relay, code, ep) => this.onError(relay, code, ep))
+    // Connected to a peer we asked a rendezvous for by another way (it dialed us): that ends the rendezvous.
+    swarm.on('connected', (conn) => {
+      for (const ep of [conn.remote, conn.listenEndpoint]) {
+        const p = this.pending.get(key(ep))
+        if (!p || this.punches.has(key(ep))) continue
+        this.pending.delete(key(ep))
+        p.timer.cancel()
+        const ms = this.deps.clock.now() - p.sentAt
+        p.resolve({ conn, target: { host: ep.host, port: ep.port }, direction: conn.direction, ms, punchMs: 0 })
+        return
+      }
+    })
   }
 
   /** The punch in progress towards `ep`, if any (the node hands it incoming uTP streams from `ep`). */
