@@ -123,3 +123,84 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
     })
   })
 })
+
+const LT = labFile('lt_nat_peer.py')
+
+function ltPeer(host: Host, args: string[]): EventReader {
+  return new EventReader(host.spawnPython(LT, ['--host', host.ip, '--port', PORT, '--infohash', INFO_HASH, ...args]))
+}
+
+type LtPeer = { host: string; port: number; client: string; pid: string; utp: boolean; handshake: boolean }
+
+/** The first `peers` report in which `pred` holds for some peer. */
+async function ltSees(lt: EventReader, pred: (p: LtPeer) => boolean, ms = 30_000): Promise<LtPeer> {
+  const e = await lt.waitFor((e) => e.event === 'peers' && (e.peers as LtPeer[]).some(pred), ms)
+  return (e.peers as LtPeer[]).find(pred) as LtPeer
+}
+
+await natSuite(import.meta.filename, 'holepunch with libtorrent through real NATs', () => {
+  describe('libtorrent as relay and as target', { timeout: 120_000 }, () => {
+    let lab: Lab | undefined
+    after(() => lab?.destroy())
+
+    it('(3) libtorrent relay: both mainline peers connect to it over uTP, A rendezvous through it, A and B connect', async () => {
+      lab = await createLab({ natA: 'port-preserving', natB: 'port-preserving' })
+      try {
+        const relay = ltPeer(lab.relay, [])
+        await relay.waitFor(is('started'), 20_000)
+        const boot = `${RELAY_IP}:${PORT}`
+        const peer = ['--infohash', INFO_HASH, '--no-dht', '--no-autodial', '--connect', boot]
+        const b = start(lab.b, peer)
+        await b.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP && e.transport === 'utp', 20_000)
+        const a = start(lab.a, [...peer, '--target', `${lab.routerB.wanIp}:${PORT}`])
+        await a.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP && e.transport === 'utp', 20_000)
+        const both = (p: LtPeer) => p.utp && p.client.startsWith('mainline')
+        await relay.waitFor((e) => e.event === 'peers' && (e.peers as LtPeer[]).filter(both).length === 2, 20_000)
+        const ca = await a.waitFor(is('hp_connected'), 30_000)
+        const cb = await b.waitFor(is('hp_connected'), 30_000)
+        assert.equal(ca.transport, 'utp')
+        assert.equal(ca.host, lab.routerB.wanIp)
+        assert.equal(cb.host, lab.routerA.wanIp)
+      } finally {
+        await lab.destroy()
+      }
+    })
+
+    it('(4) libtorrent target behind NAT: our relay sends connect to it and A; uTP, BitTorrent and extended handshakes', async () => {
+      lab = await createLab({ natA: 'port-preserving', natB: 'port-preserving' })
+      try {
+        const relay = start(lab.relay, ['--infohash', INFO_HASH, '--no-dht'])
+        await relay.waitFor(is('listening'))
+        const boot = `${RELAY_IP}:${PORT}`
+        const lt = ltPeer(lab.b, ['--utp-only', '--connect', boot])
+        await lt.waitFor(is('started'), 20_000)
+        await relay.waitFor((e) => e.event === 'connected' && e.host === lab?.routerB.wanIp, 20_000)
+        const a = start(lab.a, [
+          '--infohash',
+          INFO_HASH,
+          '--no-dht',
+          '--connect',
+          boot,
+          '--target',
+          `${lab.routerB.wanIp}:${PORT}`,
+        ])
+        const ca = await a.waitFor(is('hp_connected'), 30_000)
+        assert.equal(ca.transport, 'utp')
+        assert.equal(ca.host, lab.routerB.wanIp)
+        assert.match(Buffer.from(ca.peerId as string, 'hex').toString('latin1'), /^-LT/, 'the peer is libtorrent')
+        const ext = await a.waitFor((e) => e.event === 'extended' && e.host === lab?.routerB.wanIp, 10_000)
+        assert.match(String(ext.v), /^libtorrent/, "libtorrent's extended handshake reached A")
+        // libtorrent sees us at A's NAT, over uTP, with our client name from the extended handshake.
+        const seen = await ltSees(lt, (p) => p.host === lab?.routerA.wanIp && p.client.startsWith('mainline'))
+        assert.equal(seen.utp, true)
+        // Exactly one connection between them remains on both sides.
+        await new Promise((r) => setTimeout(r, 1000))
+        const last = lt.named('peers').at(-1)?.peers as LtPeer[]
+        assert.equal(last.filter((p) => p.host === lab?.routerA.wanIp).length, 1)
+        assert.equal(a.named('hp_connected').length, 1)
+      } finally {
+        await lab.destroy()
+      }
+    })
+  })
+})

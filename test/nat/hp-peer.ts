@@ -71,7 +71,10 @@ if (!parsed || parsed.length !== 20) throw new Error('--infohash must be 40 hex 
 const infoHash: Uint8Array = parsed
 const swarm = node.add(infoHash)
 
-node.on('connected', (c) => emit('connected', { host: c.remote.host, port: c.remote.port, transport: c.transport }))
+node.on('connected', (c) => {
+  emit('connected', { host: c.remote.host, port: c.remote.port, transport: c.transport })
+  c.once('extended_handshake', (x) => emit('extended', { host: c.remote.host, port: c.remote.port, v: x.v ?? null }))
+})
 node.on('peer', (p, _ih, source) => emit('peer', { ...p, source }))
 node.on('hp_rendezvous_sent', (r, t) => emit('hp_rendezvous_sent', { relay: r.remote, target: t }))
 node.on('hp_punching', (r, t) => emit('hp_punching', { relay: r.remote, target: t }))
