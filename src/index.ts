@@ -4,7 +4,6 @@
  */
 export * from './codec/index.js'
 export * from './dht/index.js'
-export { formatEndpoint, ipFamily, isValidPort, unmapV4 } from './net/address.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export * from './net/sim/index.js'

@@ -160,7 +160,7 @@ export class UdpSocket implements DatagramSocket {
       this.counters.sent++
       this.counters.sentBytes += data.byteLength
     } catch (err) {
-      // node:dgram throws synchronously for a few argument errors (e.g. a datagram over 64 KiB).
+      // node:dgram throws synchronously on argument errors (e.g. data that is not a Uint8Array).
       this.counters.sendRejected++
       this.lastSendError = err as Error
     }

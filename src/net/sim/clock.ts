@@ -53,7 +53,7 @@ class VirtualTimer implements SimEvent, Timer {
   }
 }
 
-/** Lets every queued promise continuation (and `process.nextTick`) run: one macrotask turn. */
+/** Lets every queued promise continuation (and `process.nextTick`) run: one event-loop turn. */
 const drainMicrotasks = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 export interface VirtualClockOptions {
@@ -86,8 +86,8 @@ export interface RunUntilOptions {
  * A `Clock` whose time only moves when a driver moves it: `runFor`, `runUntil`, `runUntilIdle`, `step`, `settle`,
  * or `autoAdvance` (advance whenever the real event loop has nothing else to do).
  *
- * Between two distinct virtual times the drivers yield to the real event loop once, so async code works: a
- * datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
+ * Between two distinct virtual times every promise continuation and `process.nextTick` runs, so async code works:
+ * a datagram handler resolves a promise, its `await` continuation sends the next query, and that query is
  * scheduled before time moves on. Events at the same virtual time run back to back, in scheduling order.
  *
  * A timer callback that throws makes the current driver reject with that error (under `autoAdvance`, it is
@@ -112,7 +112,8 @@ export class VirtualClock implements Clock {
     const o = typeof opts === 'number' ? { start: opts } : opts
     this.time = o.start ?? 0
     this.coalesceMs = o.coalesceMs !== undefined && o.coalesceMs > 0 ? o.coalesceMs : 0
-    this.stepsPerTurn = Math.max(1, Math.floor(o.stepsPerTurn ?? 64))
+    const steps = Math.floor(o.stepsPerTurn ?? 64)
+    this.stepsPerTurn = Number.isFinite(steps) && steps > 1 ? Math.min(steps, 4096) : 1
   }
 
   now(): number {
@@ -132,9 +133,12 @@ export class VirtualClock implements Clock {
     return t
   }
 
-  /** Queues `ev` to fire at virtual time `at` (clamped to now). For simulator components. */
+  /**
+   * Queues `ev` to fire at virtual time `at` (clamped to now; NaN means now). For simulator components; an event
+   * must not be queued again before it fired.
+   */
   schedule(ev: SimEvent, at: number): void {
-    ev.at = Math.max(at, this.time)
+    ev.at = Number.isNaN(at) ? this.time : Math.max(at, this.time)
     ev.seq = this.nextSeq++
     ev.dead = false
     this.heap.push(ev, ev.at, ev.seq)
@@ -257,6 +261,8 @@ export class VirtualClock implements Clock {
         for (;;) {
           await this.pump(() => !state.stopped && this.runNextTime(Number.POSITIVE_INFINITY))
           if (state.stopped) return
+          // Something may have been scheduled since the pump stopped (by a continuation that ran first).
+          if (this.pending > 0) continue
           // Nothing queued: park without holding any real handle until something is scheduled.
           await new Promise<void>((resolve) => {
             state.wake = resolve
