@@ -19,7 +19,6 @@ const COMMON = {
   port: { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   timeout: { type: 'string' },
-  state: { type: 'string' },
 } as const
 
 type Extra = Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>

@@ -150,7 +150,7 @@ function statsFields(dht: DHT): Record<string, unknown> {
 }
 
 async function node(argv: string[], out: Output): Promise<number> {
-  const p = parse(argv, { 'stats-interval': { type: 'string' } })
+  const p = parse(argv, { 'stats-interval': { type: 'string' }, state: { type: 'string' } })
   const every = Number(p.values['stats-interval'] ?? 10)
   if (!Number.isFinite(every) || every <= 0) throw new UsageError('--stats-interval must be a positive number')
   const s = await open(p, out, { port: portOption(p.values.port, '--port', 6881) }, bootstrapList(p.values))

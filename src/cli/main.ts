@@ -88,6 +88,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `mainline … | head` closes stdout early: end quietly instead of dying on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code

@@ -9,11 +9,14 @@ import { UdpSocket } from '../net/udp.js'
 import { abortError, DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
 import { bytesEq, DHTCore, type DHTNode, type DHTOptions, splitHostPort } from './node.js'
+import { copyBytes } from './routing-table.js'
 import { loadState, saveState } from './state.js'
 import { type ClosestNode, type QueryFn, type TraversalContact, traversalEvents, traverse } from './traversal.js'
 
 export interface LookupResult {
   peers: Endpoint[]
+  /** The K closest nodes that replied with a token (where announce() sends announce_peer). */
+  withToken: ClosestNode[]
   queries: number
   responses: number
   hops: number
@@ -84,6 +87,11 @@ export class DHT extends DHTCore {
     return this.socket.address()
   }
 
+  protected override idChanged(): void {
+    if (this.destroyed || !this.socket) return
+    this.findNode(this._id).catch(() => {})
+  }
+
   private adoptId(id: Uint8Array): void {
     this._id = id.slice()
     this.tables[4].reset(this._id)
@@ -141,6 +149,9 @@ export class DHT extends DHTCore {
     c.packetsIn++
     c.bytesIn += data.length
     if (this.destroyed) return
+    // A Buffer's slice() is a view, not a copy: as a plain Uint8Array every slice() we keep (ids, tokens) is a
+    // real copy, and no kept id pins a whole datagram in memory.
+    if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
     try {
       this.receive(data, from)
     } catch (err) {
@@ -220,6 +231,11 @@ export class DHT extends DHTCore {
     if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
   }
 
+  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
+  private checkAlive(): void {
+    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
+  }
+
   /** The K nodes closest to `target` that answered, closest first. */
   async findNode(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<DHTNode[]> {
     this.checkHash(target, 'target')
@@ -231,6 +247,7 @@ export class DHT extends DHTCore {
       alpha: this.alpha,
       signal: opts.signal,
     })
+    this.checkAlive()
     return res.closest.map((n) => ({ id: n.id, host: n.host, port: n.port }))
   }
 
@@ -256,6 +273,7 @@ export class DHT extends DHTCore {
         yield p
       }
     }
+    this.checkAlive()
   }
 
   /** A whole get_peers lookup: the peers, the closest nodes (with tokens) and what it cost. */
@@ -282,6 +300,7 @@ export class DHT extends DHTCore {
         }
       },
     })
+    this.checkAlive()
     return {
       peers,
       queries: res.queries,
@@ -289,6 +308,7 @@ export class DHT extends DHTCore {
       hops: res.hops,
       ms: this.clock.now() - start,
       closest: res.closest,
+      withToken: res.withToken,
     }
   }
 
@@ -306,7 +326,8 @@ export class DHT extends DHTCore {
       throw new DHTError('BAD_ARGUMENT', `bad port ${opts.port}`)
     }
     const look = await this.lookup(infoHash, { signal: opts.signal })
-    const targets = look.closest.filter((n) => n.token !== undefined).slice(0, this.k)
+    // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
+    const targets = look.withToken
     // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
     const sendPort = implied ? this.address().port : port
     const qo = implied ? { ...this.queryOptions, impliedPort: true } : this.queryOptions
@@ -319,6 +340,7 @@ export class DHT extends DHTCore {
       ),
     )
     if (opts.signal?.aborted) throw abortError()
+    this.checkAlive()
     return {
       nodes: results.filter((r) => r.status === 'fulfilled').length,
       queries: look.queries + targets.length,
@@ -330,7 +352,7 @@ export class DHT extends DHTCore {
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
     const build = (t: Uint8Array) => buildPingQuery(t, this._id, this.queryOptions)
     const { msg, rttMs } = await this.query(node, 'ping', build, { signal: opts.signal })
-    return { id: msg.r.id.slice(), rttMs }
+    return { id: copyBytes(msg.r.id), rttMs }
   }
 
   /** Pings a node and tables it if it replies. */

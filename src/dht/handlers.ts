@@ -13,7 +13,7 @@ import {
 import type { KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
-import type { RoutingTable } from './routing-table.js'
+import { copyBytes, type RoutingTable } from './routing-table.js'
 import type { TokenManager } from './tokens.js'
 
 /** BEP 32: keep every datagram we send below this many bytes. */
@@ -72,7 +72,7 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
       if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
         ctx.drop('bep42_storage')
       } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
-        ctx.onAnnounce(peer, a.info_hash.slice())
+        ctx.onAnnounce(peer, copyBytes(a.info_hash))
       } else {
         ctx.drop('store_full')
       }

@@ -164,7 +164,7 @@ export class RoutingTable {
     if (!replied) {
       return this.wouldAccept(id, prefix, now) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
     }
-    return this.insert(new TableNode(id.slice(), contact.host, contact.port, now), prefix, now)
+    return this.insert(new TableNode(copyBytes(id), contact.host, contact.port, now), prefix, now)
   }
 
   private insert(node: TableNode, prefix: string | undefined, now: number): InsertResult {
@@ -376,6 +376,16 @@ export class RoutingTable {
 }
 
 const REJECTED: InsertResult = { status: 'rejected', ping: NO_PING }
+
+/**
+ * A copy of a small byte string (an id, a token). `new Uint8Array(n)` of a few bytes lives inside the JS heap;
+ * `slice()` would give each copy its own malloc'd backing store, and thousands of those fragment native memory.
+ */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  const c = new Uint8Array(b.length)
+  c.set(b)
+  return c
+}
 
 export function sameId(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 20; i++) if (a[i] !== b[i]) return false

@@ -52,6 +52,8 @@ export interface ClosestNode {
 export interface TraversalResult {
   /** The `k` closest nodes that replied, closest first. */
   closest: ClosestNode[]
+  /** The `k` closest nodes that replied with a token (the announce targets), closest first. */
+  withToken: ClosestNode[]
   queries: number
   responses: number
   failures: number
@@ -277,23 +279,34 @@ class Traversal {
       }
       if (this.finished) return
     }
-    // Walk the closest candidates: ask new ones while slots are free, until k of them have replied.
+    // Walk the closest candidates, asking new ones while slots are free, until k of them have replied. A query
+    // in flight (and not slow) counts as a reply to come: nodes beyond the k closest that have replied or will
+    // are not asked, so the last round sends no queries it does not need.
     let replied = 0
+    let covered = 0
     let done = true
     for (const c of this.sorted) {
       if (replied >= this.k) break
       if (c.state === REPLIED) {
         replied++
+        covered++
         continue
       }
       if (c.state === FAILED) continue
-      if (c.state === NEW && inFlight < this.alpha && this.queries < this.maxQueries) {
+      if (c.state === IN_FLIGHT) {
+        done = false
+        if (!c.slow) covered++
+        continue
+      }
+      if (this.queries >= this.maxQueries) continue
+      done = false
+      if (covered >= this.k) break
+      if (inFlight < this.alpha) {
         this.launch(c)
         inFlight++
+        covered++
         if (this.finished) return
       }
-      if (c.state === NEW && this.queries >= this.maxQueries) continue
-      done = false
     }
     if (done && !waiting) this.finish()
   }
@@ -302,16 +315,27 @@ class Traversal {
     this.finished = true
     this.opts.signal?.removeEventListener('abort', this.onAbort)
     const closest: ClosestNode[] = []
+    const withToken: ClosestNode[] = []
     let hops = 0
     for (const c of this.sorted) {
       if (c.state !== REPLIED) continue
       const n: ClosestNode = { id: c.id!, host: c.host, port: c.port }
       if (c.token) n.token = c.token
-      closest.push(n)
-      if (c.hop > hops) hops = c.hop
-      if (closest.length >= this.k) break
+      if (closest.length < this.k) {
+        closest.push(n)
+        if (c.hop > hops) hops = c.hop
+      }
+      if (c.token && withToken.length < this.k) withToken.push(n)
+      if (closest.length >= this.k && withToken.length >= this.k) break
     }
-    this.resolve({ closest, queries: this.queries, responses: this.responses, failures: this.failures, hops })
+    this.resolve({
+      closest,
+      withToken,
+      queries: this.queries,
+      responses: this.responses,
+      failures: this.failures,
+      hops,
+    })
   }
 }
 

@@ -44,4 +44,31 @@ describe('DHT over real UDP on 127.0.0.1', { timeout: 30_000 }, () => {
     const f2 = await nodes[0].lookup(hash(8))
     assert.ok(f2.peers.some((p) => p.port === nodes[1].address().port))
   })
+
+  it('runs on IPv6 (::1): nodes6, announce and lookup (BEP 32)', async () => {
+    const v6: DHT[] = []
+    try {
+      const boot = new DHT({ host: '::1', family: 6 })
+      v6.push(boot)
+      const b = await boot.listen()
+      for (let i = 0; i < 4; i++) {
+        const n = new DHT({ host: '::1', family: 6, bootstrap: [`[::1]:${b.port}`] })
+        v6.push(n)
+        await n.listen()
+        await n.bootstrapped()
+      }
+      assert.ok(v6[2].stats().nodes.v6 >= 1)
+      assert.equal(v6[2].stats().nodes.v4, 0)
+      const ann = await v6[1].announce(hash(9), { port: 5151 })
+      assert.ok(ann.nodes >= 1)
+      const res = await v6[4].lookup(hash(9))
+      assert.ok(
+        res.peers.some((p) => p.host === '::1' && p.port === 5151),
+        JSON.stringify(res.peers),
+      )
+      await assert.rejects(v6[0].ping({ host: '127.0.0.1', port: 1 }), { code: 'BAD_ADDRESS' })
+    } finally {
+      await Promise.all(v6.map((n) => n.destroy()))
+    }
+  })
 })

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { fromHex, toHex } from '../../src/codec/bytes.js'
 import { DHT } from '../../src/dht/index.js'
+import { runCli } from '../integration/cli-run.js'
 import { LibtorrentDHT, libtorrentSkip, poll } from './libtorrent.js'
 
 const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
@@ -48,6 +49,26 @@ describe('DHT interop with libtorrent', { skip: libtorrentSkip(), timeout: 55_00
     assert.ok(r.nodes >= 1, 'a libtorrent node accepted our token and stored the announce')
     const found = await lt.findPeer('lt2', IH_OURS, (p) => p.host === '127.0.0.1' && p.port === me.port, 15_000)
     assert.ok(found, `lt2 found us at 127.0.0.1:${me.port}`)
+  })
+
+  it('the CLI bootstraps off libtorrent alone and finds the peer libtorrent announced', async () => {
+    const r = await runCli([
+      'dht',
+      'lookup',
+      IH_LT,
+      '--host',
+      '127.0.0.1',
+      '--bootstrap',
+      `127.0.0.1:${net[2].port}`,
+      '--timeout',
+      '15',
+      '--json',
+    ])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(
+      r.events.some((e) => e.event === 'peer' && e.host === '127.0.0.1' && e.port === net[1].port),
+      r.stdout,
+    )
   })
 
   it('is kept in libtorrent routing tables', async () => {

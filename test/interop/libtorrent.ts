@@ -141,7 +141,7 @@ export class LibtorrentDHT {
       bootstrap: (opts.bootstrap ?? []).map((b) => [b.host, b.port]),
       announce_port: opts.announcePort ?? 0,
     })
-    const e = await this.next('started', node)
+    const e = await this.next('started', node, 20_000)
     return { port: e.port as number, id: e.id as string }
   }
 

@@ -2,6 +2,7 @@
 // announcer, with no loss and with 20% loss.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { isValidNodeIdForIp } from '../../src/codec/bep42.js'
 import { DHT } from '../../src/dht/index.js'
 import { SeededRandom, SimNetwork } from '../../src/net/sim/index.js'
 
@@ -79,7 +80,12 @@ describe('1,000 nodes on net/sim', { timeout: 240_000 }, () => {
       const lossy = await announceAndFind(env, 10)
       assert.equal(lossy.found, 30)
       // BEP 42: nodes learned their (public) address from votes and took compliant ids.
-      assert.ok(env.nodes.filter((n) => n.stats().externalIp).length > N / 2)
+      const learned = env.nodes.filter((n) => n.stats().externalIp)
+      assert.ok(learned.length > N / 2)
+      for (const n of learned) {
+        assert.equal(n.stats().externalIp, n.address().host)
+        assert.ok(isValidNodeIdForIp(n.id, n.address().host), 'took a BEP 42 id for its address')
+      }
     } finally {
       await Promise.all(env.nodes.map((n) => n.destroy()))
     }

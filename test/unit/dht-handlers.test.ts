@@ -5,6 +5,7 @@ import { encode } from '../../src/codec/bencode.js'
 import { decodeNodes, decodePeer, decodePeerValues } from '../../src/codec/compact.js'
 import {
   buildAnnouncePeerQuery,
+  buildErrorReply,
   buildFindNodeQuery,
   buildGetPeersQuery,
   buildPingQuery,
@@ -201,5 +202,54 @@ describe('query handlers (scripted packets)', () => {
     clock.advance(4000)
     assert.equal(await p, 'TIMEOUT')
     assert.equal(dht.stats().pendingQueries, 0)
+  })
+
+  it('destroy() fails pending queries and lookups with DESTROYED', async () => {
+    const { socket, dht } = await setup()
+    dht.addNode(B)
+    const q = parseKrpc(socket.sent[socket.sent.length - 1].data)
+    socket.ask(buildPingReply(q.t, idOf(0x33)), B)
+    assert.equal(dht.stats().nodes.v4, 1)
+    const ping = dht.ping(A)
+    const look = dht.lookup(idOf(0x34))
+    await dht.destroy()
+    await assert.rejects(ping, { code: 'DESTROYED' })
+    await assert.rejects(look, { code: 'DESTROYED' })
+    await assert.rejects(dht.findNode(idOf(1)), { code: 'DESTROYED' })
+  })
+
+  it('maintenance on the injected clock: a node silent for 15 minutes is pinged, idle buckets are refreshed', async () => {
+    const { socket, dht, clock } = await setup()
+    dht.addNode(B)
+    const q = parseKrpc(socket.sent[socket.sent.length - 1].data)
+    socket.ask(buildPingReply(q.t, idOf(0x33)), B)
+    // B answers pings, and refuses everything else with an error (which neither confirms nor fails it).
+    const answered = new Set<number>()
+    const pingTimes: number[] = []
+    const pump = () => {
+      socket.sent.forEach((s, i) => {
+        if (answered.has(i)) return
+        answered.add(i)
+        const m = parseKrpc(s.data)
+        if (m.y !== 'q') return
+        if (m.q === 'ping' && i >= from) pingTimes.push(clock.now())
+        if (m.q === 'ping') socket.ask(buildPingReply(m.t, idOf(0x33)), B)
+        else socket.ask(buildErrorReply(m.t, [204, 'Method Unknown']), B)
+      })
+    }
+    const from = socket.sent.length
+    pump()
+    for (let t = 0; t < 16 * 60; t += 5) {
+      clock.advance(5000)
+      pump()
+    }
+    const methods = socket.sent.slice(from).map((s) => {
+      const m = parseKrpc(s.data)
+      return m.y === 'q' ? m.q : m.y
+    })
+    assert.ok(pingTimes.length > 0 && pingTimes[0] >= 15 * 60_000, `pinged at ${pingTimes[0]} ms`)
+    assert.ok(methods.includes('find_node'), 'lookups keep the table fresh')
+    assert.equal(dht.stats().nodes.v4, 1)
+    await dht.destroy()
   })
 })
