@@ -54,7 +54,8 @@ function ipFrom(v: BValue | undefined, family?: 4 | 6): string | undefined {
 export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake {
   const root = decode(payload, { strict: false, maxDepth: 16, maxItems: 10_000 })
   if (!isDict(root)) throw new CodecError('UNEXPECTED_BYTE', 'extended handshake: not a dict', 0)
-  const m: Record<string, number> = {}
+  // Null prototype: a key named "__proto__" is just a name.
+  const m: Record<string, number> = Object.create(null)
   const rawM = root.m
   if (isDict(rawM)) {
     let n = 0
@@ -97,7 +98,7 @@ export interface ExtendedHandshakeInit {
 
 /** Encodes an extended handshake payload (bencoded dict, canonical). */
 export function encodeExtendedHandshake(h: ExtendedHandshakeInit): Uint8Array {
-  const m: Record<string, number> = {}
+  const m: Record<string, number> = Object.create(null)
   for (const [k, id] of Object.entries(h.m)) {
     if (!Number.isInteger(id) || id < 0 || id > 255) throw new CodecError('BAD_VALUE', `m.${k}: id must be 0..255`)
     m[k] = id

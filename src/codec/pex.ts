@@ -67,7 +67,7 @@ function added(root: BDict, key: string, family: 4 | 6, max: number, ignored: st
   const f = root[`${key}.f`]
   if (f === undefined) {
     // BEP 11 makes the flags optional; libtorrent always sends them. Without them the peers carry no flags.
-    for (const p of peers) out.push({ ...p, flags: 0 })
+    for (const p of peers) out.push({ host: p.host, port: p.port, flags: 0 })
     return
   }
   const total = (root[key] as Uint8Array).length / (family === 4 ? 6 : 18)
@@ -75,7 +75,7 @@ function added(root: BDict, key: string, family: 4 | 6, max: number, ignored: st
     ignored.push(`${key}.f`)
     return
   }
-  for (let i = 0; i < peers.length; i++) out.push({ ...peers[i], flags: f[i] })
+  for (let i = 0; i < peers.length; i++) out.push({ host: peers[i].host, port: peers[i].port, flags: f[i] })
 }
 
 /** Decodes a `ut_pex` payload. Throws `CodecError` only when it is not a bencoded dict. */

@@ -2,7 +2,8 @@
 // handshakes and messages out. The length prefix is an UNSIGNED 32-bit integer bounded by `maxFrame`: a prefix of
 // 0x80000000 is an oversize frame, not a negative number or a keep-alive.
 //
-// Buffering never moves bytes that were already handed out, so the views inside decoded messages stay valid.
+// Chunks are kept as they arrive: a message inside one chunk is a view into it (no copy); only a message that
+// straddles chunks is copied, once, into a buffer of exactly its size. Views handed out are never overwritten.
 import { CodecError } from './errors.js'
 import type { Handshake, PeerMessage } from './peer-wire.js'
 import {
@@ -24,11 +25,10 @@ export type FramerItem = { kind: 'handshake'; handshake: Handshake } | { kind: '
 
 export class WireFramer {
   readonly maxFrame: number
-  private buf: Uint8Array = new Uint8Array(0)
-  /** Whether `buf` is ours (allocated here) and may be appended to in place after `end`. */
-  private owned = false
-  private start = 0
-  private end = 0
+  /** Received chunks not fully consumed; the first is read from `offset`. */
+  private readonly chunks: Uint8Array[] = []
+  private offset = 0
+  private total = 0
   private awaitingHandshake: boolean
   /** Total bytes consumed: offsets in errors are relative to the stream start. */
   private consumed = 0
@@ -40,34 +40,14 @@ export class WireFramer {
 
   /** Bytes received but not yet returned as an item. */
   get buffered(): number {
-    return this.end - this.start
+    return this.total
   }
 
-  /** Appends a chunk. The framer keeps a reference: do not modify `chunk` afterwards. */
+  /** Appends a chunk. The framer keeps a reference (no copy): do not modify `chunk` afterwards. */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return
-    const have = this.end - this.start
-    if (have === 0) {
-      this.buf = chunk
-      this.owned = false
-      this.start = 0
-      this.end = chunk.length
-      return
-    }
-    if (this.owned && this.end + chunk.length <= this.buf.length) {
-      this.buf.set(chunk, this.end)
-      this.end += chunk.length
-      return
-    }
-    // Grow into a fresh buffer: views already handed out keep pointing at the old one, untouched.
-    const size = Math.max(4096, 2 * (have + chunk.length))
-    const next = new Uint8Array(size)
-    next.set(this.buf.subarray(this.start, this.end), 0)
-    next.set(chunk, have)
-    this.buf = next
-    this.owned = true
-    this.start = 0
-    this.end = have + chunk.length
+    this.chunks.push(chunk)
+    this.total += chunk.length
   }
 
   /**
@@ -75,20 +55,19 @@ export class WireFramer {
    * handshake, an oversize length or a message of the wrong size; after a throw the stream is unusable.
    */
   next(): FramerItem | undefined {
-    const have = this.end - this.start
     if (this.awaitingHandshake) {
       // Check the prefix as soon as bytes arrive, so a non-BitTorrent stream fails before 68 bytes come in.
-      checkProtocolPrefix(this.buf, this.start, this.end)
-      if (have < HANDSHAKE_LENGTH) return undefined
-      const handshake = decodeHandshake(this.buf.subarray(this.start, this.start + HANDSHAKE_LENGTH))
-      this.advance(HANDSHAKE_LENGTH)
+      const n = Math.min(this.total, 20)
+      const prefix = n > 0 ? this.peek(n) : new Uint8Array(0)
+      checkProtocolPrefix(prefix)
+      if (this.total < HANDSHAKE_LENGTH) return undefined
+      const handshake = decodeHandshake(this.take(HANDSHAKE_LENGTH))
       this.awaitingHandshake = false
       return { kind: 'handshake', handshake }
     }
-    if (have < 4) return undefined
-    const b = this.buf
-    const s = this.start
-    const length = (b[s] * 0x1000000 + ((b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3])) >>> 0
+    if (this.total < 4) return undefined
+    const p = this.peek(4)
+    const length = (p[0] * 0x1000000 + ((p[1] << 16) | (p[2] << 8) | p[3])) >>> 0
     if (length > this.maxFrame) {
       throw new CodecError(
         'LENGTH_OVERFLOW',
@@ -96,28 +75,65 @@ export class WireFramer {
         this.consumed,
       )
     }
-    if (have < 4 + length) return undefined
-    const body = b.subarray(s + 4, s + 4 + length)
+    if (this.total < 4 + length) return undefined
     const at = this.consumed
-    this.advance(4 + length)
+    this.take(4)
+    const body = this.take(length)
     try {
       return { kind: 'message', message: decodeMessage(body) }
     } catch (err) {
-      if (err instanceof CodecError)
+      if (err instanceof CodecError) {
         throw new CodecError(err.code, err.message.replace(/ \(at byte \d+\)$/, ''), at + 4 + Math.max(0, err.offset))
+      }
       throw err
     }
   }
 
-  private advance(n: number): void {
-    this.start += n
+  /** The next `n` bytes without consuming them (a view when they sit in one chunk). `n <= total`. */
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]
+    if (first.length - this.offset >= n) return first.subarray(this.offset, this.offset + n)
+    return this.gather(n, false)
+  }
+
+  /** Consumes `n` bytes (`n <= total`): a view into a chunk when possible, else a copy of exactly `n` bytes. */
+  private take(n: number): Uint8Array {
+    this.total -= n
     this.consumed += n
-    if (this.start === this.end) {
-      // Empty: drop the reference so a large buffer can be collected; the next push adopts its chunk.
-      this.buf = new Uint8Array(0)
-      this.owned = false
-      this.start = 0
-      this.end = 0
+    const first = this.chunks[0]
+    if (n === 0) return new Uint8Array(0)
+    if (first.length - this.offset >= n) {
+      const out = first.subarray(this.offset, this.offset + n)
+      this.offset += n
+      if (this.offset === first.length) {
+        this.chunks.shift()
+        this.offset = 0
+      }
+      return out
     }
+    return this.gather(n, true)
+  }
+
+  private gather(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n)
+    let filled = 0
+    let i = 0
+    let off = this.offset
+    while (filled < n) {
+      const c = this.chunks[i]
+      const k = Math.min(n - filled, c.length - off)
+      out.set(c.subarray(off, off + k), filled)
+      filled += k
+      off += k
+      if (off === c.length) {
+        i++
+        off = 0
+      }
+    }
+    if (consume) {
+      this.chunks.splice(0, i)
+      this.offset = off
+    }
+    return out
   }
 }

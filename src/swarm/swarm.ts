@@ -24,7 +24,7 @@ import { Relay, type RelayOptions, sameEndpoint } from './relay.js'
 export interface SwarmOptions {
   /** The torrent (20 bytes). */
   infoHash: Uint8Array
-  /** Our peer id. Default: "-ML0100-" and 12 random bytes. */
+  /** Our peer id. Default: "-MN0100-" and 12 random bytes ("ML" is taken by MLdonkey in the Azureus-style list). */
   peerId?: Uint8Array
   /** Address the TCP listener binds to. Default "0.0.0.0". */
   host?: string
@@ -58,6 +58,8 @@ export type SwarmEvents = {
   listening: [endpoint: Endpoint]
   /** A connection finished its handshake. */
   connected: [conn: PeerConnection]
+  /** A connection closed before its handshake completed (garbage, wrong info hash, timeout, limit…). */
+  rejected: [conn: PeerConnection, reason: WireError]
   /** A connection (that had been `connected`) closed. */
   disconnected: [conn: PeerConnection, reason: WireError]
   /** A PEX message arrived (already validated and capped). */
@@ -76,6 +78,9 @@ export type SwarmEvents = {
   hp_error: [conn: PeerConnection, code: number, endpoint: Endpoint]
 }
 
+/** Azureus-style client prefix of our default peer ids. */
+export const PEER_ID_PREFIX = '-MN0100-'
+
 interface KnownPeer {
   listen: Endpoint
   peerId?: Uint8Array
@@ -90,7 +95,14 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   readonly infoHash: Uint8Array
   readonly peerId: Uint8Array
   readonly relay: Relay
-  readonly stats = { refusedForLimit: 0, dialFailures: 0, autoDials: 0 }
+  readonly stats = {
+    refusedForLimit: 0,
+    listenerErrors: 0,
+    dialFailures: 0,
+    autoDials: 0,
+    /** Closed connections by `WireError` code. */
+    closed: Object.create(null) as Record<string, number>,
+  }
   private readonly opts: SwarmOptions
   private readonly clock: Clock
   private readonly dialer: Dialer
@@ -112,7 +124,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.clock = options.clock ?? realClock
     this.dialer = options.dialer ?? new TcpDialer()
     const random = options.random ?? cryptoRandom
-    this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...random.bytes(12)])
+    this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode(PEER_ID_PREFIX), ...random.bytes(12)])
     this.relay = new Relay(
       { connections: () => this.conns, selfEndpoints: () => this.selfEndpoints(), clock: this.clock },
       options.relay,
@@ -148,6 +160,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       server.once('error', reject)
       server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0', () => {
         server.off('error', reject)
+        // After listening, errors (EMFILE on accept…) are counted, never thrown.
+        server.on('error', () => {
+          this.stats.listenerErrors++
+        })
         const a = server.address()
         if (!a || typeof a === 'string') return reject(new Error('listener has no address'))
         this.server = server
@@ -312,7 +328,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     })
     conn.once('close', (reason) => {
       this.conns.delete(conn)
+      this.stats.closed[reason.code] = (this.stats.closed[reason.code] ?? 0) + 1
       if (announced) this.emit('disconnected', conn, reason)
+      else this.emit('rejected', conn, reason)
     })
     conn.pex.on('peers', (added, dropped) => {
       this.emit('pex', conn, added, dropped)

@@ -10,7 +10,8 @@ const KNOWN: Record<string, string> = {
   AZ: 'Azureus',
   BI: 'BiglyBT',
   WW: 'WebTorrent',
-  ML: 'mainline',
+  ML: 'MLdonkey',
+  MN: 'mainline',
   AG: 'Ares',
   BC: 'BitComet',
 }

@@ -19,6 +19,7 @@ import {
   makeReserved,
   type PeerMessage,
   type PeerMessageType,
+  type ReservedFlags,
   reservedFlags,
 } from '../codec/peer-wire.js'
 import { WireFramer } from '../codec/wire-framer.js'
@@ -71,6 +72,12 @@ export interface PeerConnectionOptions {
   maxFrame?: number
   /** Close when more than this many bytes wait in our send buffer (the peer is not reading). Default 8 MiB. */
   maxSendBuffer?: number
+  /**
+   * Reserved bits we send. Default extension protocol + DHT. We read the remote's Fast bit (BEP 6) and parse its
+   * messages, but do not claim Fast by default: claiming it obliges us to open with have_all/have_none/bitfield
+   * and to answer every request, which a connection that carries no pieces cannot honour.
+   */
+  reserved?: Partial<ReservedFlags>
   /** PEX options (interval, limits). */
   pex?: PexOptions
 }
@@ -251,7 +258,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private sendHandshake(): void {
     if (this.sentHandshake || !this.infoHash) return
     this.sentHandshake = true
-    const reserved = makeReserved({ extension: true, dht: true, fast: true })
+    const reserved = makeReserved(this.options.reserved ?? { extension: true, dht: true })
     this.rawWrite(encodeHandshake({ reserved, infoHash: this.infoHash, peerId: this.peerId }))
   }
 

