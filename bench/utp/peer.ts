@@ -1,7 +1,9 @@
 // One side of a bench/utp.ts transfer, in its own process:
 //   peer.ts recv <kind>              binds on 127.0.0.1, prints "PORT <n>", receives until the sender ends,
 //                                    prints "DONE <bytes> <seconds> <cpuSeconds>"
-//   peer.ts send <kind> <port> <bytes>   sends <bytes> bytes, prints "DONE <bytes> <seconds> <cpuSeconds>"
+//   peer.ts send <kind> <port> <bytes>   sends <bytes> bytes, prints "DONE <bytes> <seconds> <cpuSeconds>", then
+//                                    stays up (its stack may still be sending) until a line on stdin, and answers
+//                                    "CPU <cpuSeconds since the first byte>"
 // kinds: ours (our uTP), native (utp-native = libutp), tcp (node:net), udp (raw datagrams: the ceiling).
 import { createSocket } from 'node:dgram'
 import { createRequire } from 'node:module'
@@ -58,10 +60,13 @@ function receive(s: Duplex, onEnd: () => void): void {
   })
 }
 
+let sendCpu0 = 0
+
 async function send(s: Duplex, bytes: number): Promise<void> {
   const chunk = Buffer.alloc(CHUNK, 0x5a)
   const t0 = performance.now()
   const c0 = cpu()
+  sendCpu0 = c0
   for (let sent = 0; sent < bytes; sent += CHUNK) {
     if (!s.write(chunk)) await new Promise((r) => s.once('drain', r))
   }
@@ -133,15 +138,17 @@ async function main(): Promise<void> {
     await send(s, bytes)
   } else if (kind === 'udp') {
     const sock = createSocket({ type: 'udp4', sendBufferSize: BUF })
+    sock.on('error', () => {}) // ECONNREFUSED once the receiver is gone
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()))
     sock.connect(port, '127.0.0.1')
     await new Promise((r) => sock.once('connect', r))
     const dgram = Buffer.alloc(UDP_PAYLOAD, 0x5a)
     const t0 = performance.now()
     const c0 = cpu()
+    sendCpu0 = c0
     // Paced in bursts so the kernel queue does not just overflow: a burst, then yield to the event loop.
     for (let sent = 0; sent < bytes; ) {
-      for (let i = 0; i < 64 && sent < bytes; i++, sent += UDP_PAYLOAD) sock.send(dgram)
+      for (let i = 0; i < 256 && sent < bytes; i++, sent += UDP_PAYLOAD) sock.send(dgram)
       await new Promise((r) => setImmediate(r))
     }
     done(bytes, t0, c0)
@@ -150,7 +157,11 @@ async function main(): Promise<void> {
       sock.send(Buffer.alloc(1))
     }
   }
-  setTimeout(() => process.exit(0), 100)
+  // The receiver decides when the transfer is over: stay up until the parent asks for our CPU time.
+  process.stdin.once('data', () => {
+    process.stdout.write(`CPU ${cpu() - sendCpu0}\n`)
+    process.exit(0)
+  })
 }
 
 main().catch((e) => {

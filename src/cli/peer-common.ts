@@ -1,9 +1,10 @@
-// Shared by `mainline peer` and `mainline holepunch`: argument helpers, the dialer choice (TCP now; a `--utp`
-// flag plugs in here) and JSON-ready descriptions of connections.
+// Shared by `mainline peer` and `mainline holepunch`: argument helpers, the dialer choice (TCP, or uTP with
+// `--utp`) and JSON-ready descriptions of connections.
 import { fromHex, toHex } from '../codec/bytes.js'
 import { holepunchErrorName } from '../codec/holepunch.js'
 import type { Endpoint } from '../net/types.js'
 import { type Dialer, TcpDialer } from '../swarm/dialer.js'
+import { UtpDialer } from '../swarm/utp.js'
 import { clientFromPeerId } from '../wire/client-name.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import { UsageError } from './output.js'
@@ -22,12 +23,12 @@ export function parsePeerId(s: string | undefined): Uint8Array | undefined {
   return b
 }
 
-/** Options every dialing command accepts. A transport flag (`--utp`) is added here and in `chooseDialer`. */
-export const DIAL_OPTIONS = {} as const
+/** Options every dialing command accepts: `--utp` dials (and, for `serve`, also listens) over uTP. */
+export const DIAL_OPTIONS = { utp: { type: 'boolean' } } as const
 
-/** The dialer for the command line's transport flags. Only TCP so far. */
-export function chooseDialer(_values: Record<string, unknown>): Dialer {
-  return new TcpDialer()
+/** The dialer for the command line's transport flags: TCP, or uTP with `--utp`. */
+export function chooseDialer(values: Record<string, unknown>): Dialer {
+  return values.utp ? new UtpDialer() : new TcpDialer()
 }
 
 export function describeConnection(c: PeerConnection): Record<string, unknown> {

@@ -5,6 +5,7 @@ import { toHex } from '../codec/bytes.js'
 import type { PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
+import { acceptUtp, bindUtpPort, UtpDialer, type UtpPort } from '../swarm/utp.js'
 import type { WireError } from '../wire/errors.js'
 import type { CommandGroup } from './main.js'
 import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
@@ -24,16 +25,18 @@ import {
 const HELP = `mainline peer: the peer wire protocol (BEP 3, 10), PEX (BEP 11) and the BEP 55 relay role.
 
 Usage:
-  mainline peer handshake <host:port> --infohash <hex> [--peer-id <hex>] [--timeout S] [--json]
-      Connect, handshake, extended handshake; print the peer's handshake, then any PEX messages that arrive
-      within the timeout (default 10 s). Exit 0 after the timeout, 1 if the connection or handshake fails.
+  mainline peer handshake <host:port> --infohash <hex> [--utp] [--peer-id <hex>] [--timeout S] [--json]
+      Connect (over TCP, or uTP with --utp), handshake, extended handshake; print the peer's handshake, then any
+      PEX messages that arrive within the timeout (default 10 s). Exit 0 after the timeout, 1 if the connection
+      or handshake fails.
       Events: handshake {peerId, reserved, client, extensions, yourip, transport}, pex {added, dropped},
       closed {code, reason}.
 
-  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--auto-dial]
+  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--auto-dial] [--utp]
                       [--pex-interval S] [--peer-id <hex>] [--timeout S] [--json]
       Listen (default 0.0.0.0, a free port), dial each --connect peer, exchange PEX (every 60 s by default),
-      relay holepunch rendezvous. Runs until the timeout (default: until interrupted).
+      relay holepunch rendezvous. With --utp, also accept uTP on the same port number (UDP) and dial over uTP
+      from it. Runs until the timeout (default: until interrupted).
       Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
       transport[, code, reason]}, pex {from, added, dropped}, hp_rendezvous {from, target, targetPeerId},
       hp_relayed {from, to}, hp_error {from, code, name, host, port}, connect_failed {host, port, reason}.`
@@ -59,10 +62,11 @@ async function handshake(argv: string[], out: Output): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('expected exactly one <host:port>')
   const to = parseHostPort(positionals[0])
   const timeout = parseSeconds(values.timeout, 10)
+  const dialer = chooseDialer(values)
   const swarm = new Swarm({
     infoHash: parseInfoHash(values.infohash),
     peerId: parsePeerId(values['peer-id']),
-    dialer: chooseDialer(values),
+    dialer,
   })
   const deadline = Date.now() + timeout * 1000
   try {
@@ -94,6 +98,7 @@ async function handshake(argv: string[], out: Output): Promise<number> {
     return 1
   } finally {
     await swarm.close()
+    if (dialer instanceof UtpDialer) await dialer.close()
   }
 }
 
@@ -118,12 +123,13 @@ async function serve(argv: string[], out: Output): Promise<number> {
   const targets = (values.connect ?? []).map(parseHostPort)
   const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, 0)
   const pexInterval = values['pex-interval'] === undefined ? 60 : parseSeconds(values['pex-interval'], 60)
+  const dialer = chooseDialer(values)
   const swarm = new Swarm({
     infoHash: parseInfoHash(values.infohash),
     peerId: parsePeerId(values['peer-id']),
     host: values.host ?? '0.0.0.0',
     port,
-    dialer: chooseDialer(values),
+    dialer,
     autoDial: values['auto-dial'] ?? false,
     connection: { pex: { interval: pexInterval * 1000 } },
   })
@@ -151,6 +157,19 @@ async function serve(argv: string[], out: Output): Promise<number> {
     out.error(`cannot listen: ${(err as Error).message}`)
     return 1
   }
+  let utp: UtpPort | undefined
+  if (values.utp) {
+    // uTP on the TCP port's number, from one UDP socket (shared with a DHT through its mux, as libtorrent does).
+    try {
+      utp = await bindUtpPort({ host: addr.host, port: addr.port })
+    } catch (err) {
+      await swarm.close()
+      out.error(`cannot bind UDP ${addr.host}:${addr.port} for uTP: ${(err as Error).message}`)
+      return 1
+    }
+    if (dialer instanceof UtpDialer) dialer.attach(utp.manager)
+    acceptUtp(swarm, utp.manager)
+  }
   out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(swarm.peerId) })
   for (const t of targets) {
     swarm
@@ -169,6 +188,7 @@ async function serve(argv: string[], out: Output): Promise<number> {
     process.off('SIGINT', stop)
     process.off('SIGTERM', stop)
     await swarm.close()
+    await utp?.close()
   }
   return 0
 }

@@ -45,6 +45,8 @@ export interface ConnectionHost {
   onClose(err: UtpError | null): void
   /** Delivered bytes the application has not read yet (they shrink the window we advertise). */
   unreadBytes(): number
+  /** Called at the start of every `flush()`: the end of a batch of received packets (optional). */
+  onFlush?(): void
 }
 
 interface OutPacket {
@@ -75,6 +77,8 @@ export interface ConnectionStats {
   bytesReceived: number
   resent: number
   fastResent: number
+  /** Re-sends found unnecessary (the original arrived): reordering, not loss. */
+  spurious: number
   timeouts: number
   duplicates: number
   outOfOrder: number
@@ -95,6 +99,7 @@ export class UtpConnection {
     bytesReceived: 0,
     resent: 0,
     fastResent: 0,
+    spurious: 0,
     timeouts: 0,
     duplicates: 0,
     outOfOrder: 0,
@@ -128,10 +133,20 @@ export class UtpConnection {
   private recoverSeq: number
   private cwndFull = false
   private rtoDeadline = 0
+  /** When the current wait for an ACK began (last ACK progress, or the first send into an empty pipe). */
+  private progressAt = 0
+  /** Reordering window multiplier (grows on spurious re-sends). */
+  private reoMult = 1
+  private undoSeq = -1
+  private undoCwnd = 0
+  private undoSsthresh = 0
+  /** Tail-loss probes sent since the last ACK progress. */
+  private probes = 0
   private probeAt = 0
   private endRequested = false
   private finSent = false
   private finAcked = false
+  private finSeq = 0
   private synSeq = 0
   private synSends = 0
   private synDeadline = 0
@@ -266,6 +281,13 @@ export class UtpConnection {
       return
     }
     if (type === ST_RESET) {
+      // Both FINs exchanged and every data packet acknowledged (only our FIN's ACK went missing): the peer has
+      // everything and already forgot the connection. That is a close, not an error.
+      if (this.gotEof && this.finSent && this.lastAckRecv === seqAdd(this.finSeq, -1)) {
+        this.finAcked = true
+        this.maybeFinish(now)
+        return
+      }
       this.close(new UtpError(this.state === 'syn-sent' ? 'ECONNREFUSED' : 'ECONNRESET', 'reset by peer'), now, false)
       return
     }
@@ -320,12 +342,20 @@ export class UtpConnection {
       this.close(new UtpError('ETIMEDOUT', 'peer went silent'), now, false)
       return
     }
-    if (this.lastAckRecv !== seqAdd(this.seqNr, -1) && now >= this.rtoDeadline) {
-      if (this.rtt.backoff >= this.opts.maxTimeouts) {
-        this.close(new UtpError('ETIMEDOUT', 'retransmissions timed out'), now, false)
-        return
+    if (this.lastAckRecv !== seqAdd(this.seqNr, -1)) {
+      if (now >= this.rtoDeadline) {
+        if (this.rtt.backoff >= this.opts.maxTimeouts) {
+          this.close(new UtpError('ETIMEDOUT', 'retransmissions timed out'), now, false)
+          return
+        }
+        this.onTimeout(now)
+      } else if (
+        this.probes < 2 &&
+        this.rtt.rtt > 0 &&
+        now >= this.progressAt + this.probeTimeout() * (this.probes + 1)
+      ) {
+        this.tailLossProbe(now)
       }
-      this.onTimeout(now)
     }
     if (now - this.lastSendAt >= this.opts.keepaliveInterval) {
       // ack − 1 cannot be mistaken for a duplicate ACK by the peer.
@@ -336,6 +366,7 @@ export class UtpConnection {
 
   /** Sends what is due: re-sends of lost packets, new data as the windows allow, FIN, and a pending ACK. */
   flush(now: number): void {
+    this.host.onFlush?.()
     if (this.state === 'closed') {
       if (this.ackDue) this.sendControl(ST_STATE, now, this.ackNr)
       this.ackDue = false
@@ -361,14 +392,17 @@ export class UtpConnection {
       for (let s = seqAdd(this.lastAckRecv, 1), i = 0; i < d; s = seqAdd(s, 1), i++) {
         const p = this.out.take(s)
         if (p === undefined) continue
-        acked += this.release(p, now)
+        acked += this.release(p, now, ack)
       }
       this.lastAckRecv = ack
       this.dupAcks = 0
+      this.probes = 0
+      this.progressAt = now
       this.rtt.onProgress()
       this.rtoDeadline = now + this.rtt.rto
     } else if (d === 0 && pkt.type === ST_STATE && pkt.sack === null && this.out.size > 0) {
-      // Duplicate ACKs count only from ST_STATE (bittorrent/libutp#87).
+      // Duplicate ACKs count only from ST_STATE (bittorrent/libutp#87), and only without a SACK: a SACK says
+      // exactly what arrived and is handled (reordering-tolerantly) below.
       if (++this.dupAcks === 3) {
         const p = this.out.get(seqAdd(ack, 1))
         if (p !== undefined && !p.sacked) this.markLost(p, now, true)
@@ -380,13 +414,18 @@ export class UtpConnection {
     }
   }
 
-  /** Forgets an acknowledged packet; returns the bytes it newly acknowledged. */
-  private release(p: OutPacket, now: number): number {
+  /**
+   * Forgets an acknowledged packet; returns the bytes it newly acknowledged. Only the packet the ACK names is an
+   * RTT sample: older ones covered by a cumulative jump lost their own ACK and would inflate the estimate.
+   */
+  private release(p: OutPacket, now: number, ack: number): number {
+    // Cumulatively acknowledged: everything up to this packet arrived.
     if (p.fin) this.finAcked = true
     if (p.sacked) return 0
+    if (p.transmits > 1) this.checkSpurious(p, now)
     if (p.lost) this.lostCount--
     else this.inflight -= p.size
-    if (p.transmits === 1) this.rtt.sample(now - p.sentAt)
+    if (p.transmits === 1 && p.seq === ack && seqDiff(p.seq, this.recoverSeq) > 0) this.rtt.sample(now - p.sentAt)
     return p.size
   }
 
@@ -394,9 +433,12 @@ export class UtpConnection {
     let acked = 0
     const lastSent = seqAdd(this.seqNr, -1)
     const bits = mask.length * 8
-    // Walk from the highest bit down, counting SACKed packets above each hole: a hole with 3 or more above it
-    // is lost (BEP 29 "packet loss").
+    // Walk from the highest bit down, counting SACKed packets above each hole: a hole with packets above it
+    // may be lost.
     let above = 0
+    let sampled = false
+    const srtt = this.rtt.rtt
+    const reoDeadline = srtt + Math.min(srtt, Math.max((srtt / 4) * this.reoMult, 1))
     for (let i = bits - 1; i >= -1; i--) {
       const s = seqAdd(ack, 2 + i)
       if (i >= 0 && seqDiff(s, lastSent) > 0) continue
@@ -405,20 +447,41 @@ export class UtpConnection {
       if (set) {
         above++
         if (p !== undefined && !p.sacked) {
-          if (p.fin) this.finAcked = true
+          // A SACKed FIN is not a finished stream: only the cumulative ACK says every byte before it arrived.
+          if (p.transmits > 1) this.checkSpurious(p, now)
           if (p.lost) this.lostCount--
           else this.inflight -= p.size
-          if (p.transmits === 1) this.rtt.sample(now - p.sentAt)
+          // The highest newly SACKed packet is the one that made the peer send this ACK.
+          if (p.transmits === 1 && !sampled && seqDiff(p.seq, this.recoverSeq) > 0) this.rtt.sample(now - p.sentAt)
+          sampled = true
           p.sacked = true
           p.lost = false
           acked += p.size
         }
-      } else if (above >= 3 && p !== undefined && !p.sacked && !p.lost) {
-        // Do not declare a re-sent packet lost again before it had a round trip to arrive.
-        if (p.transmits === 1 || now - p.sentAt > Math.max(this.rtt.rtt, 1)) this.markLost(p, now, true)
+      } else if (p !== undefined && !p.sacked) {
+        // A packet sent before one that arrived is lost once it is overdue by more than a reordering window
+        // (RACK, RFC 8985): time-based, so jitter and reordering do not trigger spurious re-sends, and small
+        // windows (fewer than 3 packets above a hole) still recover without a timeout.
+        if (!p.lost && above >= 1 && now - p.sentAt > reoDeadline) this.markLost(p, now, true)
       }
     }
     return acked
+  }
+
+  /**
+   * An ACK for a re-sent packet that comes back much sooner than a round trip answers the original: the re-send
+   * was spurious (reordering, not loss). Widen the reordering window (RACK's reo_wnd_mult) and, if that loss halved
+   * the window, undo the halving (as Eifel does).
+   */
+  private checkSpurious(p: OutPacket, now: number): void {
+    if (now - p.sentAt >= this.rtt.rtt / 2) return
+    this.stats.spurious++
+    if (this.reoMult < 4) this.reoMult++
+    if (p.seq === this.undoSeq) {
+      this.undoSeq = -1
+      if (this.undoCwnd > this.ledbat.cwnd) this.ledbat.cwnd = this.undoCwnd
+      this.ledbat.ssthresh = this.undoSsthresh
+    }
   }
 
   private markLost(p: OutPacket, _now: number, fast: boolean): void {
@@ -430,6 +493,9 @@ export class UtpConnection {
       this.stats.fastResent++
       // Halve at most once per window of data.
       if (seqDiff(p.seq, this.recoverSeq) > 0) {
+        this.undoSeq = p.seq
+        this.undoCwnd = this.ledbat.cwnd
+        this.undoSsthresh = this.ledbat.ssthresh
         this.ledbat.onLoss()
         this.recoverSeq = seqAdd(this.seqNr, -1)
       }
@@ -452,6 +518,36 @@ export class UtpConnection {
     if (first?.lost) this.resend(first, now)
   }
 
+  /** Tail-loss probe timeout: a lost ACK (or a lost last packet) is found after ~2 RTT instead of a full RTO. */
+  private probeTimeout(): number {
+    return Math.max(2 * this.rtt.rtt, 10)
+  }
+
+  /**
+   * Re-sends the newest outstanding packet so that the peer answers with a fresh ACK (RFC 8985's tail-loss probe).
+   * Small windows see a timeout for every lost ACK otherwise. The window is left alone.
+   */
+  private tailLossProbe(now: number): void {
+    this.probes++
+    for (let s = seqAdd(this.seqNr, -1); s !== this.lastAckRecv; s = seqAdd(s, -1)) {
+      const p = this.out.get(s)
+      if (p === undefined || p.sacked) continue
+      if (p.lost) {
+        this.resend(p, now)
+        return
+      }
+      const buf = alloc(p.size)
+      buf.set(p.buf)
+      p.buf = buf
+      p.transmits++
+      p.sentAt = now
+      this.stats.resent++
+      this.stamp(buf, now)
+      this.transmit(buf, now)
+      return
+    }
+  }
+
   private sendResends(now: number): void {
     const win = this.window()
     for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seqNr && this.lostCount > 0; s = seqAdd(s, 1)) {
@@ -468,7 +564,7 @@ export class UtpConnection {
 
   private resend(p: OutPacket, now: number): void {
     // A fresh copy: the old array may still sit in a send queue (or in a simulated network).
-    const buf = new Uint8Array(p.size)
+    const buf = alloc(p.size)
     buf.set(p.buf)
     p.buf = buf
     p.lost = false
@@ -509,14 +605,45 @@ export class UtpConnection {
           this.probeAt = 0
         }
       }
-      if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) return
+      if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) {
+        this.adoptTail()
+        return
+      }
       if (seqDiff(this.seqNr, this.lastAckRecv) >= MAX_OUTSTANDING) return
       this.sendDataPacket(n, now)
     }
   }
 
+  /**
+   * Nagle holds a partial packet. Its bytes may belong to a write whose callback is still pending, and the stream
+   * sends nothing more until that callback runs: copy the tail (under one packet) and release the writers, so the
+   * next writes can fill the packet instead of waiting for every byte in flight to be acknowledged.
+   */
+  private adoptTail(): void {
+    let pending = false
+    for (let i = this.queueHead; i < this.queueCbs.length; i++) if (this.queueCbs[i] !== null) pending = true
+    if (!pending) return
+    const tail = new Uint8Array(this.queued)
+    let off = 0
+    const cbs: WriteCallback[] = []
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const c = i === this.queueHead ? this.queue[i].subarray(this.queueOffset) : this.queue[i]
+      tail.set(c, off)
+      off += c.length
+      const cb = this.queueCbs[i]
+      if (cb !== null) cbs.push(cb)
+    }
+    this.queue.length = 0
+    this.queueCbs.length = 0
+    this.queue.push(tail)
+    this.queueCbs.push(null)
+    this.queueHead = 0
+    this.queueOffset = 0
+    for (const cb of cbs) cb()
+  }
+
   private sendDataPacket(n: number, now: number): void {
-    const buf = new Uint8Array(HDR + n)
+    const buf = alloc(HDR + n)
     let off = HDR
     let left = n
     while (left > 0) {
@@ -551,12 +678,17 @@ export class UtpConnection {
 
   private sendFin(now: number): void {
     this.finSent = true
-    this.pushPacket(new Uint8Array(HDR), ST_FIN, now, true)
+    this.finSeq = this.seqNr
+    this.pushPacket(alloc(HDR), ST_FIN, now, true)
   }
 
   private pushPacket(buf: Uint8Array, type: UtpType, now: number, fin: boolean): void {
     const seq = this.seqNr
-    if (this.out.size === 0) this.rtoDeadline = now + this.rtt.rto
+    if (this.out.size === 0) {
+      this.rtoDeadline = now + this.rtt.rto
+      this.progressAt = now
+      this.probes = 0
+    }
     const p: OutPacket = { seq, buf, size: buf.length, sentAt: now, transmits: 1, sacked: false, lost: false, fin }
     this.out.put(p, seqDiff(seq, this.lastAckRecv) + 1)
     this.seqNr = seqAdd(seq, 1)
@@ -584,7 +716,7 @@ export class UtpConnection {
     this.synSends++
     this.synSentAt = now
     this.synDeadline = now + this.rtt.rto
-    const buf = new Uint8Array(HDR)
+    const buf = alloc(HDR)
     const h = this.header(ST_SYN, this.synSeq, 0, now)
     h.connId = this.recvId
     writeUtpHeader(buf, h)
@@ -594,8 +726,10 @@ export class UtpConnection {
   /** ST_STATE (with a SACK when data arrived out of order) or ST_RESET. */
   private sendControl(type: UtpType, now: number, ack: number): void {
     this.ackDue = false
-    const sackLen = type === ST_STATE && this.inbuf.size > 0 ? this.sackLength() : 0
-    const buf = new Uint8Array(HDR + (sackLen > 0 ? 2 + sackLen : 0))
+    // The SACK bitmap is relative to the ack field: only an ACK of ackNr may carry one (not a keep-alive's ack − 1).
+    const sackLen = type === ST_STATE && ack === this.ackNr && this.inbuf.size > 0 ? this.sackLength() : 0
+    const buf = alloc(HDR + (sackLen > 0 ? 2 + sackLen : 0))
+    if (sackLen > 0) buf.fill(0, HDR)
     writeUtpHeader(buf, this.header(type, this.seqNr, ack, now), sackLen > 0 ? 1 : 0)
     if (sackLen > 0) {
       buf[HDR] = 0
@@ -708,7 +842,7 @@ export class UtpConnection {
   private close(err: UtpError | null, now: number, linger: boolean): void {
     if (this.state === 'closed') return
     this.state = 'closed'
-    this.lingerUntil = linger ? now + Math.max(3000, 2 * this.rtt.rto) : 0
+    this.lingerUntil = linger ? now + Math.min(Math.max(3000, 4 * this.rtt.rto), 60_000) : 0
     // Release queued writers and buffers.
     const cbs = this.queueCbs.slice(this.queueHead)
     this.queue.length = 0
@@ -727,6 +861,14 @@ export class UtpConnection {
 }
 
 const EMPTY = new Uint8Array(0)
+
+/**
+ * Packet buffers come from Node's pooled allocator: no zero-fill and no ArrayBuffer per packet. Every byte is
+ * written before a packet is sent (the SACK bitmap is cleared explicitly).
+ */
+function alloc(n: number): Uint8Array {
+  return Buffer.allocUnsafe(n)
+}
 
 /** Microseconds of the (ms, fractional) clock, mod 2^32, as uTP timestamps are. */
 export function usNow(nowMs: number): number {

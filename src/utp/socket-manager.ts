@@ -130,8 +130,12 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
       opts.signal?.throwIfAborted()
       const s = this.connect(remote)
       const onAbort = () => s.destroy(opts.signal?.reason as Error)
+      let settled = false
       const done = (err?: Error) => {
+        if (settled) return
+        settled = true
         s.off('connect', ok)
+        s.off('close', onClose)
         s.off('error', done)
         opts.signal?.removeEventListener('abort', onAbort)
         if (err) {
@@ -142,7 +146,8 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
       const ok = () => done()
       s.once('connect', ok)
       s.once('error', done)
-      s.once('close', () => done(new Error('uTP connection closed before it connected')))
+      const onClose = () => done(new Error('uTP connection closed before it connected'))
+      s.once('close', onClose)
       opts.signal?.addEventListener('abort', onAbort, { once: true })
     })
   }

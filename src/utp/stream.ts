@@ -40,6 +40,8 @@ export class UtpStream extends Duplex implements ConnectionHost {
   connecting: boolean
   private readonly owner: StreamOwner
   private finalCb: ((err?: Error | null) => void) | null = null
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
 
   constructor(owner: StreamOwner, remote: Endpoint, local: Endpoint, initiator: boolean, opts: UtpStreamOptions = {}) {
     super({
@@ -75,10 +77,26 @@ export class UtpStream extends Duplex implements ConnectionHost {
   }
 
   onData(payload: Uint8Array): void {
-    this.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))
+    // Held until the end of the batch of datagrams (onFlush), then pushed as one chunk: one stream operation and
+    // one 'data' event per batch instead of per packet.
+    this.pending.push(payload)
+    this.pendingBytes += payload.byteLength
+  }
+
+  onFlush(): void {
+    if (this.pendingBytes === 0) return
+    const list = this.pending
+    const chunk =
+      list.length === 1
+        ? Buffer.from(list[0].buffer, list[0].byteOffset, list[0].byteLength)
+        : Buffer.concat(list, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    this.push(chunk)
   }
 
   onEnd(): void {
+    this.onFlush()
     this.push(null)
   }
 
@@ -99,7 +117,7 @@ export class UtpStream extends Duplex implements ConnectionHost {
   }
 
   unreadBytes(): number {
-    return this.readableLength
+    return this.readableLength + this.pendingBytes
   }
 
   // ---- Duplex ----

@@ -379,6 +379,27 @@ describe('uTP connection: FIN and RESET', () => {
     assert.deepEqual([reack.type, reack.ack], [ST_STATE, fin.seq])
   })
 
+  it('a SACKed FIN does not finish the stream while data before it is missing', () => {
+    const { a, b, ha, hb } = pair({ packetSize: 100, initialWindow: 100_000, nagle: false })
+    b.end() // B is done reading-side-wise: A's FIN plus B's FIN acked would close A
+    b.flush(1)
+    for (const p of hb.take()) a.receive(p, 1)
+    a.write(new Uint8Array(100), null)
+    a.end()
+    a.flush(2)
+    const [data, fin] = ha.take()
+    assert.equal(fin.type, ST_FIN)
+    b.receive(fin, 3) // the data packet is lost; B SACKs the FIN
+    b.flush(3)
+    for (const p of hb.take()) a.receive(p, 3)
+    assert.equal(ha.finished, 0)
+    assert.equal(a.state, 'connected')
+    b.receive(data, 4)
+    b.flush(4)
+    for (const p of hb.take()) a.receive(p, 4)
+    assert.equal(ha.finished, 1)
+  })
+
   it('a lost FIN is re-sent by the timeout', () => {
     const { a, b, ha, hb } = pair()
     a.end()
