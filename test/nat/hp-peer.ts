@@ -4,6 +4,7 @@
 //   node --import tsx test/nat/hp-peer.ts --port 6881 [--infohash HEX] [--bootstrap H:P,…] [--dht-read-only]
 //     [--no-dht] [--announce] [--discover] [--connect H:P,…] [--target H:P] [--pex-interval MS]
 //     [--exchange MIB] [--dial-timeout MS] [--punch-timeout MS] [--no-autodial]
+//     [--connect-limit N]  (connects acted on per relay and overall per 10 s; default 5 and 20)
 import { createHash, randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { fromHex, toHex } from '../../src/codec/bytes.js'
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     'dial-timeout': { type: 'string' },
     'punch-timeout': { type: 'string' },
     'no-autodial': { type: 'boolean' },
+    'connect-limit': { type: 'string' },
   },
 })
 
@@ -45,6 +47,9 @@ const node = new SwarmNode({
   dht: values['no-dht'] ? false : { bootstrap: list(values.bootstrap), readOnly: values['dht-read-only'] ?? false },
   dial: { utpTimeout: dialTimeout, tcpTimeout: dialTimeout },
   holepunch: { timeout: Number(values['punch-timeout'] ?? 5000) },
+  connectLimits: values['connect-limit']
+    ? { perRelay: Number(values['connect-limit']), overall: Number(values['connect-limit']) }
+    : undefined,
   swarm: {
     autoDial: !values['no-autodial'],
     connection: values['pex-interval'] ? { pex: { interval: Number(values['pex-interval']) } } : {},
