@@ -3,7 +3,7 @@
 // and punch. Prints `connected` (exit 0) or `hp_failed` (exit 1).
 import { parseArgs } from 'node:util'
 import { toHex } from '../codec/bytes.js'
-import { PexFlags } from '../codec/pex.js'
+import { PexFlags, type PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { HolepunchFailedError, type HolepunchSuccess } from '../swarm/initiator.js'
 import { SwarmNode } from '../swarm/node.js'
@@ -100,8 +100,8 @@ async function punch(
     let running = 0
     let lastReason = 'no_peers'
     const tried = new Set<string>()
-    relay.pex.on('peers', (added) => {
-      for (const p of added) {
+    const consider = (peers: Iterable<PexPeer>) => {
+      for (const p of peers) {
         const k = `${p.host}:${p.port}`
         if (!(p.flags & PexFlags.holepunch) || tried.has(k) || node.isSelf(p)) continue
         tried.add(k)
@@ -111,6 +111,9 @@ async function punch(
           if (--running === 0) resolve(lastReason)
         })
       }
-    })
+    }
+    // The relay's first PEX message may have arrived with its extended handshake: the swarm remembers it.
+    consider(node.get(infoHash)?.knownPeers() ?? [])
+    relay.pex.on('peers', (added) => consider(added))
   })
 }

@@ -9,6 +9,7 @@ import { EventReader, type ProbeEvent } from './proc.js'
 import { natSuite } from './support.js'
 
 const PEER = labFile('hp-peer.ts')
+const CONNECT = labFile('hp-connect.ts')
 const INFO_HASH = 'c0ffee00112233445566778899aabbccddeeff00'
 const PORT = '6881'
 
@@ -108,6 +109,29 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
           assert.equal(st.utp, 1, 'no uTP connection left over from the punch')
           assert.equal(p.named('hp_connected').length, 0)
         }
+      } finally {
+        await lab.destroy()
+      }
+    })
+
+    it('holepunch connect (CLI) without --target punches to the peer the relay lists in PEX', async () => {
+      lab = await createLab({ natA: 'port-preserving', natB: 'port-preserving' })
+      try {
+        const relay = start(lab.relay, ['--infohash', INFO_HASH, '--no-dht'])
+        await relay.waitFor(is('listening'))
+        const boot = `${RELAY_IP}:${PORT}`
+        const b = start(lab.b, ['--infohash', INFO_HASH, '--no-dht', '--no-autodial', '--connect', boot])
+        await b.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP, 20_000)
+        const cli = ['--relay', boot, '--infohash', INFO_HASH, '--port', '7001', '--timeout', '20']
+        const a = new EventReader(lab.a.spawnNode(CONNECT, cli))
+        assert.equal(await a.exit(30_000), 0, a.describe())
+        const [c] = a.named('connected')
+        assert.equal(c.transport, 'utp')
+        assert.equal(c.host, lab.routerB.wanIp)
+        assert.equal(c.port, Number(PORT))
+        assert.equal(typeof c.ms, 'number')
+        const cb = await b.waitFor(is('hp_connected'), 10_000)
+        assert.deepEqual([cb.host, cb.port], [lab.routerA.wanIp, 7001], 'B saw A at its NAT, from the shared port')
       } finally {
         await lab.destroy()
       }
