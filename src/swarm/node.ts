@@ -65,6 +65,8 @@ export type SwarmNodeEvents = {
   listening: [endpoint: Endpoint]
   connected: [conn: PeerConnection, infoHash: Uint8Array]
   disconnected: [conn: PeerConnection, reason: WireError, infoHash: Uint8Array]
+  /** A direct dial (uTP, then TCP) to a peer failed; holepunch may follow. */
+  dial_failed: [peer: Endpoint, infoHash: Uint8Array]
   /** A peer learnt from the DHT or PEX. */
   peer: [peer: Endpoint, infoHash: Uint8Array, source: 'dht' | 'pex']
   hp_rendezvous_sent: [relay: PeerConnection, target: Endpoint, infoHash: Uint8Array]
@@ -181,6 +183,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     dialer.onFailed = (ep) => {
       t.failed.add(key(ep))
       if (t.failed.size > 1000) t.failed.delete(t.failed.values().next().value as string)
+      this.emit('dial_failed', { host: ep.host, port: ep.port }, infoHash)
       initiator.onDialFailed(ep)
     }
     swarm.on('connected', (c) => this.emit('connected', c, infoHash))
