@@ -74,6 +74,21 @@ export async function holepunchConnect(argv: string[], out: Output): Promise<num
       },
       `connected over ${c.transport} to ${c.remote.host}:${c.remote.port} ${Math.round(result.ms)} ms after the rendezvous`,
     )
+    // Leave once the peer has our handshake (its extended handshake answers it): closing at once could destroy
+    // the uTP stream before our handshake left, and the peer would see a punch that never completed.
+    if (!c.remoteExtended && c.isOpen) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000)
+        c.once('extended_handshake', () => {
+          clearTimeout(t)
+          resolve()
+        })
+        c.once('close', () => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+    }
     return 0
   } finally {
     clearTimeout(timer)

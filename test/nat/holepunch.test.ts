@@ -130,7 +130,9 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
         assert.equal(c.host, lab.routerB.wanIp)
         assert.equal(c.port, Number(PORT))
         assert.equal(typeof c.ms, 'number')
-        const cb = await b.waitFor(is('hp_connected'), 10_000)
+        const cb = await b.waitFor(is('hp_connected'), 10_000).catch((err: Error) => {
+          throw new Error(`${err.message}\nB: ${b.events.map((e) => JSON.stringify(e)).join('\n  ')}`)
+        })
         assert.deepEqual([cb.host, cb.port], [lab.routerA.wanIp, 7001], 'B saw A at its NAT, from the shared port')
       } finally {
         await lab.destroy()
