@@ -60,6 +60,7 @@ export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
 }
 
 interface Pending {
+  promise: Promise<HolepunchSuccess>
   sentAt: number
   relay: PeerConnection
   timer: Timer
@@ -133,30 +134,33 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   /**
    * Asks an introducer (`relay`, default `findIntroducer`) to introduce us to `target`, then punches when its
    * `connect` arrives. Resolves once a connection to the target is open; rejects with `HolepunchFailedError`.
+   * While a rendezvous with `target` is pending, returns that one.
    */
   rendezvous(to: Endpoint, options: { relay?: PeerConnection } = {}): Promise<HolepunchSuccess> {
     const target = { host: to.host, port: to.port }
     const k = key(target)
     const existing = this.pending.get(k)
-    if (existing) return Promise.reject(new HolepunchFailedError('aborted', target))
+    if (existing) return existing.promise
     const relay = options.relay ?? this.findIntroducer(target)
     if (!relay || this.closed) return Promise.reject(this.fail(target, 'no_introducer'))
-    return new Promise((resolve, reject) => {
-      const { clock } = this.deps
-      const timer = clock.setTimeout(() => {
-        // Still waiting for the relay (no punch started): it never answered.
-        if (this.pending.get(k) === p && !this.punches.has(k)) this.endPending(k, 'no_answer')
-      }, this.options.rendezvousTimeout ?? 10_000)
-      const p: Pending = { sentAt: clock.now(), relay, timer, resolve, reject }
-      this.pending.set(k, p)
-      try {
-        relay.holepunch.sendHpRendezvous(target)
-      } catch {
-        this.endPending(k, 'no_introducer')
-        return
-      }
-      this.emit('hp_rendezvous_sent', relay, target)
+    let settle!: Pick<Pending, 'resolve' | 'reject'>
+    const promise = new Promise<HolepunchSuccess>((resolve, reject) => {
+      settle = { resolve, reject }
     })
+    const { clock } = this.deps
+    const timer = clock.setTimeout(() => {
+      // Still waiting for the relay (no punch started): it never answered.
+      if (this.pending.get(k) === p && !this.punches.has(k)) this.endPending(k, 'no_answer')
+    }, this.options.rendezvousTimeout ?? 10_000)
+    const p: Pending = { promise, sentAt: clock.now(), relay, timer, ...settle }
+    this.pending.set(k, p)
+    try {
+      relay.holepunch.sendHpRendezvous(target)
+      this.emit('hp_rendezvous_sent', relay, target)
+    } catch {
+      this.endPending(k, 'no_introducer')
+    }
+    return promise
   }
 
   /** Ends every punch and rendezvous (the node is closing). */

@@ -137,4 +137,21 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
       for (const n of [w.a, w.b, w.relay]) await n.close()
     }
   })
+
+  it('SwarmNode.connect() to a NATed peer falls back to a rendezvous and resolves with the punched connection', async () => {
+    const w = await holepunchWorld('port-preserving', 'port-preserving', { node: { swarm: { autoDial: false } } })
+    const stop = w.clock.autoAdvance()
+    try {
+      await w.b.connect(INFO_HASH, RELAY)
+      await w.a.connect(INFO_HASH, RELAY)
+      const bAt = { host: '203.0.113.1', port: 6881 }
+      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await vsleep(w, 50)
+      const conn = await w.a.connect(INFO_HASH, bAt)
+      assert.equal(conn.transport, 'utp')
+      assert.deepEqual(conn.remotePeerId, w.b.peerId)
+    } finally {
+      stop()
+      for (const n of [w.a, w.b, w.relay]) await n.close()
+    }
+  })
 })
