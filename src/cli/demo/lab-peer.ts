@@ -109,11 +109,20 @@ node.on('hp_connected', (r) => {
   if (values.exchange) exchange(r.conn, Number(values.exchange) * (1 << 20))
 })
 
+// --connect peers are dialed until connected (a lossy link can eat a whole dial), and again after a disconnect.
 for (const ep of list(values.connect)) {
-  node.connect(infoHash, ep).then(
-    () => {},
-    (e) => emit('connect_failed', { ...ep, message: (e as Error).message }),
-  )
+  void (async () => {
+    for (;;) {
+      const up = swarm.connections.some((c) => c.remote.host === ep.host && c.remote.port === ep.port)
+      if (!up) {
+        await node.connect(infoHash, ep).then(
+          () => {},
+          (e) => emit('connect_failed', { ...ep, message: (e as Error).message }),
+        )
+      }
+      await sleep(1000)
+    }
+  })()
 }
 if (values.announce && node.dht) {
   void (async () => {
