@@ -124,8 +124,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
 
   /** Binds the port (UDP, then TCP on the same number), starts uTP and the DHT. */
   async listen(): Promise<Endpoint> {
-    const socket =
-      this.opts.socket ?? (await UdpSocket.bind({ host: this.opts.host ?? '0.0.0.0', port: this.opts.port ?? 0 }))
+    const socket = this.opts.socket ?? (await this.bindUdp())
     this.mux = new UdpMux(socket)
     this.syns = new SynRepeater(this.mux.utp, () => usNow(this.clock.now()))
     this.utp = new UtpSocketManager(this.syns, { clock: this.clock, random: this.random, ...this.opts.utp })
@@ -293,6 +292,26 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     const t = this.torrents.get(toHex(infoHash))
     if (!t) throw new Error(`not in torrent ${toHex(infoHash)}: call add() first`)
     return t
+  }
+
+  /**
+   * Binds the UDP socket. With port 0 the system picks the number, and TCP must then get the same one: a number
+   * taken on the TCP side is given back and another tried (a few times).
+   */
+  private async bindUdp(): Promise<DatagramSocket> {
+    const host = this.opts.host ?? '0.0.0.0'
+    const port = this.opts.port ?? 0
+    for (let attempt = 0; ; attempt++) {
+      const socket = await UdpSocket.bind({ host, port })
+      if (port !== 0 || !this.tcpEnabled || attempt >= 4) return socket
+      const free = await new Promise<boolean>((resolve) => {
+        const probe = createServer()
+        probe.once('error', () => resolve(false))
+        probe.listen(socket.address().port, host, () => probe.close(() => resolve(true)))
+      })
+      if (free) return socket
+      await socket.close()
+    }
   }
 
   private listenTcp(at: Endpoint): Promise<void> {
