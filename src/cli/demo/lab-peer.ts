@@ -73,7 +73,7 @@ if (node.dht) {
 }
 if (!values.infohash) await new Promise(() => {}) // a plain DHT node: serve until killed
 const parsed = fromHex(values.infohash as string)
-if (!parsed || parsed.length !== 20) throw new Error('--infohash must be 40 hex digits')
+if (parsed?.length !== 20) throw new Error('--infohash must be 40 hex digits')
 const infoHash: Uint8Array = parsed
 const swarm = node.add(infoHash)
 
