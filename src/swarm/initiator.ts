@@ -57,6 +57,8 @@ export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
   limiter: ConnectLimiter<PeerConnection>
   /** True for endpoints that are this node (its public or local endpoints). */
   isSelf(ep: Endpoint): boolean
+  /** True while a connection from `ep` is arriving (before its handshake completed). Default: never. */
+  isArriving?(ep: Endpoint): boolean
 }
 
 interface Pending {
@@ -194,6 +196,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (swarm.connections.some((c) => sameEndpoint(c.remote, target) || sameEndpoint(c.listenEndpoint, target))) {
       return ignore('already connected')
     }
+    if (this.deps.isArriving?.(target)) return ignore('already connecting')
     const admitted = this.deps.limiter.admit(relay)
     if (admitted !== true) {
       relay.countDrop(`holepunch_connect_${admitted}`)

@@ -103,6 +103,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private server: Server | undefined
   private endpoint: Endpoint | undefined
   private pendingIncoming = 0
+  /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
+  private readonly arriving = new Map<string, number>()
   private closed = false
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
@@ -175,6 +177,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         clock: this.clock,
         limiter: this.limiter,
         isSelf: (ep) => this.isSelf(ep),
+        isArriving: (ep) => this.arriving.has(key(ep)),
       },
       this.opts.holepunch,
     )
@@ -341,25 +344,42 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       return
     }
     this.pendingIncoming++
+    const k = key(remote)
+    this.arriving.set(k, (this.arriving.get(k) ?? 0) + 1)
+    const arrived = () => {
+      const n = (this.arriving.get(k) ?? 1) - 1
+      if (n > 0) this.arriving.set(k, n)
+      else this.arriving.delete(k)
+    }
     peekHandshake(stream, this.clock, this.opts.incomingHandshakeTimeout ?? 10_000).then(
       (h) => {
         this.pendingIncoming--
         const t = this.torrents.get(toHex(h.infoHash))
         if (!t || this.closed || bytesEqual(h.peerId, this.peerId)) {
+          arrived()
           this.stats.incomingUnknownTorrent++
           stream.destroy()
           return
         }
         const punch = transport === 'utp' ? t.initiator.punchFor(remote) : undefined
-        if (punch && !punch.isSettled) return punch.offerIncoming(stream as UtpStream, h)
+        if (punch && !punch.isSettled) {
+          arrived()
+          return punch.offerIncoming(stream as UtpStream, h)
+        }
         const local =
           transport === 'utp'
             ? this.utp.socket.address()
             : socketEndpoint((stream as Socket).localAddress, (stream as Socket).localPort)
-        t.swarm.addStream(stream, { remote, local, transport, direction: 'incoming' })
+        const conn = t.swarm.addStream(stream, { remote, local, transport, direction: 'incoming' })
         stream.resume()
+        if (!conn || conn.isOpen || conn.isClosed) arrived()
+        else {
+          conn.once('handshake', arrived)
+          conn.once('close', () => conn.remoteHandshake || arrived())
+        }
       },
       () => {
+        arrived()
         this.pendingIncoming--
         this.stats.incomingBadHandshake++
       },
