@@ -10,7 +10,19 @@ export * from './net/mux.js'
 export * from './net/sim/index.js'
 export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
 export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
+export { ConnectLimiter, type ConnectLimiterOptions } from './swarm/connect-limiter.js'
 export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'
+export {
+  HolepunchFailedError,
+  type HolepunchFailure,
+  type HolepunchSuccess,
+  Initiator,
+  type InitiatorEvents,
+  type InitiatorOptions,
+} from './swarm/initiator.js'
+export { SwarmNode, type SwarmNodeEvents, type SwarmNodeOptions } from './swarm/node.js'
+export { NodeDialer, type NodeDialerOptions } from './swarm/node-dialer.js'
+export { DEFAULT_RESEND_SCHEDULE, Punch, type PunchOptions, type PunchResult } from './swarm/punch.js'
 export { Relay, type RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
 export { acceptUtp, bindUtpPort, UtpDialer, type UtpDialerOptions, type UtpPort } from './swarm/utp.js'

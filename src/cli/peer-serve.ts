@@ -1,0 +1,131 @@
+// `mainline peer serve` on a SwarmNode: one port (UDP for uTP and the DHT, TCP on the same number), accepting
+// and making connections, PEX, the BEP 55 relay role — and with --bootstrap, joining the DHT and announcing the
+// torrent there (again every --announce-interval seconds).
+import { parseArgs } from 'node:util'
+import { toHex } from '../codec/bytes.js'
+import type { PexPeer } from '../codec/pex.js'
+import type { Endpoint } from '../net/types.js'
+import { SwarmNode } from '../swarm/node.js'
+import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
+import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
+
+export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
+                      [--auto-dial] [--pex-interval S] [--announce-interval S] [--peer-id <hex>] [--timeout S]
+                      [--json]
+      Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
+      each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
+      rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
+      announce the torrent (every --announce-interval, default 300 s). Runs until the timeout (default: until
+      interrupted). (--utp is accepted for compatibility: uTP is always on.)
+      Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
+      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error, hp_connect,
+      hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
+      announced {nodes}, connect_failed {host, port, reason}.`
+
+function peerList(peers: readonly { host: string; port: number; flags?: number }[]): unknown[] {
+  return peers.map((p) =>
+    p.flags === undefined ? { host: p.host, port: p.port } : { host: p.host, port: p.port, flags: p.flags },
+  )
+}
+
+export async function serve(argv: string[], out: Output): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      infohash: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      connect: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      'auto-dial': { type: 'boolean' },
+      'pex-interval': { type: 'string' },
+      'announce-interval': { type: 'string' },
+      'peer-id': { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+      utp: { type: 'boolean' },
+    },
+  })
+  const infoHash = parseInfoHash(values.infohash)
+  const port = values.port === undefined ? 0 : Number(values.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`)
+  const targets = (values.connect ?? []).map(parseHostPort)
+  const bootstrap = (values.bootstrap ?? [])
+    .flatMap((s) => s.split(','))
+    .filter(Boolean)
+    .map(parseHostPort)
+  const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, 0)
+  const pexInterval = values['pex-interval'] === undefined ? 60 : parseSeconds(values['pex-interval'], 60)
+  const announceInterval = parseSeconds(values['announce-interval'], 300)
+  const node = new SwarmNode({
+    host: values.host ?? '0.0.0.0',
+    port,
+    peerId: parsePeerId(values['peer-id']),
+    dht: bootstrap.length ? { bootstrap } : false,
+    swarm: { autoDial: values['auto-dial'] ?? false, connection: { pex: { interval: pexInterval * 1000 } } },
+  })
+  let addr: Endpoint
+  try {
+    addr = await node.listen()
+  } catch (err) {
+    out.error(`cannot listen: ${(err as Error).message}`)
+    return 1
+  }
+  const swarm = node.add(infoHash)
+  const from = (c: { remote: Endpoint }) => ({ host: c.remote.host, port: c.remote.port })
+  swarm.on('connected', (c) => out.event('connected', describeConnection(c)))
+  swarm.on('disconnected', (c, r) =>
+    out.event('disconnected', { ...describeConnection(c), code: r.code, reason: r.message }),
+  )
+  swarm.on('pex', (c, added: PexPeer[], dropped: Endpoint[]) =>
+    out.event('pex', { from: from(c), added: peerList(added), dropped: peerList(dropped) }),
+  )
+  swarm.on('hp_rendezvous', (c, target, id) =>
+    out.event('hp_rendezvous', { from: from(c), target, targetPeerId: id ? toHex(id) : undefined }),
+  )
+  swarm.on('hp_relayed', (a, b) => out.event('hp_relayed', { from: from(a), to: from(b) }))
+  swarm.on('hp_refused', (c, code, target) => out.event('hp_error', { from: from(c), ...errorFields(code, target) }))
+  swarm.on('hp_connect', (c, ip, p) => out.event('hp_connect', { from: from(c), host: ip, port: p }))
+  swarm.on('hp_error', (c, code, target) =>
+    out.event('hp_error_received', { from: from(c), ...errorFields(code, target) }),
+  )
+  node.on('hp_connected', (r) =>
+    out.event('hp_connected', { ...from(r.conn), transport: r.conn.transport, ms: Math.round(r.ms * 10) / 10 }),
+  )
+  node.on('hp_failed', (t, reason) => out.event('hp_failed', { host: t.host, port: t.port, reason }))
+  out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(node.peerId) })
+  for (const t of targets) {
+    node
+      .connect(infoHash, t)
+      .catch((err: Error) => out.event('connect_failed', { host: t.host, port: t.port, reason: err.message }))
+  }
+  const ac = new AbortController()
+  if (node.dht) {
+    const dht = node.dht
+    void (async () => {
+      await dht.bootstrapped()
+      out.event('dht_ready', { nodes: dht.nodes().length })
+      while (!ac.signal.aborted) {
+        await node.announce(infoHash, { signal: ac.signal }).then(
+          (n) => out.event('announced', { nodes: n }),
+          (err: Error) => ac.signal.aborted || out.error(`announce failed: ${err.message}`),
+        )
+        await sleep(announceInterval, ac.signal).catch(() => {})
+      }
+    })()
+  }
+  const stop = () => ac.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    if (timeout === undefined)
+      await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()))
+    else await sleep(timeout, ac.signal).catch(() => {})
+  } finally {
+    ac.abort()
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+    await node.close()
+  }
+  return 0
+}

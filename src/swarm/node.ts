@@ -1,0 +1,388 @@
+// A complete BitTorrent node for one or more torrents on ONE port: a UDP socket shared by uTP and the DHT
+// (net/mux), a TCP listener on the same number, and one `Swarm` per info hash. Incoming streams (uTP or TCP) are
+// routed by the info hash of their handshake; outgoing dials try uTP first, then TCP. Peers come from the DHT
+// (`discover`), PEX and given addresses; when a direct dial to a holepunch-capable peer fails, the torrent's
+// `Initiator` asks an introducer for a rendezvous and punches (see punch.ts).
+import { EventEmitter } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { bytesEqual, toHex } from '../codec/bytes.js'
+import { PexFlags } from '../codec/pex.js'
+import { DHT } from '../dht/dht.js'
+import type { DHTOptions } from '../dht/node.js'
+import { cryptoRandom, realClock } from '../net/clock.js'
+import { UdpMux } from '../net/mux.js'
+import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
+import { UdpSocket } from '../net/udp.js'
+import { usNow } from '../utp/connection.js'
+import { UtpSocketManager, type UtpSocketManagerOptions } from '../utp/socket-manager.js'
+import type { UtpStream } from '../utp/stream.js'
+import type { WireError } from '../wire/errors.js'
+import type { PeerConnection, Transport } from '../wire/peer-connection.js'
+import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
+import { socketEndpoint } from './dialer.js'
+import { peekHandshake } from './handshake-peek.js'
+import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
+import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
+import { sameEndpoint } from './relay.js'
+import { Swarm, type SwarmOptions } from './swarm.js'
+import { SynRepeater } from './syn-repeat.js'
+
+export interface SwarmNodeOptions {
+  /** Run on this UDP socket (net/sim); it is closed by `close()`. Default: bind a `UdpSocket` on host:port. */
+  socket?: DatagramSocket
+  /** Bind address. Default '0.0.0.0'. */
+  host?: string
+  /** The port, UDP and TCP. Default 0 (UDP picks, TCP takes the same number). */
+  port?: number
+  /** Listen and dial over TCP too. Default true (false when `socket` is given: net/sim has no TCP). */
+  tcp?: boolean
+  /** Our peer id, for every torrent. Default "-ML0100-" and 12 random bytes. */
+  peerId?: Uint8Array
+  /** Default `realClock`. */
+  clock?: Clock
+  /** Default `cryptoRandom`. */
+  random?: Random
+  /** DHT options (bootstrap…), or false for no DHT. Default: a DHT with no bootstrap nodes. */
+  dht?: false | Omit<DHTOptions, 'socket' | 'clock' | 'random' | 'host' | 'port'>
+  /** uTP options. */
+  utp?: UtpSocketManagerOptions
+  /** Dial timeouts. Default 3 s for uTP, then 3 s for TCP. */
+  dial?: Omit<NodeDialerOptions, 'localAddress'>
+  /** Holepunch timing (punch timeout 5 s, relay answer 10 s, SYN re-send schedule). */
+  holepunch?: InitiatorOptions
+  /** Limits on relays' `connect` (5 per relay and 20 overall per 10 s, 8 punches in flight). */
+  connectLimits?: ConnectLimiterOptions
+  /** Defaults for each torrent's swarm (connection limits, PEX, relay limits…). `autoDial` defaults to true. */
+  swarm?: Omit<SwarmOptions, 'infoHash' | 'peerId' | 'host' | 'port' | 'dialer' | 'clock' | 'random'>
+  /** Incoming streams waiting for their handshake at once; more are refused. Default 64. */
+  maxPendingIncoming?: number
+  /** How long an incoming stream may take to send its handshake, ms. Default 10 s. */
+  incomingHandshakeTimeout?: number
+}
+
+export type SwarmNodeEvents = {
+  listening: [endpoint: Endpoint]
+  connected: [conn: PeerConnection, infoHash: Uint8Array]
+  disconnected: [conn: PeerConnection, reason: WireError, infoHash: Uint8Array]
+  /** A direct dial (uTP, then TCP) to a peer failed; holepunch may follow. */
+  dial_failed: [peer: Endpoint, infoHash: Uint8Array]
+  /** A peer learnt from the DHT or PEX. */
+  peer: [peer: Endpoint, infoHash: Uint8Array, source: 'dht' | 'pex']
+  hp_rendezvous_sent: [relay: PeerConnection, target: Endpoint, infoHash: Uint8Array]
+  hp_punching: [relay: PeerConnection, target: Endpoint, infoHash: Uint8Array]
+  hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string, infoHash: Uint8Array]
+  hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
+  hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
+  warning: [err: Error]
+}
+
+interface Torrent {
+  swarm: Swarm
+  initiator: Initiator
+  dialer: NodeDialer
+  /** Endpoints whose direct dial failed (a later PEX 0x08 flag may make them punchable). */
+  failed: Set<string>
+}
+
+function key(e: Endpoint): string {
+  return `${e.host}|${e.port}`
+}
+
+export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
+  readonly peerId: Uint8Array
+  readonly clock: Clock
+  readonly random: Random
+  readonly stats = { incomingRefused: 0, incomingUnknownTorrent: 0, incomingBadHandshake: 0 }
+  dht: DHT | undefined
+  utp!: UtpSocketManager
+  mux!: UdpMux
+  private syns!: SynRepeater
+  private limiter: ConnectLimiter<PeerConnection>
+  private readonly torrents = new Map<string, Torrent>()
+  private server: Server | undefined
+  private endpoint: Endpoint | undefined
+  private pendingIncoming = 0
+  /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
+  private readonly arriving = new Map<string, number>()
+  private closed = false
+
+  constructor(private readonly opts: SwarmNodeOptions = {}) {
+    super()
+    this.clock = opts.clock ?? realClock
+    this.random = opts.random ?? cryptoRandom
+    this.peerId = opts.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...this.random.bytes(12)])
+    this.limiter = new ConnectLimiter(this.clock, opts.connectLimits)
+  }
+
+  /** Where we listen (UDP and TCP), once `listen()` resolved. */
+  get address(): Endpoint | undefined {
+    return this.endpoint
+  }
+
+  get tcpEnabled(): boolean {
+    return this.opts.tcp ?? this.opts.socket === undefined
+  }
+
+  /** Binds the port (UDP, then TCP on the same number), starts uTP and the DHT. */
+  async listen(): Promise<Endpoint> {
+    const socket = this.opts.socket ?? (await this.bindUdp())
+    this.mux = new UdpMux(socket)
+    this.syns = new SynRepeater(this.mux.utp, () => usNow(this.clock.now()))
+    this.utp = new UtpSocketManager(this.syns, { clock: this.clock, random: this.random, ...this.opts.utp })
+    this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
+    this.endpoint = socket.address()
+    try {
+      if (this.tcpEnabled) await this.listenTcp(this.endpoint)
+      if (this.opts.dht !== false) {
+        this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
+        this.dht.on('warning', (e) => this.emit('warning', e))
+        await this.dht.listen()
+      }
+    } catch (err) {
+      await this.close()
+      throw err
+    }
+    for (const t of this.torrents.values()) t.swarm.emit('listening', this.endpoint)
+    this.emit('listening', this.endpoint)
+    return this.endpoint
+  }
+
+  /** Joins a torrent (idempotent). Returns its swarm. */
+  add(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
+    const k = toHex(infoHash)
+    const have = this.torrents.get(k)
+    if (have) return have.swarm
+    if (!this.utp) throw new Error('call listen() first')
+    const dialer = new NodeDialer(this.utp, this.clock, {
+      ...this.opts.dial,
+      tcpTimeout: this.tcpEnabled ? this.opts.dial?.tcpTimeout : 0,
+    })
+    const base = { ...this.opts.swarm, ...options }
+    const swarm = new Swarm({
+      autoDial: true,
+      ...base,
+      infoHash,
+      peerId: this.peerId,
+      dialer,
+      clock: this.clock,
+      random: this.random,
+      connection: { listenPort: this.endpoint?.port, ...base.connection },
+    })
+    const initiator = new Initiator(
+      {
+        swarm,
+        utp: this.utp,
+        syns: this.syns,
+        clock: this.clock,
+        limiter: this.limiter,
+        isSelf: (ep) => this.isSelf(ep),
+        isArriving: (ep) => this.arriving.has(key(ep)),
+      },
+      this.opts.holepunch,
+    )
+    const t: Torrent = { swarm, initiator, dialer, failed: new Set() }
+    dialer.onFailed = (ep) => {
+      t.failed.add(key(ep))
+      if (t.failed.size > 1000) t.failed.delete(t.failed.values().next().value as string)
+      this.emit('dial_failed', { host: ep.host, port: ep.port }, infoHash)
+      initiator.onDialFailed(ep)
+    }
+    swarm.on('connected', (c) => this.emit('connected', c, infoHash))
+    swarm.on('disconnected', (c, r) => this.emit('disconnected', c, r, infoHash))
+    swarm.on('peer', (p) => {
+      this.emit('peer', { host: p.host, port: p.port }, infoHash, 'pex')
+      // A peer we failed to reach directly, now flagged holepunch-capable by someone: punch.
+      if (p.flags & PexFlags.holepunch && t.failed.has(key(p))) initiator.onDialFailed(p)
+    })
+    initiator.on('hp_rendezvous_sent', (r, ep) => this.emit('hp_rendezvous_sent', r, ep, infoHash))
+    initiator.on('hp_punching', (r, ep) => this.emit('hp_punching', r, ep, infoHash))
+    initiator.on('hp_ignored', (r, ep, why) => this.emit('hp_ignored', r, ep, why, infoHash))
+    initiator.on('hp_connected', (res) => this.emit('hp_connected', res, infoHash))
+    initiator.on('hp_failed', (ep, why) => this.emit('hp_failed', ep, why, infoHash))
+    this.torrents.set(k, t)
+    return swarm
+  }
+
+  get(infoHash: Uint8Array): Swarm | undefined {
+    return this.torrents.get(toHex(infoHash))?.swarm
+  }
+
+  /** The torrent's holepunch initiator (rendezvous by hand, punches in flight). */
+  initiator(infoHash: Uint8Array): Initiator | undefined {
+    return this.torrents.get(toHex(infoHash))?.initiator
+  }
+
+  /**
+   * Connects to `peer` for a torrent: uTP, then TCP; when both fail and the peer supports holepunch, through a
+   * rendezvous. Resolves with the open connection.
+   */
+  async connect(infoHash: Uint8Array, peer: Endpoint): Promise<PeerConnection> {
+    const t = this.torrent(infoHash)
+    try {
+      return await t.swarm.connect(peer)
+    } catch (err) {
+      if (!t.initiator.supportsHolepunch(peer) || !t.initiator.findIntroducer(peer)) throw err
+      return (await t.initiator.rendezvous(peer)).conn
+    }
+  }
+
+  /** Asks `relay` (default: the best introducer) for a rendezvous with `target` and punches. */
+  holepunch(
+    infoHash: Uint8Array,
+    target: Endpoint,
+    options: { relay?: PeerConnection } = {},
+  ): Promise<HolepunchSuccess> {
+    return this.torrent(infoHash).initiator.rendezvous(target, options)
+  }
+
+  /** Announces the torrent on the DHT with our port. */
+  async announce(infoHash: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<number> {
+    if (!this.dht) throw new Error('no DHT')
+    const r = await this.dht.announce(infoHash, { port: this.endpoint?.port, signal: options.signal })
+    return r.nodes
+  }
+
+  /**
+   * Looks the torrent up on the DHT and dials each new peer (the dialer's failures lead to holepunch when PEX
+   * later flags the peer). Resolves with the peers found.
+   */
+  async discover(infoHash: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<Endpoint[]> {
+    if (!this.dht) throw new Error('no DHT')
+    const t = this.torrent(infoHash)
+    const found: Endpoint[] = []
+    for await (const peer of this.dht.getPeers(infoHash, options)) {
+      if (this.isSelf(peer)) continue
+      found.push(peer)
+      this.emit('peer', peer, infoHash, 'dht')
+      const connected = t.swarm.connections.some(
+        (c) => sameEndpoint(c.remote, peer) || sameEndpoint(c.listenEndpoint, peer),
+      )
+      if (!connected) t.swarm.connect(peer).catch(() => {})
+    }
+    return found
+  }
+
+  /** True for an endpoint that is this node: our port at our local address or at an address peers see us at. */
+  isSelf(ep: Endpoint): boolean {
+    const me = this.endpoint
+    if (!me || ep.port !== me.port) return false
+    if (sameEndpoint(me, ep)) return true
+    for (const t of this.torrents.values()) {
+      for (const c of t.swarm.connections) {
+        if (c.local?.host === ep.host || c.remoteExtended?.yourip === ep.host) return true
+      }
+    }
+    return false
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    for (const t of this.torrents.values()) {
+      t.initiator.close()
+      await t.swarm.close()
+    }
+    await this.dht?.destroy()
+    await this.utp?.close()
+    const server = this.server
+    this.server = undefined
+    if (server) await new Promise<void>((r) => server.close(() => r()))
+    await this.mux?.close()
+  }
+
+  private torrent(infoHash: Uint8Array): Torrent {
+    const t = this.torrents.get(toHex(infoHash))
+    if (!t) throw new Error(`not in torrent ${toHex(infoHash)}: call add() first`)
+    return t
+  }
+
+  /**
+   * Binds the UDP socket. With port 0 the system picks the number, and TCP must then get the same one: a number
+   * taken on the TCP side is given back and another tried (a few times).
+   */
+  private async bindUdp(): Promise<DatagramSocket> {
+    const host = this.opts.host ?? '0.0.0.0'
+    const port = this.opts.port ?? 0
+    for (let attempt = 0; ; attempt++) {
+      const socket = await UdpSocket.bind({ host, port })
+      if (port !== 0 || !this.tcpEnabled || attempt >= 4) return socket
+      const free = await new Promise<boolean>((resolve) => {
+        const probe = createServer()
+        probe.once('error', () => resolve(false))
+        probe.listen(socket.address().port, host, () => probe.close(() => resolve(true)))
+      })
+      if (free) return socket
+      await socket.close()
+    }
+  }
+
+  private listenTcp(at: Endpoint): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket: Socket) => {
+        socket.setNoDelay(true)
+        this.onIncoming(socket, 'tcp')
+      })
+      server.once('error', reject)
+      server.listen(at.port, this.opts.host ?? '0.0.0.0', () => {
+        server.off('error', reject)
+        this.server = server
+        resolve()
+      })
+    })
+  }
+
+  /** An incoming stream: read its handshake, find the torrent, hand it to the punch for its endpoint or the swarm. */
+  private onIncoming(stream: Duplex, transport: Transport): void {
+    const remote =
+      transport === 'utp'
+        ? (stream as UtpStream).remote
+        : socketEndpoint((stream as Socket).remoteAddress, (stream as Socket).remotePort)
+    if (this.closed || !remote || this.pendingIncoming >= (this.opts.maxPendingIncoming ?? 64)) {
+      this.stats.incomingRefused++
+      stream.destroy()
+      return
+    }
+    this.pendingIncoming++
+    const k = key(remote)
+    this.arriving.set(k, (this.arriving.get(k) ?? 0) + 1)
+    const arrived = () => {
+      const n = (this.arriving.get(k) ?? 1) - 1
+      if (n > 0) this.arriving.set(k, n)
+      else this.arriving.delete(k)
+    }
+    peekHandshake(stream, this.clock, this.opts.incomingHandshakeTimeout ?? 10_000).then(
+      (h) => {
+        this.pendingIncoming--
+        const t = this.torrents.get(toHex(h.infoHash))
+        if (!t || this.closed || bytesEqual(h.peerId, this.peerId)) {
+          arrived()
+          this.stats.incomingUnknownTorrent++
+          stream.destroy()
+          return
+        }
+        const punch = transport === 'utp' ? t.initiator.punchFor(remote) : undefined
+        if (punch && !punch.isSettled) {
+          arrived()
+          return punch.offerIncoming(stream as UtpStream, h)
+        }
+        const local =
+          transport === 'utp'
+            ? this.utp.socket.address()
+            : socketEndpoint((stream as Socket).localAddress, (stream as Socket).localPort)
+        const conn = t.swarm.addStream(stream, { remote, local, transport, direction: 'incoming' })
+        stream.resume()
+        if (!conn || conn.isOpen || conn.isClosed) arrived()
+        else {
+          conn.once('handshake', arrived)
+          conn.once('close', () => conn.remoteHandshake || arrived())
+        }
+      },
+      () => {
+        arrived()
+        this.pendingIncoming--
+        this.stats.incomingBadHandshake++
+      },
+    )
+  }
+}
