@@ -45,7 +45,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const dialTimeout = Number(values['dial-timeout'] ?? 1000)
 const node = new SwarmNode({
   port: Number(values.port),
-  dht: values['no-dht'] ? false : { bootstrap: list(values.bootstrap), readOnly: values['dht-read-only'] ?? false },
+  // The lab's whole "Internet" is one /24 (198.51.100.0/24): IP-diversity rules meant for the real DHT would leave
+  // a lookup one candidate, so they are off here, as they are for libtorrent on a one-machine testnet.
+  dht: values['no-dht']
+    ? false
+    : {
+        bootstrap: list(values.bootstrap),
+        readOnly: values['dht-read-only'] ?? false,
+        restrictIps: false,
+        restrictSearchIps: false,
+      },
   dial: { utpTimeout: dialTimeout, tcpTimeout: dialTimeout },
   holepunch: { timeout: Number(values['punch-timeout'] ?? 5000) },
   connectLimits: values['connect-limit']
