@@ -70,6 +70,14 @@ export class DHT extends DHTLookups {
       () => this.tick(),
       this.opts.state ? () => void this.save().catch((e) => this.emit('warning', e)) : undefined,
     )
+    this.seedsReady = this.resolveBootstrap().then(
+      (nodes) => {
+        this.bootstrapNodes = nodes
+      },
+      (err: Error) => {
+        this.emit('warning', err)
+      },
+    )
     this.bootstrapPromise = this.bootstrap()
     return this.socket!.address()
   }
@@ -134,7 +142,7 @@ export class DHT extends DHTLookups {
   }
 
   private async bootstrap(): Promise<void> {
-    this.bootstrapNodes = await this.resolveBootstrap()
+    await this.seedsReady
     for (const n of this.savedNodes.slice(0, MAX_STARTUP_PINGS)) this.pingQuietly(n)
     try {
       if (this.bootstrapNodes.length > 0 || this.savedNodes.length > 0) await this.findNode(this._id)

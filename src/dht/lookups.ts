@@ -38,6 +38,8 @@ export interface AnnounceResult {
 export class DHTLookups extends DHTCore {
   /** Bootstrap endpoints, resolved (both families when dual stack). */
   protected bootstrapNodes: Endpoint[] = []
+  /** Settles once the bootstrap list is resolved: a lookup started right after listen() must still have seeds. */
+  protected seedsReady: Promise<void> = Promise.resolve()
   /** Nodes from the state file. */
   protected savedNodes: DHTNode[] = []
   /**
@@ -113,12 +115,13 @@ export class DHTLookups extends DHTCore {
   }
 
   /** One traversal per family we run, concurrently. */
-  private traverseAll(
+  private async traverseAll(
     method: 'find_node' | 'get_peers',
     target: Uint8Array,
     signal: AbortSignal | undefined,
     onEvent?: Parameters<typeof traverse>[0]['onEvent'],
   ): Promise<TraversalResult[]> {
+    await this.seedsReady
     return Promise.all(
       this.families.map((f) =>
         traverse({
@@ -170,6 +173,7 @@ export class DHTLookups extends DHTCore {
   /** Peers for `infoHash` as they are found (de-duplicated); ends when the lookup (of every family) ends. */
   async *getPeers(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Endpoint> {
     this.checkHash(infoHash, 'info hash')
+    await this.seedsReady
     const seen = new Set<string>()
     const streams = this.families.map((f) =>
       traversalEvents({
