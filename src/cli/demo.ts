@@ -1,46 +1,56 @@
 // `mainline demo`: offline, no set-up. Tells the project's story in chapters, each run with the real protocol code
 // on this machine (real UDP on 127.0.0.1). `npm start` runs it.
 import { parseArgs } from 'node:util'
-import { CHAPTERS } from './demo/index.js'
+import { CHAPTERS, NETNS_CHAPTERS } from './demo/index.js'
 import type { CommandGroup } from './main.js'
 import { type Output, parseSeconds, UsageError } from './output.js'
 
 const HELP = `mainline demo: see the protocols work, offline, in a few seconds.
 
 Usage:
-  mainline demo [chapter...] [--nodes N] [--timeout S] [--json]
+  mainline demo [chapter...] [--nodes N] [--netns] [--timeout S] [--json]
 
 Chapters (all of them, in order, when none is named):
 ${CHAPTERS.map((c) => `  ${c.name.padEnd(10)} ${c.title}`).join('\n')}
 
 Options:
-  --nodes N     size of the local DHT testnet (default 120, at least 10)
+  --nodes N     size of the DHT in each chapter (default 120, at least 10)
+  --netns       tell the holepunch chapter across real network namespaces with Linux NAT (nftables) instead of
+                the simulated internet; needs root, ip and nft
   --timeout S   give up after S seconds (default 60)
   --json        one JSON object per line on stdout: {"event":"chapter",…}, then each chapter's events
                 ("testnet", "announced", "lookup", …), then {"event":"end","ok":true|false,"ms":T}
 
-Everything runs on 127.0.0.1; nothing is sent to the Internet. Exit 0 when every chapter ended as it should.`
+Everything runs on this machine: the DHT chapter on 127.0.0.1, the holepunch chapter on an in-memory internet
+with NATs (or, with --netns, in network namespaces using documentation addresses). Nothing is sent to the
+Internet. Exit 0 when every chapter ended as it should.`
 
 async function run(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, nodes: { type: 'string' }, timeout: { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      nodes: { type: 'string' },
+      netns: { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   })
   const nodes = values.nodes === undefined ? 120 : Number(values.nodes)
   if (!Number.isInteger(nodes) || nodes < 10 || nodes > 5000)
     throw new UsageError('--nodes must be an integer 10..5000')
+  const all = values.netns ? NETNS_CHAPTERS : CHAPTERS
   const chapters = positionals.length
     ? positionals.map((name) => {
-        const c = CHAPTERS.find((x) => x.name === name)
+        const c = all.find((x) => x.name === name)
         if (!c)
           throw new UsageError(
             `unknown chapter ${JSON.stringify(name)}; chapters: ${CHAPTERS.map((x) => x.name).join(', ')}`,
           )
         return c
       })
-    : CHAPTERS
+    : all
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), parseSeconds(values.timeout, 60) * 1000)
   const t0 = performance.now()
@@ -62,7 +72,7 @@ async function run(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'offline demo: a local DHT of 100+ nodes finds an announced peer',
+  summary: 'offline demo: a local DHT finds a peer; two peers behind NATs meet by hole punching',
   help: HELP,
   runsWithoutArgs: true,
   run,
