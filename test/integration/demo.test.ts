@@ -15,6 +15,16 @@ describe('mainline demo', { timeout: 60_000 }, () => {
       | undefined
     assert.ok(ann && lookup)
     assert.deepEqual(lookup.found, ann.by, 'Bob found Alice at her own address')
+    // The second chapter: two NATed peers punch a uTP connection and move data through it.
+    assert.deepEqual(
+      r.events.filter((e) => e.event === 'chapter').map((e) => e.name),
+      ['dht', 'holepunch'],
+    )
+    const hp = r.events.find((e) => e.event === 'holepunch') as { transport?: string; directDialFailed?: unknown }
+    assert.equal(hp?.transport, 'utp')
+    assert.ok(hp.directDialFailed, 'the direct dial failed first')
+    const data = r.events.find((e) => e.event === 'data') as { verified?: boolean } | undefined
+    assert.equal(data?.verified, true)
     assert.deepEqual(r.events.at(-1), { event: 'end', ok: true, ms: r.events.at(-1)?.ms })
   })
 
