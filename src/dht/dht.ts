@@ -1,14 +1,14 @@
 // The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), lookups,
 // announces, persistence and maintenance. See docs/dht.md.
-import { lookup as dnsLookup } from 'node:dns/promises'
 import { buildAnnouncePeerQuery, buildFindNodeQuery, buildGetPeersQuery, buildPingQuery } from '../codec/krpc-build.js'
 import { parseKrpc } from '../codec/krpc-parse.js'
 import { KrpcError } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
+import { resolveBootstrap } from './bootstrap.js'
 import { abortError, DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
-import { bytesEq, DHTCore, type DHTNode, type DHTOptions, splitHostPort } from './node.js'
+import { bytesEq, DHTCore, type DHTNode, type DHTOptions } from './node.js'
 import { copyBytes } from './routing-table.js'
 import { loadState, saveState } from './state.js'
 import { type ClosestNode, type QueryFn, type TraversalContact, traversalEvents, traverse } from './traversal.js'
@@ -120,26 +120,8 @@ export class DHT extends DHTCore {
     if (!this.destroyed) this.emit('ready')
   }
 
-  private async resolveBootstrap(): Promise<Endpoint[]> {
-    const out: Endpoint[] = []
-    for (const b of this.opts.bootstrap ?? []) {
-      if (typeof b !== 'string') {
-        out.push({ host: b.host, port: b.port })
-        continue
-      }
-      const hp = splitHostPort(b)
-      if (!hp) {
-        this.emit('warning', new DHTError('BAD_ADDRESS', `bad bootstrap node ${JSON.stringify(b)}`))
-        continue
-      }
-      try {
-        const { address } = await dnsLookup(hp.host, { family: this.family })
-        out.push({ host: address, port: hp.port })
-      } catch (err) {
-        this.emit('warning', new DHTError('BAD_ADDRESS', `cannot resolve ${hp.host}: ${(err as Error).message}`))
-      }
-    }
-    return out.filter((e) => (e.host.includes(':') ? 6 : 4) === this.family)
+  private resolveBootstrap(): Promise<Endpoint[]> {
+    return resolveBootstrap(this.opts.bootstrap ?? [], this.family, (e) => this.emit('warning', e))
   }
 
   // ---- receive path ------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 import { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from '../codec/bep42.js'
 import { toHex } from '../codec/bytes.js'
 import { decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
-import { normalizeIP } from '../codec/ip.js'
 import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
 import type { KrpcMessage, KrpcReply } from '../codec/krpc-types.js'
 import { isNodeId, randomIdInBucket, randomNodeId } from '../codec/node-id.js'
@@ -363,15 +362,6 @@ export function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
-}
-
-/** 'host:port' or '[v6]:port' → parts; undefined if malformed. */
-export function splitHostPort(s: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
-  if (!m) return undefined
-  const port = Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined
-  return { host: normalizeIP(m[1]) ?? m[1], port }
 }
 
 export type { KrpcMessage }

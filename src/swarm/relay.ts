@@ -5,12 +5,12 @@
 // Matching the target: by the connection's remote endpoint (what libtorrent does) OR by its advertised listen
 // endpoint (remote IP + `p`, what anacrolix does), so an initiator may name either.
 //
-// The endpoint we hand out for a peer is its remote IP (the address its NAT mapped, the only one the other side
-// can reach) with its advertised listen port `p` when it sent one, else the connection's remote port. The uTP
-// socket that will do the punching is bound to the listen port (it shares it with the DHT), and a port-preserving
-// NAT maps that UDP port to the same number; an outgoing TCP connection's ephemeral source port says nothing
-// about the UDP mapping. For a connection we dialed, the remote port IS the listen port. (libtorrent sends the
-// TCP source endpoint instead; for peers without `p` we do the same.)
+// The endpoint we hand out for a peer is where its punching uTP socket can be reached. Over uTP that is exactly
+// the connection's remote endpoint: the peer's shared UDP port as its NAT mapped it, right even for a NAT that
+// does not preserve ports. Over TCP it is the remote IP (what its NAT mapped) with its advertised listen port `p`
+// (the UDP port it shares with the DHT, which a port-preserving NAT keeps), since an outgoing TCP connection's
+// ephemeral source port says nothing about the UDP mapping; without `p`, the connection's remote port.
+// (libtorrent always sends the connection's remote endpoint.)
 import { EventEmitter } from 'node:events'
 import { HolepunchError } from '../codec/holepunch.js'
 import { normalizeIP } from '../codec/ip.js'
@@ -51,6 +51,7 @@ export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
 /** The endpoint we give the other side for `conn` (see the file comment for why). */
 export function reachableEndpoint(conn: PeerConnection): Endpoint {
   const host = normalizeIP(conn.remote.host) ?? conn.remote.host
+  if (conn.transport === 'utp') return { host, port: conn.remote.port }
   return { host, port: conn.remoteExtended?.p ?? conn.remote.port }
 }
 

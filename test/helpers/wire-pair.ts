@@ -79,7 +79,15 @@ type Extra = Partial<Omit<PeerConnectionOptions, 'stream' | 'direction' | 'remot
 
 /** Two connected PeerConnections: `a` dialed `b`. Resolves when both handshakes (and extended ones) are done. */
 export async function connectedPair(
-  opts: { a?: Extra; b?: Extra; aEndpoint?: Endpoint; bEndpoint?: Endpoint; aId?: number; bId?: number } = {},
+  opts: {
+    a?: Extra
+    b?: Extra
+    aEndpoint?: Endpoint
+    bEndpoint?: Endpoint
+    aId?: number
+    bId?: number
+    transport?: 'tcp' | 'utp'
+  } = {},
 ): Promise<[PeerConnection, PeerConnection]> {
   const [sa, sb] = duplexPair()
   const aEp = opts.aEndpoint ?? { host: '127.0.0.1', port: 40001 }
@@ -87,7 +95,7 @@ export async function connectedPair(
   const a = new PeerConnection({
     stream: sa,
     direction: 'outgoing',
-    transport: 'tcp',
+    transport: opts.transport ?? 'tcp',
     remote: bEp,
     local: aEp,
     peerId: peerId(opts.aId ?? 1),
@@ -97,7 +105,7 @@ export async function connectedPair(
   const b = new PeerConnection({
     stream: sb,
     direction: 'incoming',
-    transport: 'tcp',
+    transport: opts.transport ?? 'tcp',
     remote: aEp,
     local: bEp,
     peerId: peerId(opts.bId ?? 2),

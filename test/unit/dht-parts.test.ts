@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { splitHostPort } from '../../src/dht/bootstrap.js'
 import { IpVoter } from '../../src/dht/ip-voter.js'
 import { PeerStore } from '../../src/dht/peer-store.js'
 import { RateLimiter } from '../../src/dht/rate-limit.js'
@@ -144,6 +145,17 @@ describe('state file', () => {
       JSON.parse(await readFile(path, 'utf8'))
     } finally {
       await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('bootstrap entries', () => {
+  it('splits host:port and [v6]:port, rejects the rest', () => {
+    assert.deepEqual(splitHostPort('127.0.0.1:6881'), { host: '127.0.0.1', port: 6881 })
+    assert.deepEqual(splitHostPort('[::1]:6881'), { host: '::1', port: 6881 })
+    assert.deepEqual(splitHostPort('router.example.org:6881'), { host: 'router.example.org', port: 6881 })
+    for (const bad of ['127.0.0.1', '::1:6881', 'host:0', 'host:70000', ':6881', '[::1]']) {
+      assert.equal(splitHostPort(bad), undefined, bad)
     }
   })
 })

@@ -8,19 +8,21 @@ import { connectedPair, ManualClock, ticks } from '../helpers/wire-pair.js'
 const R = { host: '127.0.0.1', port: 6881 }
 
 /** Relay R with peers dialing it: A (7001, listens on p=7101), B (7002, p=7102), N (7003, no ut_holepunch). */
-async function setup() {
+async function setup(transport: 'tcp' | 'utp' = 'tcp') {
   const clock = new ManualClock()
   const [a, rA] = await connectedPair({
     aEndpoint: { host: '127.0.0.1', port: 7001 },
     bEndpoint: R,
     a: { listenPort: 7101 },
     aId: 1,
+    transport,
   })
   const [b, rB] = await connectedPair({
     aEndpoint: { host: '127.0.0.1', port: 7002 },
     bEndpoint: R,
     a: { listenPort: 7102 },
     aId: 2,
+    transport,
   })
   const [n, rN] = await connectedPair({
     aEndpoint: { host: '127.0.0.1', port: 7003 },
@@ -56,6 +58,12 @@ describe('Relay (BEP 55)', () => {
     assert.deepEqual(s.logA, [['connect', '127.0.0.1', 7102]])
     assert.deepEqual(s.logB, [['connect', '127.0.0.1', 7101]])
     assert.equal(s.relay.stats.relayed, 1)
+  })
+  it('over uTP hands out the connection endpoint itself: the NAT mapping of the peer’s shared UDP port', async () => {
+    const s = await setup('utp')
+    await ask(s.a, { host: '127.0.0.1', port: 7002 })
+    assert.deepEqual(s.logA, [['connect', '127.0.0.1', 7002]])
+    assert.deepEqual(s.logB, [['connect', '127.0.0.1', 7001]])
   })
   it('also finds the target by its advertised listen endpoint (IP + p)', async () => {
     const s = await setup()
