@@ -14,6 +14,8 @@ import { UtpSocketManager } from '../../src/utp/socket-manager.js'
 
 const [role, kind, portArg, bytesArg] = process.argv.slice(2)
 const BUF = 4 * 1024 * 1024
+// Our uTP receive window (libutp's default receive buffer is 1 MiB too).
+const WND = Number(process.env.UTP_BENCH_WND ?? 1024 * 1024)
 const CHUNK = 64 * 1024
 const UDP_PAYLOAD = 1420
 
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   if (role === 'recv') {
     if (kind === 'ours') {
       const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
-      const mgr = new UtpSocketManager(sock, { recvBufferSize: BUF })
+      const mgr = new UtpSocketManager(sock, { recvBufferSize: WND })
       mgr.on('connection', (s) => receive(s, () => setTimeout(() => process.exit(0), 50)))
       process.stdout.write(`PORT ${sock.address().port}\n`)
     } else if (kind === 'native') {
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
   const bytes = Number(bytesArg)
   if (kind === 'ours') {
     const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
-    const mgr = new UtpSocketManager(sock, { recvBufferSize: BUF })
+    const mgr = new UtpSocketManager(sock, { recvBufferSize: WND })
     const s = await mgr.dial({ host: '127.0.0.1', port })
     await send(s, bytes)
   } else if (kind === 'native') {

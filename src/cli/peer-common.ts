@@ -28,7 +28,7 @@ export const DIAL_OPTIONS = { utp: { type: 'boolean' } } as const
 
 /** The dialer for the command line's transport flags: TCP, or uTP with `--utp`. */
 export function chooseDialer(values: Record<string, unknown>): Dialer {
-  return values.utp ? new UtpDialer() : new TcpDialer()
+  return values.utp ? new UtpDialer({ unref: true }) : new TcpDialer()
 }
 
 export function describeConnection(c: PeerConnection): Record<string, unknown> {

@@ -17,6 +17,8 @@ export interface UtpDialerOptions {
   timeout?: number
   /** Options of the manager created on first dial. */
   managerOptions?: UtpSocketManagerOptions
+  /** Let the process exit while the socket bound on first dial is open (a CLI wants this). Default false. */
+  unref?: boolean
 }
 
 /** Opens uTP streams. Streams dialled through a shared-port manager leave from that port (what NATs have mapped). */
@@ -74,7 +76,7 @@ export class UtpDialer implements Dialer {
     if (this.mgr) return this.mgr
     this.owned ??= (async () => {
       const socket = await UdpSocket.bind(this.options.bind ?? { host: '0.0.0.0' })
-      socket.unref() // a CLI dialer must not keep the process alive by itself
+      if (this.options.unref) socket.unref()
       return { socket, manager: new UtpSocketManager(socket, this.options.managerOptions) }
     })()
     return (await this.owned).manager

@@ -7,8 +7,6 @@ export interface UtpConnectionOptions extends LedbatOptions, RttOptions {
   packetSize?: number
   /** Receive buffer: the window we advertise is this minus unread and out-of-order bytes. @default 1 MiB */
   recvBufferSize?: number
-  /** Bytes queued for sending before `write()` asks the caller to wait. @default 1 MiB */
-  sendBufferSize?: number
   /** SYN re-sends before a connect fails. @default 3 (sends at 0, 1, 3 and 7 s) */
   synRetries?: number
   /** Consecutive retransmission timeouts before the connection fails. @default 6 (about a minute) */
@@ -28,7 +26,6 @@ export type ResolvedOptions = Required<
     UtpConnectionOptions,
     | 'packetSize'
     | 'recvBufferSize'
-    | 'sendBufferSize'
     | 'synRetries'
     | 'maxTimeouts'
     | 'idleTimeout'
@@ -46,7 +43,6 @@ export function resolveOptions(o: UtpConnectionOptions = {}): ResolvedOptions {
     ...o,
     packetSize,
     recvBufferSize: o.recvBufferSize ?? 1024 * 1024,
-    sendBufferSize: o.sendBufferSize ?? 1024 * 1024,
     synRetries: o.synRetries ?? 3,
     maxTimeouts: o.maxTimeouts ?? 6,
     idleTimeout: o.idleTimeout ?? 90_000,

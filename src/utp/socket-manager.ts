@@ -28,8 +28,8 @@ export interface UtpSocketManagerOptions extends UtpConnectionOptions, UtpStream
   /** Period of the single timer that drives every connection's timeouts, ms. @default 50 */
   tickInterval?: number
   /**
-   * Runs a function after the current I/O turn: flushes (ACKs, coalesced writes) happen once per batch of
-   * datagrams instead of once per datagram. @default setImmediate
+   * Runs a function after the current batch of datagrams: flushes (ACKs, coalesced writes, deliveries) happen once
+   * per batch instead of once per datagram. @default setImmediate with `realClock`, else `clock.setTimeout(fn, 0)`
    */
   defer?: (fn: () => void) => void
 }
@@ -91,7 +91,10 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     this.opts = opts
     this.clock = opts.clock ?? realClock
     this.random = opts.random ?? cryptoRandom
-    this.defer = opts.defer ?? ((fn) => setImmediate(fn))
+    // Real time: after the current I/O turn. Virtual time: an event at the current virtual time, which runs after the
+    // datagrams already due at this time (a simulator may run many virtual times per real event-loop turn).
+    this.defer =
+      opts.defer ?? (this.clock === realClock ? (fn) => setImmediate(fn) : (fn) => void this.clock.setTimeout(fn, 0))
     this.resetTokens = opts.resetRate ?? 100
     socket.setReceiver((data, from) => this.onDatagram(data, from))
   }

@@ -72,4 +72,34 @@ describe('uTP over real UDP on 127.0.0.1', { timeout: 120_000 }, () => {
     client.end()
     await new Promise((r) => client.once('close', r))
   })
+
+  it('works over IPv6 loopback (::1)', async (t) => {
+    let a6: UdpSocket
+    let b6: UdpSocket
+    try {
+      a6 = await UdpSocket.bind({ host: '::1' })
+      b6 = await UdpSocket.bind({ host: '::1' })
+    } catch {
+      t.skip('no IPv6 loopback here')
+      return
+    }
+    const m1 = new UtpSocketManager(a6)
+    const m2 = new UtpSocketManager(b6)
+    try {
+      m2.on('connection', (s) => s.pipe(s))
+      const c = await m1.dial(b6.address())
+      assert.equal(c.remoteFamily, 'IPv6')
+      const data = randomBytes(256 * 1024)
+      const got: Buffer[] = []
+      c.on('data', (d: Buffer) => got.push(d))
+      c.end(data)
+      await new Promise((r) => c.once('end', r))
+      assert.ok(Buffer.concat(got).equals(data))
+    } finally {
+      await m1.close()
+      await m2.close()
+      await a6.close()
+      await b6.close()
+    }
+  })
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { DHT } from '../../src/dht/dht.js'
 import { UdpMux } from '../../src/net/mux.js'
 import { UdpSocket } from '../../src/net/udp.js'
 import { UtpSocketManager } from '../../src/utp/socket-manager.js'
@@ -48,6 +49,41 @@ describe('UdpMux: uTP and the DHT on one UDP port', { timeout: 20_000 }, () => {
       await client.close()
       await server.close()
       await other.close()
+      await mux.close()
+    }
+  })
+
+  it('runs the real DHT node on mux.dht and uTP on mux.utp, on one port, at the same time', async () => {
+    const shared = await UdpSocket.bind({ host: '127.0.0.1' })
+    const mux = new UdpMux(shared)
+    const node = new DHT({ socket: mux.dht })
+    const server = new UtpSocketManager(mux.utp)
+    const other = new DHT({ host: '127.0.0.1' })
+    const clientSock = await UdpSocket.bind({ host: '127.0.0.1' })
+    const client = new UtpSocketManager(clientSock)
+    try {
+      await node.listen()
+      const otherAt = await other.listen()
+      server.on('connection', (s) => s.pipe(s))
+      const stream = await client.dial(shared.address())
+      const echoed = new Promise<string>((r) => stream.once('data', (d: Buffer) => r(d.toString())))
+      stream.write('utp beside the dht')
+      // Both directions of KRPC through the shared port while the uTP connection is open.
+      const [fromOther, fromShared] = await Promise.all([other.ping(shared.address()), node.ping(otherAt)])
+      assert.deepEqual(fromOther.id, node.id)
+      assert.deepEqual(fromShared.id, other.id)
+      assert.equal(await echoed, 'utp beside the dht')
+      assert.ok(mux.stats.dht >= 2)
+      assert.ok(mux.stats.utp >= 2)
+      assert.equal(mux.stats.unclaimed, 0)
+      stream.end()
+      await new Promise((r) => stream.once('close', r))
+    } finally {
+      await client.close()
+      await server.close()
+      await node.destroy()
+      await other.destroy()
+      await clientSock.close()
       await mux.close()
     }
   })

@@ -112,15 +112,15 @@ describe('uTP interop with libtorrent 2.0 (TCP disabled on its side)', opts, () 
         maxSendBuffer: 64 << 20,
       })
       conn.on('handshake', () => {
-        conn.send({ type: 'have_all' })
+        // A full bitfield (spare bits zero): the Fast extension's have_all is only valid if both sides claim it.
+        const bitfield = new Uint8Array(Math.ceil(pieceCount / 8))
+        for (let i = 0; i < pieceCount; i++) bitfield[i >> 3] |= 0x80 >> (i & 7)
+        conn.send({ type: 'bitfield', bitfield })
         conn.send({ type: 'unchoke' })
       })
       conn.on('request', (m) => {
         const off = m.index * pieceLength + m.begin
-        if (m.index >= pieceCount || m.length > 128 * 1024 || off + m.length > data.length) {
-          conn.send({ type: 'reject', index: m.index, begin: m.begin, length: m.length })
-          return
-        }
+        if (m.index >= pieceCount || m.length > 128 * 1024 || off + m.length > data.length) return
         served.blocks++
         conn.send({ type: 'piece', index: m.index, begin: m.begin, block: data.subarray(off, off + m.length) })
       })

@@ -1,42 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import {
-  encodeUtpPacket,
-  ST_DATA,
-  ST_FIN,
-  ST_RESET,
-  ST_STATE,
-  ST_SYN,
-  type UtpType,
-} from '../../src/codec/utp-packet.js'
+import { encodeUtpPacket, ST_SYN } from '../../src/codec/utp-packet.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { UtpStream } from '../../src/utp/stream.js'
+import { hostile } from '../helpers/utp-hostile.js'
 import { simPair } from './utp-helpers.js'
-
-/** One hostile datagram: random bytes, a mutated valid packet, or a well-formed packet with absurd fields. */
-function hostile(r: SeededRandom, knownIds: number[]): Uint8Array {
-  const kind = r.int(0, 4)
-  if (kind === 0) return r.bytes(r.int(0, 120))
-  const type = r.pick([ST_DATA, ST_FIN, ST_STATE, ST_RESET, ST_SYN]) as UtpType
-  const pkt = encodeUtpPacket({
-    type,
-    connId: r.chance(0.5) ? r.pick(knownIds) : r.int(0, 65536),
-    timestamp: r.uint32(),
-    timestampDiff: r.uint32(),
-    wnd: r.pick([0, 1, 0xffffffff, r.uint32()]),
-    seq: r.int(0, 65536),
-    ack: r.int(0, 65536),
-    sack: r.chance(0.3) ? r.bytes(r.int(1, 40)) : null,
-    payload: r.chance(0.5) ? r.bytes(r.int(0, 1400)) : undefined,
-  })
-  if (kind === 1) {
-    // Mutate a few bytes (including the extension chain and version) and maybe truncate.
-    for (let i = r.int(1, 5); i > 0; i--) pkt[r.int(0, pkt.length)] = r.int(0, 256)
-    return r.chance(0.3) ? pkt.subarray(0, r.int(0, pkt.length)) : pkt
-  }
-  return pkt
-}
 
 describe('uTP under hostile input (net/sim)', { timeout: 300_000 }, () => {
   it('100,000 random, mutated and forged datagrams plus a SYN flood: no crash, bounded state, transfer intact', async () => {

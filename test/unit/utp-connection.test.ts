@@ -134,9 +134,18 @@ describe('uTP connection: handshake', () => {
     c.flush(1000)
     const [again] = h.take()
     assert.deepEqual([again.type, again.seq, again.ack], [first.type, first.seq, first.ack])
-    // A SYN with another seq on the same ids is not ours to answer.
-    c.receive(pkt({ type: ST_SYN, connId: 7, seq: 71 }), 1001)
+    // Data went out since: a re-sent SYN-ACK still repeats the original seq, or the initiator would skip it.
+    c.write(enc('early data'), null)
     c.flush(1001)
+    const [early] = h.take()
+    assert.equal(early.seq, first.seq)
+    c.receive(pkt({ type: ST_SYN, connId: 7, seq: 70 }), 1002)
+    c.flush(1002)
+    const [third] = h.take()
+    assert.deepEqual([third.type, third.seq, third.ack], [ST_STATE, first.seq, 70])
+    // A SYN with another seq on the same ids is not ours to answer.
+    c.receive(pkt({ type: ST_SYN, connId: 7, seq: 71 }), 1003)
+    c.flush(1003)
     assert.equal(h.take().length, 0)
   })
 

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import {
+  decodeUtpPacket,
+  encodeUtpPacket,
+  ST_DATA,
+  ST_RESET,
+  ST_STATE,
+  ST_SYN,
+  type UtpPacket,
+  type UtpPacketInit,
+} from '../../src/codec/utp-packet.js'
+import { VirtualClock } from '../../src/net/sim/clock.js'
+import { SeededRandom } from '../../src/net/sim/random.js'
+import type { DatagramHandler, DatagramSocket, Endpoint } from '../../src/net/types.js'
+import type { UtpError } from '../../src/utp/options.js'
+import { UtpSocketManager } from '../../src/utp/socket-manager.js'
+import type { UtpStream } from '../../src/utp/stream.js'
+
+/** A socket that records what is sent and lets the test inject datagrams. */
+class FakeSocket implements DatagramSocket {
+  readonly family = 4 as const
+  sent: { pkt: UtpPacket; to: Endpoint }[] = []
+  private receiver: DatagramHandler | null = null
+  address(): Endpoint {
+    return { host: '198.51.100.1', port: 6881 }
+  }
+  send(data: Uint8Array, to: Endpoint): void {
+    this.sent.push({ pkt: decodeUtpPacket(Uint8Array.from(data)), to })
+  }
+  setReceiver(h: DatagramHandler | null): void {
+    this.receiver = h
+  }
+  async close(): Promise<void> {}
+  inject(p: Partial<UtpPacketInit> & Pick<UtpPacketInit, 'type'>, from: Endpoint): void {
+    this.receiver?.(
+      encodeUtpPacket({ connId: 0, timestamp: 0, timestampDiff: 0, wnd: 1 << 20, seq: 0, ack: 0, ...p }),
+      from,
+    )
+  }
+  take(): UtpPacket[] {
+    const out = this.sent.map((s) => s.pkt)
+    this.sent = []
+    return out
+  }
+}
+
+const PEER = { host: '203.0.113.9', port: 7000 }
+
+function setup(opts = {}) {
+  const clock = new VirtualClock()
+  const sock = new FakeSocket()
+  const m = new UtpSocketManager(sock, { clock, random: new SeededRandom(3), ...opts })
+  return { clock, sock, m }
+}
+
+/** Dials PEER and completes the handshake by hand. */
+async function connected() {
+  const t = setup()
+  const s = t.m.connect(PEER)
+  let err: UtpError | null = null
+  s.on('error', (e) => {
+    err = e as UtpError
+  })
+  const [syn] = t.sock.take()
+  t.sock.inject({ type: ST_STATE, connId: syn.connId, seq: 500, ack: syn.seq }, PEER)
+  await t.clock.runFor(1)
+  assert.equal(s.connecting, false)
+  return { ...t, s, syn, err: () => err as UtpError | null }
+}
+
+describe('uTP socket manager: routing and resets', () => {
+  it('an ST_RESET on our receive id (libtorrent style) closes the connection', async () => {
+    const c = await connected()
+    c.sock.inject({ type: ST_RESET, connId: c.s.conn.recvId }, PEER)
+    await c.clock.runFor(1)
+    assert.equal(c.err()?.code, 'ECONNRESET')
+    assert.equal(c.m.stats.resetsReceived, 1)
+  })
+
+  it('an ST_RESET on our send id (libutp style) closes the connection', async () => {
+    const c = await connected()
+    c.sock.inject({ type: ST_RESET, connId: c.s.conn.sendId }, PEER)
+    await c.clock.runFor(1)
+    assert.equal(c.err()?.code, 'ECONNRESET')
+  })
+
+  it('an ST_RESET from another endpoint or for another id is ignored (and never answered)', async () => {
+    const c = await connected()
+    c.sock.take()
+    c.sock.inject({ type: ST_RESET, connId: c.s.conn.recvId }, { host: PEER.host, port: PEER.port + 1 })
+    c.sock.inject({ type: ST_RESET, connId: (c.s.conn.recvId + 7) & 0xffff }, PEER)
+    await c.clock.runFor(1)
+    assert.equal(c.err(), null)
+    assert.equal(c.s.conn.state, 'connected')
+    assert.equal(c.sock.take().filter((p) => p.type === ST_RESET).length, 0)
+  })
+
+  it('answers packets for unknown connections with a rate-limited ST_RESET on the id they carried', async () => {
+    const t = setup({ resetRate: 5 })
+    for (let i = 0; i < 20; i++)
+      t.sock.inject({ type: ST_DATA, connId: 1234, seq: i, payload: new Uint8Array(3) }, PEER)
+    const rsts = t.sock.take()
+    assert.equal(rsts.length, 5)
+    assert.ok(rsts.every((p) => p.type === ST_RESET && p.connId === 1234))
+    assert.equal(t.m.stats.resetsSuppressed, 15)
+    assert.equal(t.m.stats.unknown, 20)
+  })
+
+  it('bounds half-open accepted connections; a re-sent SYN reaches its connection, not a new one', async () => {
+    const t = setup({ maxPendingSyns: 3, synRecvTimeout: 1000 })
+    const accepted: UtpStream[] = []
+    t.m.on('connection', (s) => {
+      accepted.push(s)
+      s.on('error', () => {})
+    })
+    for (let i = 0; i < 10; i++) t.sock.inject({ type: ST_SYN, connId: 100 * i, seq: 9 }, PEER)
+    assert.equal(accepted.length, 3)
+    assert.equal(t.m.stats.synDropped, 7)
+    t.sock.take()
+    t.sock.inject({ type: ST_SYN, connId: 0, seq: 9 }, PEER)
+    await t.clock.runFor(1)
+    assert.equal(accepted.length, 3)
+    assert.equal(t.m.stats.duplicateSyns, 1)
+    const [again] = t.sock.take()
+    assert.deepEqual([again.type, again.connId, again.ack], [ST_STATE, 0, 9])
+    // Unconfirmed connections expire, freeing the slots.
+    await t.clock.runFor(2000)
+    assert.equal(t.m.pendingSyns, 0)
+    assert.equal(t.m.size, 0)
+  })
+})
