@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
+import { CONNECT_HELP, holepunchConnect } from './holepunch-connect.js'
 import type { CommandGroup } from './main.js'
 import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
 import {
@@ -25,7 +26,9 @@ Usage:
       answer: hp_connect {host, port} (the target's endpoint, to connect to over uTP) or
       hp_error {code, name, host, port} (1 NoSuchPeer, 2 NotConnected, 3 NoSupport, 4 NoSelf). Exit 0 on an
       answer, 1 when the relay cannot be reached, does not support ut_holepunch or does not answer within the
-      timeout (default 10 s).`
+      timeout (default 10 s).
+
+${CONNECT_HELP}`
 
 async function rendezvous(argv: string[], out: Output): Promise<number> {
   const { values } = parseArgs({
@@ -103,11 +106,12 @@ async function rendezvous(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'BEP 55 holepunch: ask a relay for a rendezvous',
+  summary: 'BEP 55 holepunch: ask a relay for a rendezvous, or connect through one (punch)',
   help: HELP,
   async run(argv, out) {
     const [cmd, ...rest] = argv
     if (cmd === 'rendezvous') return rendezvous(rest, out)
+    if (cmd === 'connect') return holepunchConnect(rest, out)
     throw new UsageError(`unknown command ${JSON.stringify(cmd)}`)
   },
 }
