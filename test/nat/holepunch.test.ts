@@ -3,6 +3,7 @@
 // directly, and meet through a rendezvous and a uTP hole punch from their shared UDP port.
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { libtorrentSkip } from '../interop/lt-peer-process.js'
 import { createLab, type Host, type Lab, labFile, RELAY_IP } from './lab.js'
 import type { NatType } from './nft.js'
@@ -10,7 +11,8 @@ import { EventReader, type ProbeEvent } from './proc.js'
 import { natSuite } from './support.js'
 
 const PEER = labFile('hp-peer.ts')
-const CONNECT = labFile('hp-connect.ts')
+/** The CLI, run from source: `mainline holepunch connect …`. */
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const INFO_HASH = 'c0ffee00112233445566778899aabbccddeeff00'
 const PORT = '6881'
 
@@ -124,7 +126,7 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
         const b = start(lab.b, ['--infohash', INFO_HASH, '--no-dht', '--no-autodial', '--connect', boot])
         await b.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP, 20_000)
         const cli = ['--relay', boot, '--infohash', INFO_HASH, '--port', '7001', '--timeout', '20']
-        const a = new EventReader(lab.a.spawnNode(CONNECT, cli))
+        const a = new EventReader(lab.a.spawnNode(CLI, ['holepunch', 'connect', ...cli, '--json']))
         assert.equal(await a.exit(30_000), 0, a.describe())
         const [c] = a.named('connected')
         assert.equal(c.transport, 'utp')
