@@ -8,23 +8,31 @@ import { type Output, parseSeconds, UsageError } from './output.js'
 const HELP = `mainline demo: see the protocols work, offline, in a few seconds.
 
 Usage:
-  mainline demo [chapter...] [--nodes N] [--timeout S] [--json]
+  mainline demo [chapter...] [--nodes N] [--netns] [--timeout S] [--json]
 
 Chapters (all of them, in order, when none is named):
 ${CHAPTERS.map((c) => `  ${c.name.padEnd(10)} ${c.title}`).join('\n')}
 
 Options:
   --nodes N     size of the local DHT testnet (default 120, at least 10)
+  --netns       holepunch chapter across real network namespaces and Linux NAT (root; needs ip and nft)
+                instead of the simulated network
   --timeout S   give up after S seconds (default 60)
   --json        one JSON object per line on stdout: {"event":"chapter",…}, then each chapter's events
                 ("testnet", "announced", "lookup", …), then {"event":"end","ok":true|false,"ms":T}
 
-Everything runs on 127.0.0.1; nothing is sent to the Internet. Exit 0 when every chapter ended as it should.`
+Everything runs on 127.0.0.1 or in memory (with --netns: in network namespaces of its own); nothing is sent to
+the Internet. Exit 0 when every chapter ended as it should.`
 
 async function run(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { json: { type: 'boolean' }, nodes: { type: 'string' }, timeout: { type: 'string' } },
+    options: {
+      json: { type: 'boolean' },
+      nodes: { type: 'string' },
+      netns: { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
     allowPositionals: true,
     strict: true,
   })
@@ -48,7 +56,7 @@ async function run(argv: string[], out: Output): Promise<number> {
   try {
     for (const [i, c] of chapters.entries()) {
       out.event('chapter', { name: c.name, title: c.title }, `${i ? '\n' : ''}== ${c.title}\n`)
-      ok = (await c.run({ out, signal: ac.signal, nodes })) && ok
+      ok = (await c.run({ out, signal: ac.signal, nodes, netns: values.netns ?? false })) && ok
     }
   } catch (err) {
     out.error(ac.signal.aborted ? 'demo timed out' : `demo failed: ${(err as Error).message}`)
@@ -62,7 +70,7 @@ async function run(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'offline demo: a local DHT of 100+ nodes finds an announced peer',
+  summary: 'offline demo: a local DHT finds a peer; two peers behind NATs meet by holepunch',
   help: HELP,
   runsWithoutArgs: true,
   run,
