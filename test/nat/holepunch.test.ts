@@ -2,6 +2,7 @@
 // find each other through a small DHT on the public segment and PEX from a mainline relay, fail to connect
 // directly, and meet through a rendezvous and a uTP hole punch from their shared UDP port.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { libtorrentSkip } from '../interop/lt-peer-process.js'
@@ -140,6 +141,16 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
       } finally {
         await lab.destroy()
       }
+    })
+
+    it('mainline demo holepunch --netns tells the story across real namespaces', async () => {
+      const r = new EventReader(
+        spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', 'holepunch', '--netns', '--json']),
+      )
+      assert.equal(await r.exit(60_000), 0, r.describe())
+      assert.equal(r.named('holepunch')[0]?.transport, 'utp')
+      assert.equal(r.named('data')[0]?.verified, true)
+      assert.equal(r.named('end')[0]?.ok, true)
     })
 
     it('(5) 5% random loss on both NATs public links: scenario 1 still succeeds', async () => {
