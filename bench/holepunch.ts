@@ -1,14 +1,16 @@
 // Holepunch latency through real NATs (root only; prints a skip line otherwise): scenario 1 of test/nat (two
-// port-preserving NATs, a mainline relay), 20 runs. Each run is a fresh initiator process (`holepunch connect`)
+// port-preserving NATs, a mainline relay), 20 runs. Each run is a fresh initiator process (`mainline holepunch connect`)
 // on a new UDP port, so both NATs start without a mapping between the two peers. Measured: from sending
 // `rendezvous` to the uTP connection being established, as the initiator reports it. No delay is added on the
 // links. anchor: the 100 ms target.
+import { fileURLToPath } from 'node:url'
 import { createLab, labFile, RELAY_IP } from '../test/nat/lab.js'
 import { EventReader } from '../test/nat/proc.js'
 import { labSupport } from '../test/nat/support.js'
 import { report } from './report.js'
 
 const RUNS = 20
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 const INFO_HASH = 'c0ffee00112233445566778899aabbccddeeff00'
 
 function quantile(xs: number[], q: number): number {
@@ -47,7 +49,8 @@ export async function run(): Promise<void> {
     let failures = 0
     for (let i = 0; i < RUNS; i++) {
       const args = ['--relay', boot, '--infohash', INFO_HASH, '--target', `${lab.routerB.wanIp}:6881`]
-      const a = new EventReader(lab.a.spawnNode(labFile('hp-connect.ts'), [...args, '--port', String(7000 + i)]))
+      const cli = ['holepunch', 'connect', ...args, '--port', String(7000 + i), '--json']
+      const a = new EventReader(lab.a.spawnNode(MAIN, cli))
       await a.exit(30_000)
       const c = a.named('connected')[0]
       if (c && typeof c.ms === 'number') ms.push(c.ms)

@@ -1,7 +1,7 @@
 // `mainline demo`: offline, no set-up. Tells the project's story in chapters, each run with the real protocol code
 // on this machine (real UDP on 127.0.0.1). `npm start` runs it.
 import { parseArgs } from 'node:util'
-import { CHAPTERS, NETNS_CHAPTERS } from './demo/index.js'
+import { CHAPTERS } from './demo/index.js'
 import type { CommandGroup } from './main.js'
 import { type Output, parseSeconds, UsageError } from './output.js'
 
@@ -14,16 +14,15 @@ Chapters (all of them, in order, when none is named):
 ${CHAPTERS.map((c) => `  ${c.name.padEnd(10)} ${c.title}`).join('\n')}
 
 Options:
-  --nodes N     size of the DHT in each chapter (default 120, at least 10)
-  --netns       tell the holepunch chapter across real network namespaces with Linux NAT (nftables) instead of
-                the simulated internet; needs root, ip and nft
+  --nodes N     size of the local DHT testnet (default 120, at least 10)
+  --netns       holepunch chapter across real network namespaces and Linux NAT (root; needs ip and nft)
+                instead of the simulated network
   --timeout S   give up after S seconds (default 60)
   --json        one JSON object per line on stdout: {"event":"chapter",…}, then each chapter's events
                 ("testnet", "announced", "lookup", …), then {"event":"end","ok":true|false,"ms":T}
 
-Everything runs on this machine: the DHT chapter on 127.0.0.1, the holepunch chapter on an in-memory internet
-with NATs (or, with --netns, in network namespaces using documentation addresses). Nothing is sent to the
-Internet. Exit 0 when every chapter ended as it should.`
+Everything runs on 127.0.0.1 or in memory (with --netns: in network namespaces of its own); nothing is sent to
+the Internet. Exit 0 when every chapter ended as it should.`
 
 async function run(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,17 +39,16 @@ async function run(argv: string[], out: Output): Promise<number> {
   const nodes = values.nodes === undefined ? 120 : Number(values.nodes)
   if (!Number.isInteger(nodes) || nodes < 10 || nodes > 5000)
     throw new UsageError('--nodes must be an integer 10..5000')
-  const all = values.netns ? NETNS_CHAPTERS : CHAPTERS
   const chapters = positionals.length
     ? positionals.map((name) => {
-        const c = all.find((x) => x.name === name)
+        const c = CHAPTERS.find((x) => x.name === name)
         if (!c)
           throw new UsageError(
             `unknown chapter ${JSON.stringify(name)}; chapters: ${CHAPTERS.map((x) => x.name).join(', ')}`,
           )
         return c
       })
-    : all
+    : CHAPTERS
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), parseSeconds(values.timeout, 60) * 1000)
   const t0 = performance.now()
@@ -58,7 +56,7 @@ async function run(argv: string[], out: Output): Promise<number> {
   try {
     for (const [i, c] of chapters.entries()) {
       out.event('chapter', { name: c.name, title: c.title }, `${i ? '\n' : ''}== ${c.title}\n`)
-      ok = (await c.run({ out, signal: ac.signal, nodes })) && ok
+      ok = (await c.run({ out, signal: ac.signal, nodes, netns: values.netns ?? false })) && ok
     }
   } catch (err) {
     out.error(ac.signal.aborted ? 'demo timed out' : `demo failed: ${(err as Error).message}`)
@@ -72,7 +70,7 @@ async function run(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'offline demo: a local DHT finds a peer; two peers behind NATs meet by hole punching',
+  summary: 'offline demo: a local DHT finds a peer; two peers behind NATs meet by holepunch',
   help: HELP,
   runsWithoutArgs: true,
   run,

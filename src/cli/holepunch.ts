@@ -106,7 +106,7 @@ async function rendezvous(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'BEP 55 holepunch: ask a relay for a rendezvous, or connect through NATs (rendezvous + uTP punch)',
+  summary: 'BEP 55 holepunch: ask a relay for a rendezvous, or connect through one (punch)',
   help: HELP,
   async run(argv, out) {
     const [cmd, ...rest] = argv

@@ -2,7 +2,9 @@
 // find each other through a small DHT on the public segment and PEX from a mainline relay, fail to connect
 // directly, and meet through a rendezvous and a uTP hole punch from their shared UDP port.
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { libtorrentSkip } from '../interop/lt-peer-process.js'
 import { createLab, type Host, type Lab, labFile, RELAY_IP } from './lab.js'
 import type { NatType } from './nft.js'
@@ -10,7 +12,8 @@ import { EventReader, type ProbeEvent } from './proc.js'
 import { natSuite } from './support.js'
 
 const PEER = labFile('hp-peer.ts')
-const CONNECT = labFile('hp-connect.ts')
+/** The CLI, run from source: `mainline holepunch connect …`. */
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const INFO_HASH = 'c0ffee00112233445566778899aabbccddeeff00'
 const PORT = '6881'
 
@@ -124,7 +127,7 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
         const b = start(lab.b, ['--infohash', INFO_HASH, '--no-dht', '--no-autodial', '--connect', boot])
         await b.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP, 20_000)
         const cli = ['--relay', boot, '--infohash', INFO_HASH, '--port', '7001', '--timeout', '20']
-        const a = new EventReader(lab.a.spawnNode(CONNECT, cli))
+        const a = new EventReader(lab.a.spawnNode(CLI, ['holepunch', 'connect', ...cli, '--json']))
         assert.equal(await a.exit(30_000), 0, a.describe())
         const [c] = a.named('connected')
         assert.equal(c.transport, 'utp')
@@ -138,6 +141,16 @@ await natSuite(import.meta.filename, 'holepunch through real NATs', () => {
       } finally {
         await lab.destroy()
       }
+    })
+
+    it('mainline demo holepunch --netns tells the story across real namespaces', async () => {
+      const r = new EventReader(
+        spawn(process.execPath, ['--import', 'tsx', CLI, 'demo', 'holepunch', '--netns', '--json']),
+      )
+      assert.equal(await r.exit(60_000), 0, r.describe())
+      assert.equal(r.named('holepunch')[0]?.transport, 'utp')
+      assert.equal(r.named('data')[0]?.verified, true)
+      assert.equal(r.named('end')[0]?.ok, true)
     })
 
     it('(5) 5% random loss on both NATs public links: scenario 1 still succeeds', async () => {

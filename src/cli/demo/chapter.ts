@@ -7,6 +7,8 @@ export interface ChapterContext {
   signal: AbortSignal
   /** Options from the command line (e.g. --nodes). */
   nodes: number
+  /** `--netns`: run across real network namespaces (root) where a chapter can; default false (simulated/loopback). */
+  netns?: boolean
 }
 
 export interface Chapter {

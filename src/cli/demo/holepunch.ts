@@ -8,12 +8,15 @@ import type { Endpoint } from '../../net/types.js'
 import type { HolepunchSuccess } from '../../swarm/initiator.js'
 import type { PeerConnection } from '../../wire/peer-connection.js'
 import type { Chapter, ChapterContext } from './chapter.js'
+import { runNetns } from './holepunch-netns.js'
 import { buildNatWorld, RELAY_AT } from './nat-world.js'
 
 const INFO_HASH = new Uint8Array(createHash('sha1').update('mainline demo: a file Bob shares').digest())
 const at = (e: Endpoint) => `${e.host}:${e.port}`
 
-async function run({ out, signal, nodes }: ChapterContext): Promise<boolean> {
+async function run(ctx: ChapterContext): Promise<boolean> {
+  if (ctx.netns) return runNetns(ctx)
+  const { out, signal, nodes } = ctx
   const say = (event: string, fields: Record<string, unknown>, human: string) => out.event(event, fields, human)
   const t0 = performance.now()
   out.progress(`building a simulated internet with ${nodes} DHT nodes…`)
