@@ -1,26 +1,12 @@
 // Drives libtorrent DHT nodes (test/interop/lt_dht.py, Debian's python3-libtorrent 2.0.x) from a test: spawns the
 // helper, sends JSON-line commands, awaits JSON-line events with timeouts, and kills it on teardown.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { PYTHON } from './lt-available.js'
 
-/** The Debian module is only visible to the system interpreter (a pyenv `python3` earlier on PATH does not see it). */
-export const PYTHON = '/usr/bin/python3'
+export { libtorrentSkip, PYTHON } from './lt-available.js'
+
 const SCRIPT = fileURLToPath(new URL('./lt_dht.py', import.meta.url))
-
-let probed: string | false | undefined
-
-/**
- * The skip-or-fail rule for interop tests. Returns `false` when libtorrent is usable, or a one-line skip reason when
- * it is not. In CI (`process.env.CI` set) a missing libtorrent is a failure, so this throws instead.
- */
-export function libtorrentSkip(): string | false {
-  if (probed === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 20_000 })
-    probed = r.status === 0 ? false : `libtorrent not available (${PYTHON} -c 'import libtorrent' failed)`
-  }
-  if (probed && process.env.CI) throw new Error(`${probed}; interop tests must run in CI`)
-  return probed
-}
 
 export interface LtEvent {
   event: string

@@ -1,22 +1,12 @@
 // Drives libtorrent peers (test/interop/lt_peer.py) from a test: JSON-line commands in, events out, with
-// timeouts, killed on teardown. Also the skip-or-fail rule shared by the interop tier.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+// timeouts, killed on teardown. Re-exports the skip-or-fail rule (lt-available.ts).
+import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { PYTHON } from './lt-available.js'
 
-export const PYTHON = '/usr/bin/python3'
+export { libtorrentSkip, PYTHON } from './lt-available.js'
+
 const SCRIPT = fileURLToPath(new URL('./lt_peer.py', import.meta.url))
-
-let probed: string | false | undefined
-
-/** `false` when libtorrent is usable, else a one-line skip reason. With `CI` set a missing libtorrent throws. */
-export function libtorrentSkip(): string | false {
-  if (probed === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 20_000 })
-    probed = r.status === 0 ? false : `libtorrent not available (${PYTHON} -c 'import libtorrent' failed)`
-  }
-  if (probed && process.env.CI) throw new Error(`${probed}; interop tests must run in CI`)
-  return probed
-}
 
 export interface LtEvent {
   event: string

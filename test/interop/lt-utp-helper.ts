@@ -1,25 +1,14 @@
 // Spawns test/interop/lt_utp.py (libtorrent 2.0 as a uTP-only peer) and reads its JSON-lines events.
 // CI rule: without python3-libtorrent the tests FAIL when process.env.CI is set, else they are skipped.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { encode } from '../../src/codec/bencode.js'
-
-const PYTHON = '/usr/bin/python3'
-
-/** Why libtorrent cannot be used here, or null when it can. */
-export function libtorrentMissing(): string | null {
-  const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { encoding: 'utf8' })
-  if (r.error) return `${PYTHON} not found`
-  if (r.status !== 0) return 'python3-libtorrent is not installed'
-  return null
-}
+import { libtorrentSkip, PYTHON } from './lt-available.js'
 
 /** `{ skip }` options for node:test: skip with a reason outside CI, fail (throw) in CI. */
 export function requireLibtorrent(): { skip: string | false } {
-  const missing = libtorrentMissing()
-  if (missing && process.env.CI) throw new Error(`CI requires libtorrent: ${missing}`)
-  return { skip: missing ?? false }
+  return { skip: libtorrentSkip() }
 }
 
 export type LtEvent = { event: string } & Record<string, unknown>

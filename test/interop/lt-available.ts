@@ -1,0 +1,20 @@
+// Whether Debian's python3-libtorrent can be used, and the interop tier's skip-or-fail rule, in one place.
+import { spawnSync } from 'node:child_process'
+
+/** The Debian module is only visible to the system interpreter (a pyenv `python3` earlier on PATH does not see it). */
+export const PYTHON = '/usr/bin/python3'
+
+let probed: string | false | undefined
+
+/**
+ * The skip-or-fail rule for interop tests. Returns `false` when libtorrent is usable, or a one-line skip reason when
+ * it is not. In CI (`process.env.CI` set) a missing libtorrent is a failure, so this throws instead.
+ */
+export function libtorrentSkip(): string | false {
+  if (probed === undefined) {
+    const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 20_000 })
+    probed = r.status === 0 ? false : `libtorrent not available (${PYTHON} -c 'import libtorrent' failed)`
+  }
+  if (probed && process.env.CI) throw new Error(`${probed}; interop tests must run in CI`)
+  return probed
+}
