@@ -14,8 +14,8 @@ import {
   writeUtpHeader,
 } from '../codec/utp-packet.js'
 import { type ResolvedOptions, resolveOptions, type UtpConnectionOptions, UtpError } from './options.js'
-import { ReorderBuffer } from './reorder-buffer.js'
-import { alloc, type OutPacket, UtpSender } from './sender.js'
+import { UtpReceiver } from './receiver.js'
+import { alloc, type OutPacket } from './sender.js'
 
 export type { ConnectionStats } from './sender.js'
 
@@ -48,7 +48,7 @@ export interface ConnectionHost {
   onFlush?(): void
 }
 
-export class UtpConnection extends UtpSender {
+export class UtpConnection extends UtpReceiver {
   state: ConnState
   readonly recvId: number
   readonly sendId: number
@@ -69,13 +69,7 @@ export class UtpConnection extends UtpSender {
   private synSends = 0
   private synDeadline = 0
   private synSentAt = 0
-  // Receive side.
-  /** Last sequence number received in order. */
-  ackNr = 0
-  private readonly reorder = new ReorderBuffer()
-  private eofSeq = -1
-  private gotEof = false
-  private ackDue = false
+  // Acceptor handshake state.
   /** Peer's SYN seq (acceptor), to recognise a re-sent SYN. */
   private remoteSynSeq = -1
   /** Our SYN-ACK's seq (acceptor): a re-sent SYN-ACK repeats it even if data went out since (ethereum/utp#153). */
@@ -429,53 +423,15 @@ export class UtpConnection extends UtpSender {
     return Math.max(w, 0)
   }
 
-  // ---- internals: receiving ----
+  // ---- internals: end of the stream ----
 
-  private processData(pkt: UtpPacket, now: number): void {
-    const s = pkt.seq
-    const fin = pkt.type === ST_FIN
-    if (this.eofSeq >= 0 && seqDiff(s, this.eofSeq) > 0) return
-    const d = seqDiff(s, this.ackNr)
-    this.ackDue = true
-    if (d <= 0) {
-      this.stats.duplicates++
-      return
-    }
-    const payload = pkt.payload
-    if (fin && this.eofSeq < 0) this.eofSeq = s
-    if (d === 1) {
-      this.deliver(s, payload, fin, now)
-      while (this.reorder.size > 0 && !this.gotEof) {
-        const e = this.reorder.take(seqAdd(this.ackNr, 1))
-        if (e === undefined) break
-        this.deliver(e.seq, e.payload, e.fin, now)
-      }
-      return
-    }
-    if (d > this.opts.maxReorder || this.reorder.bytes + payload.length > this.opts.recvBufferSize) {
-      this.stats.dropped++
-      return
-    }
-    if (this.reorder.has(s)) {
-      this.stats.duplicates++
-      return
-    }
-    this.stats.outOfOrder++
-    this.reorder.store(s, payload, fin, d)
+  protected onPayload(payload: Uint8Array): void {
+    this.host.onData(payload)
   }
 
-  private deliver(seq: number, payload: Uint8Array, fin: boolean, now: number): void {
-    this.ackNr = seq
-    if (payload.length > 0) {
-      this.stats.bytesReceived += payload.length
-      this.host.onData(payload)
-    }
-    if (fin) {
-      this.gotEof = true
-      this.reorder.clear()
-      this.host.onEnd()
-      this.maybeFinish(now)
-    }
+  protected onEof(now: number): void {
+    this.host.onEnd()
+    this.maybeFinish(now)
   }
 
   private finishedReported = false
