@@ -2,7 +2,7 @@
 // helper, sends JSON-line commands, awaits JSON-line events with timeouts, and kills it on teardown.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { PYTHON } from './lt-available.js'
+import { onJsonLines, PYTHON } from './lt-available.js'
 
 export { libtorrentSkip, PYTHON } from './lt-available.js'
 
@@ -34,16 +34,7 @@ export class LibtorrentDHT {
   private readonly exitWaiters = new Set<(err: Error) => void>()
 
   private constructor(private readonly child: ChildProcess) {
-    let buf = ''
-    child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => {
-      buf += chunk
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i).trim()
-        buf = buf.slice(i + 1)
-        if (line) this.onEvent(JSON.parse(line) as LtEvent)
-      }
-    })
+    onJsonLines<LtEvent>(child.stdout, (e) => this.onEvent(e))
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-4000)

@@ -1,4 +1,5 @@
-// Whether Debian's python3-libtorrent can be used, and the interop tier's skip-or-fail rule, in one place.
+// Whether Debian's python3-libtorrent can be used, the interop tier's skip-or-fail rule, and the JSON-line reader
+// of its helper processes, in one place.
 import { spawnSync } from 'node:child_process'
 
 /** The Debian module is only visible to the system interpreter (a pyenv `python3` earlier on PATH does not see it). */
@@ -17,4 +18,18 @@ export function libtorrentSkip(): string | false {
   }
   if (probed && process.env.CI) throw new Error(`${probed}; interop tests must run in CI`)
   return probed
+}
+
+/** Calls `onEvent` with each JSON line a helper process prints on stdout (the test ↔ helper protocol). */
+export function onJsonLines<T>(stream: NodeJS.ReadableStream | null | undefined, onEvent: (event: T) => void): void {
+  let buf = ''
+  stream?.setEncoding('utf8')
+  stream?.on('data', (chunk: string) => {
+    buf += chunk
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      const line = buf.slice(0, i).trim()
+      buf = buf.slice(i + 1)
+      if (line) onEvent(JSON.parse(line) as T)
+    }
+  })
 }

@@ -2,7 +2,7 @@
 // timeouts, killed on teardown. Re-exports the skip-or-fail rule (lt-available.ts).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { PYTHON } from './lt-available.js'
+import { onJsonLines, PYTHON } from './lt-available.js'
 
 export { libtorrentSkip, PYTHON } from './lt-available.js'
 
@@ -36,18 +36,9 @@ export class LtPeers {
   private exited: Error | undefined
 
   private constructor(private readonly child: ChildProcess) {
-    let buf = ''
-    child.stdout?.setEncoding('utf8')
-    child.stdout?.on('data', (chunk: string) => {
-      buf += chunk
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i).trim()
-        buf = buf.slice(i + 1)
-        if (!line) continue
-        const e = JSON.parse(line) as LtEvent
-        this.events.push(e)
-        for (const w of this.waiters) if (w.pred(e)) w.resolve(e)
-      }
+    onJsonLines<LtEvent>(child.stdout, (e) => {
+      this.events.push(e)
+      for (const w of this.waiters) if (w.pred(e)) w.resolve(e)
     })
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (c: string) => {
