@@ -100,7 +100,10 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
         this.pending.delete(key(ep))
         p.timer.cancel()
         const ms = this.deps.clock.now() - p.sentAt
-        p.resolve({ conn, target: { host: ep.host, port: ep.port }, direction: conn.direction, ms, punchMs: 0 })
+        const success = { conn, target: { host: ep.host, port: ep.port }, direction: conn.direction, ms, punchMs: 0 }
+        p.resolve(success)
+        // Every rendezvous ends in exactly one hp_connected or hp_failed, however the connection came about.
+        this.emit('hp_connected', success)
         return
       }
     })
@@ -129,8 +132,16 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
 
   /** A direct dial to `ep` failed: holepunch when the peer supports it. Errors are reported as `hp_failed`. */
   onDialFailed(ep: Endpoint): void {
-    if (this.closed || !this.supportsHolepunch(ep) || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
+    if (this.closed || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
+    // A dial that lost to a crossing connection (the peer reached us meanwhile) needs no rendezvous.
+    if (this.deps.isSelf(ep) || this.connectedTo(ep) || !this.supportsHolepunch(ep)) return
     this.rendezvous(ep).catch(() => {})
+  }
+
+  private connectedTo(ep: Endpoint): boolean {
+    return this.deps.swarm.connections.some(
+      (c) => !c.isClosed && (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep)),
+    )
   }
 
   /**
@@ -143,6 +154,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     const k = key(target)
     const existing = this.pending.get(k)
     if (existing) return existing.promise
+    // Asking a relay to introduce us to ourselves would only earn its NoSelf.
+    if (this.deps.isSelf(target)) return Promise.reject(this.fail(target, 'NoSelf'))
     const relay = options.relay ?? this.findIntroducer(target)
     if (!relay || this.closed) return Promise.reject(this.fail(target, 'no_introducer'))
     let settle!: Pick<Pending, 'resolve' | 'reject'>
@@ -192,10 +205,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (this.deps.isSelf(target)) return ignore('own endpoint')
     if (this.punches.has(k)) return ignore('already punching')
     // BEP 55: ignore a connect for a peer we are already connected to.
-    const swarm = this.deps.swarm
-    if (swarm.connections.some((c) => sameEndpoint(c.remote, target) || sameEndpoint(c.listenEndpoint, target))) {
-      return ignore('already connected')
-    }
+    if (this.connectedTo(target)) return ignore('already connected')
     if (this.deps.isArriving?.(target)) return ignore('already connecting')
     const admitted = this.deps.limiter.admit(relay)
     if (admitted !== true) {

@@ -168,6 +168,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       clock: this.clock,
       random: this.random,
       connection: { listenPort: this.endpoint?.port, ...base.connection },
+      isSelf: (ep) => this.isSelf(ep),
     })
     const initiator = new Initiator(
       {

@@ -52,6 +52,11 @@ export interface SwarmOptions {
   >
   /** Relay rate limits. */
   relay?: RelayOptions
+  /**
+   * True for endpoints that are this peer, which PEX may name (a relay listing us back to ourselves): they are
+   * neither reported nor dialed. Default: `selfEndpoints()` (the SwarmNode passes its own, wider check).
+   */
+  isSelf?: (ep: Endpoint) => boolean
 }
 
 export type SwarmEvents = {
@@ -278,9 +283,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   private isSelf(ep: Endpoint): boolean {
-    const me = this.listenEndpoint
-    if (!me || ep.port !== me.port) return false
-    return sameEndpoint(me, ep) || me.host === '0.0.0.0' || me.host === '::'
+    if (this.opts.isSelf) return this.opts.isSelf(ep)
+    return this.selfEndpoints().some((me) => sameEndpoint(me, ep))
   }
 
   /** What `conn` may advertise in PEX: the other open connections whose listen endpoint we know. */

@@ -225,7 +225,12 @@ await natSuite(import.meta.filename, 'holepunch with libtorrent through real NAT
           '--target',
           `${lab.routerB.wanIp}:${PORT}`,
         ])
-        const ca = await a.waitFor(is('hp_connected'), 30_000)
+        const ca = await a.waitFor(is('hp_connected'), 30_000).catch((err: Error) => {
+          const trail = (r: EventReader) => r.events.map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ')
+          throw new Error(`${err.message}\nA:\n  ${trail(a)}\nrelay:\n  ${trail(relay)}\nlibtorrent:\n  ${trail(lt)}`, {
+            cause: err,
+          })
+        })
         assert.equal(ca.transport, 'utp')
         assert.equal(ca.host, lab.routerB.wanIp)
         assert.match(Buffer.from(ca.peerId as string, 'hex').toString('latin1'), /^-LT/, 'the peer is libtorrent')

@@ -166,7 +166,12 @@ export class EventReader {
   }
 
   /** A short description for assertion messages: exit code and the tail of stderr. */
+  /** Exit code, the tail of stderr and the last events: enough to tell from a CI log where a run stopped. */
   describe(): string {
-    return `exit=${this.code}, stderr=${JSON.stringify(this.stderr.slice(-600))}`
+    const trail = this.events
+      .slice(-12)
+      .map((e) => JSON.stringify(e).slice(0, 300))
+      .join('\n    ')
+    return `exit=${this.code}, stderr=${JSON.stringify(this.stderr.slice(-600))}, last events:\n    ${trail}`
   }
 }

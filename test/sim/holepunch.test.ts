@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { encodePex } from '../../src/codec/pex.js'
 import type { Endpoint } from '../../src/net/types.js'
 import type { HolepunchFailure, HolepunchSuccess } from '../../src/swarm/initiator.js'
 import type { SwarmNode } from '../../src/swarm/node.js'
@@ -149,6 +150,59 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
       const conn = await w.a.connect(INFO_HASH, bAt)
       assert.equal(conn.transport, 'utp')
       assert.deepEqual(conn.remotePeerId, w.b.peerId)
+    } finally {
+      stop()
+      for (const n of [w.a, w.b, w.relay]) await n.close()
+    }
+  })
+
+  it('a rendezvous the target answers by dialing us first still ends in hp_connected (and is not repeated)', async () => {
+    // A is reachable (full cone) and hears the relay's connect late: B's punch reaches A first, A ignores the late
+    // connect ("already connected"), and the rendezvous must still end in exactly one hp_connected.
+    const w = await holepunchWorld('full-cone', 'port-preserving', { node: { swarm: { autoDial: false } } })
+    const stop = w.clock.autoAdvance()
+    try {
+      await w.b.connect(INFO_HASH, RELAY)
+      await w.a.connect(INFO_HASH, RELAY)
+      w.net.setLinkConditions(w.nat.a, RELAY.host, { latencyMs: 1500 }, { oneWay: false })
+      const bAt = { host: '203.0.113.1', port: 6881 }
+      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await vsleep(w, 50)
+      const events: string[] = []
+      w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host} ${r.direction}`))
+      w.a.on('hp_failed', (t, why) => events.push(`failed ${t.host} ${why}`))
+      w.a.on('hp_rendezvous_sent', (_r, t) => events.push(`sent ${t.host}`))
+      const res = await w.a.holepunch(INFO_HASH, bAt)
+      assert.equal(res.direction, 'incoming', "B's punch, arriving before A heard connect")
+      assert.deepEqual(res.conn.remotePeerId, w.b.peerId)
+      // The late connect is ignored, the dial that lost the crossing does not start a second rendezvous.
+      await vsleep(w, 15_000)
+      assert.deepEqual(events, ['sent 203.0.113.1', 'connected 203.0.113.1 incoming'])
+      assert.equal(peersOf(w.a, RELAY.host).length, 1)
+    } finally {
+      stop()
+      for (const n of [w.a, w.b, w.relay]) await n.close()
+    }
+  })
+
+  it('never dials or asks a rendezvous for our own endpoint, as peers see it', async () => {
+    const w = await holepunchWorld('port-preserving', 'port-preserving')
+    const stop = w.clock.autoAdvance()
+    try {
+      await w.a.connect(INFO_HASH, RELAY)
+      const self = { host: '198.51.100.1', port: 6881 }
+      const conn = w.a.get(INFO_HASH)!.connections[0]
+      while (conn.remoteExtended?.yourip !== self.host) await vsleep(w, 10)
+      const dialed: string[] = []
+      w.net.tap((t) => {
+        if (t.event === 'send' && t.from.host === '192.0.2.2' && t.to.host !== RELAY.host) dialed.push(t.to.host)
+      })
+      // The relay lists A to A itself (libtorrent can): holepunch-capable, so a failed dial would rendezvous.
+      const atRelay = w.relay.get(INFO_HASH)!.connections[0]
+      atRelay.sendExtended('ut_pex', encodePex({ added: [{ ...self, flags: 0x08 | 0x04 }], dropped: [] }))
+      await vsleep(w, 5000)
+      w.net.tap(null)
+      assert.deepEqual(dialed, [], 'no packet to our own public endpoint')
+      await assert.rejects(w.a.holepunch(INFO_HASH, self), (e: Error & { reason?: string }) => e.reason === 'NoSelf')
     } finally {
       stop()
       for (const n of [w.a, w.b, w.relay]) await n.close()
