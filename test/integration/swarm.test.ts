@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import { after, describe, it } from 'node:test'
+import { encodePex } from '../../src/codec/pex.js'
 import type { Endpoint } from '../../src/net/types.js'
 import { socketEndpoint } from '../../src/swarm/dialer.js'
 import { Swarm } from '../../src/swarm/swarm.js'
@@ -66,5 +67,21 @@ describe('Swarm', () => {
     await new Promise((r) => conn.once('handshake', r))
     assert.deepEqual(conn.remotePeerId, b.peerId)
     assert.equal(conn.transport, 'utp')
+  })
+
+  it('bound to the wildcard address, still learns PEX peers on its own port number at other hosts', {
+    timeout: 10_000,
+  }, async () => {
+    const wild = await make({ host: '0.0.0.0' })
+    const port = (wild.address as Endpoint).port
+    const other = await make()
+    const conn = await other.connect({ host: '127.0.0.1', port })
+    await new Promise((r) => setTimeout(r, 50))
+    const learnt = new Promise<Endpoint>((resolve) => wild.once('peer', (p) => resolve({ host: p.host, port: p.port })))
+    // 127.0.0.7 is another host for this purpose; the same port number there is not us.
+    conn.sendExtended('ut_pex', encodePex({ added: [{ host: '127.0.0.7', port, flags: 0 }], dropped: [] }))
+    assert.deepEqual(await learnt, { host: '127.0.0.7', port })
+    // Our own endpoint as the connection sees it is still recognised and skipped.
+    assert.ok(wild.selfEndpoints().some((e) => e.host === '127.0.0.1' && e.port === port))
   })
 })
