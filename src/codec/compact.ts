@@ -110,8 +110,17 @@ export function decodePeers(b: Uint8Array, family: IpFamily): CompactPeer[] {
 /**
  * A get_peers `values` list: one compact peer per entry, 6 or 18 bytes by its length. Entries of any other length
  * are skipped (libtorrent does the same), so one odd entry does not cost the others.
+ *
+ * Some old clients put every peer into ONE string. libtorrent reads a one-entry list on an IPv4 node that way; so do
+ * we, given the `family` the reply came over: a single entry longer than one peer whose length is a multiple of 6
+ * (IPv4) or 18 (IPv6) is read as concatenated peers. Without `family`, an 18-byte entry is one IPv6 peer.
  */
-export function decodePeerValues(values: readonly Uint8Array[]): CompactPeer[] {
+export function decodePeerValues(values: readonly Uint8Array[], family?: IpFamily): CompactPeer[] {
+  if (values.length === 1 && family !== undefined) {
+    const one = values[0]
+    const size = compactPeerLength(family)
+    if (one.length > size && one.length % size === 0) return decodePeers(one, family)
+  }
   const out: CompactPeer[] = []
   for (const v of values) {
     if (v.length === 6) out.push(readPeer(v, 0, 4))

@@ -243,7 +243,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       }
     }
     const reply: QueryReply = { id: copyBytes(r.id), nodes }
-    if (r.values) reply.values = decodePeerValues(r.values).filter((p) => p.port > 0)
+    if (r.values) reply.values = decodePeerValues(r.values, family).filter((p) => p.port > 0)
     if (r.token) reply.token = copyBytes(r.token)
     return reply
   }

@@ -75,6 +75,26 @@ describe('compact peers', () => {
       { host: '2001:db8::2', port: 2 },
     ])
   })
+  it('a one-entry values list of concatenated peers is read as libtorrent reads it, by the reply family', () => {
+    const v4 = [
+      { host: '192.0.2.1', port: 1 },
+      { host: '192.0.2.2', port: 2 },
+      { host: '192.0.2.3', port: 3 },
+    ]
+    const joined4 = encodePeers(v4, 4)
+    assert.deepEqual(decodePeerValues([joined4], 4), v4, 'three IPv4 peers in one 18-byte string, on IPv4')
+    assert.equal(decodePeerValues([joined4], 6)[0]?.host.includes(':'), true, 'on IPv6 18 bytes is one v6 peer')
+    assert.deepEqual(decodePeerValues([encodePeers(v4.slice(0, 2), 4)], 4), v4.slice(0, 2))
+    const v6 = [
+      { host: '2001:db8::1', port: 1 },
+      { host: '2001:db8::2', port: 2 },
+    ]
+    assert.deepEqual(decodePeerValues([encodePeers(v6, 6)], 6), v6)
+    // Without the family, and with more than one entry, every entry is one peer (BEP 5 as written).
+    assert.deepEqual(decodePeerValues([encodePeers(v4.slice(0, 2), 4)]), [])
+    assert.deepEqual(decodePeerValues([encodePeers(v4.slice(0, 2), 4), encodePeer(v4[2])], 4), [v4[2]])
+    assert.deepEqual(decodePeerValues([new Uint8Array(13)], 4), [], 'not a multiple: skipped')
+  })
 })
 
 describe('compact nodes', () => {
