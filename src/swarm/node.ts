@@ -14,7 +14,6 @@ import { cryptoRandom, realClock } from '../net/clock.js'
 import { UdpMux } from '../net/mux.js'
 import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
-import { usNow } from '../utp/connection.js'
 import { UtpSocketManager, type UtpSocketManagerOptions } from '../utp/socket-manager.js'
 import type { UtpStream } from '../utp/stream.js'
 import type { WireError } from '../wire/errors.js'
@@ -26,7 +25,6 @@ import { type HolepunchFailure, type HolepunchSuccess, Initiator, type Initiator
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
 import { sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
-import { SynRepeater } from './syn-repeat.js'
 
 export interface SwarmNodeOptions {
   /** Run on this UDP socket (net/sim); it is closed by `close()`. Default: bind a `UdpSocket` on host:port. */
@@ -97,7 +95,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   dht: DHT | undefined
   utp!: UtpSocketManager
   mux!: UdpMux
-  private syns!: SynRepeater
   private limiter: ConnectLimiter<PeerConnection>
   private readonly torrents = new Map<string, Torrent>()
   private server: Server | undefined
@@ -128,8 +125,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async listen(): Promise<Endpoint> {
     const socket = this.opts.socket ?? (await this.bindUdp())
     this.mux = new UdpMux(socket)
-    this.syns = new SynRepeater(this.mux.utp, () => usNow(this.clock.now()))
-    this.utp = new UtpSocketManager(this.syns, { clock: this.clock, random: this.random, ...this.opts.utp })
+    this.utp = new UtpSocketManager(this.mux.utp, { clock: this.clock, random: this.random, ...this.opts.utp })
     this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
     this.endpoint = socket.address()
     try {
@@ -174,7 +170,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       {
         swarm,
         utp: this.utp,
-        syns: this.syns,
         clock: this.clock,
         limiter: this.limiter,
         isSelf: (ep) => this.isSelf(ep),

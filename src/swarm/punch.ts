@@ -22,7 +22,6 @@ import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
 import type { Direction, PeerConnection } from '../wire/peer-connection.js'
 import type { Swarm } from './swarm.js'
-import type { SynRepeater } from './syn-repeat.js'
 
 /** When to re-send the SYN, ms after the punch starts. */
 export const DEFAULT_RESEND_SCHEDULE: readonly number[] = [
@@ -39,7 +38,6 @@ export interface PunchOptions {
 export interface PunchDeps {
   swarm: Swarm
   utp: UtpSocketManager
-  syns: SynRepeater
   clock: Clock
 }
 
@@ -86,8 +84,7 @@ export class Punch extends EventEmitter<PunchEvents> {
 
   /** Sends the first SYN and arms the re-send schedule and the deadline. */
   start(): void {
-    const { utp, syns, clock } = this.deps
-    syns.watch(this.endpoint)
+    const { utp, clock } = this.deps
     try {
       this.out = utp.connect(this.endpoint)
     } catch {
@@ -102,7 +99,7 @@ export class Punch extends EventEmitter<PunchEvents> {
       })
     }
     for (const at of this.options.resendSchedule ?? DEFAULT_RESEND_SCHEDULE) {
-      this.timers.push(clock.setTimeout(() => this.out?.connecting && !this.settled && syns.resend(this.endpoint), at))
+      this.timers.push(clock.setTimeout(() => this.out?.connecting && !this.settled && this.out.resendSyn(), at))
     }
     this.timers.push(
       clock.setTimeout(() => this.finish({ ok: false, reason: 'timeout' }), this.options.timeout ?? 5000),
@@ -220,7 +217,6 @@ export class Punch extends EventEmitter<PunchEvents> {
     this.settled = true
     for (const t of this.timers) t.cancel()
     this.timers.length = 0
-    this.deps.syns.unwatch(this.endpoint)
     const kept = result.ok ? result.conn : undefined
     // Nothing but the kept connection survives the punch.
     this.held?.stream.destroy()

@@ -69,6 +69,8 @@ export class UtpConnection extends UtpReceiver {
   private synSends = 0
   private synDeadline = 0
   private synSentAt = 0
+  /** SYN copies sent by `resendSyn` (hole punching): they make the SYN's round trip ambiguous (Karn). */
+  private synRepeats = 0
   // Acceptor handshake state.
   /** Peer's SYN seq (acceptor), to recognise a re-sent SYN. */
   private remoteSynSeq = -1
@@ -219,7 +221,7 @@ export class UtpConnection extends UtpReceiver {
       this.recoverSeq = this.synSeq
       // The acceptor's ST_STATE does not consume its seq: its first data packet reuses it.
       this.ackNr = seqAdd(pkt.seq, -1)
-      if (this.synSends === 1) this.rtt.sample(now - this.synSentAt)
+      if (this.synSends === 1 && this.synRepeats === 0) this.rtt.sample(now - this.synSentAt)
       this.rtt.onProgress()
       this.ackDue = true
       this.host.onConnect()
@@ -368,6 +370,22 @@ export class UtpConnection extends UtpReceiver {
     buf[18] = (this.ackNr >> 8) & 255
     buf[19] = this.ackNr & 255
     // Re-sent packets carry no SACK: the extension byte stays 0 (data packets are built without one).
+  }
+
+  /**
+   * Sends the SYN again now (same seq and connection id, fresh timestamp), outside the retry schedule and without
+   * counting against `synRetries`: a hole punch's first SYNs die at the other NAT until its hole opens. Which copy
+   * the SYN-ACK answers is unknown, so the handshake gives no RTT sample. False unless still connecting.
+   */
+  resendSyn(now: number): boolean {
+    if (this.state !== 'syn-sent') return false
+    this.synRepeats++
+    const buf = alloc(HDR)
+    const h = this.header(ST_SYN, this.synSeq, 0, now)
+    h.connId = this.recvId
+    writeUtpHeader(buf, h)
+    this.transmit(buf, now)
+    return true
   }
 
   private sendSyn(now: number): void {

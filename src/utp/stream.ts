@@ -59,6 +59,11 @@ export class UtpStream extends Duplex implements ConnectionHost {
     this.connecting = initiator
   }
 
+  /** Re-sends the SYN at once while connecting (hole punching); see `UtpConnection.resendSyn`. */
+  resendSyn(): boolean {
+    return this.conn.resendSyn(this.owner.now())
+  }
+
   /** Turns Nagle-like coalescing of small writes off (`true`) or on — as net.Socket#setNoDelay. */
   setNoDelay(noDelay = true): this {
     this.conn.opts.nagle = !noDelay

@@ -74,6 +74,41 @@ describe('uTP connection: handshake', () => {
     assert.equal(data.ack, 8999)
   })
 
+  it('resendSyn (hole punching): same SYN with a fresh timestamp, no retry used up, no RTT sample from the handshake', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.connect(h, 0x4000, 777, 0)
+    const [first] = h.take()
+    assert.equal(c.resendSyn(40), true)
+    assert.equal(c.resendSyn(90), true)
+    const again = h.take()
+    assert.equal(again.length, 2)
+    for (const p of again) {
+      assert.deepEqual([p.type, p.connId, p.seq, p.ack], [ST_SYN, first.connId, first.seq, 0])
+    }
+    assert.notEqual(again[1].timestamp, first.timestamp, 'fresh timestamp')
+    c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777 }), 130)
+    assert.equal(c.state, 'connected')
+    assert.equal(c.rtt.rtt, 0, 'which SYN was answered is unknown: no sample (Karn)')
+    assert.equal(c.resendSyn(140), false, 'only while connecting')
+  })
+
+  it('resendSyn does not use up synRetries', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.connect(h, 0x4000, 777, 0, { synRetries: 1 })
+    for (let t = 10; t <= 100; t += 10) c.resendSyn(t)
+    c.tick(1000)
+    assert.equal(c.state, 'syn-sent', 'the one scheduled retry still goes out')
+    assert.equal(h.take().filter((p) => p.type === ST_SYN).length, 12)
+  })
+
+  it('a SYN sent once gives the first RTT sample', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.connect(h, 0x4000, 777, 0)
+    h.take()
+    c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777 }), 35)
+    assert.equal(c.rtt.rtt, 35)
+  })
+
   it('acceptor: replies ST_STATE on the SYN id with ack = SYN seq; its first DATA reuses that seq', () => {
     const h = new RecordingHost()
     const c = UtpConnection.accept(h, pkt({ type: ST_SYN, connId: 0x1234, seq: 42, wnd: 0 }), 6000, 0)
