@@ -13,6 +13,7 @@ import {
   writeU32,
   writeUtpHeader,
 } from '../codec/utp-packet.js'
+import { type ConnectionHost, usNow } from './host.js'
 import { type ResolvedOptions, resolveOptions, type UtpConnectionOptions, UtpError } from './options.js'
 import { UtpReceiver } from './receiver.js'
 import { alloc, type OutPacket } from './sender.js'
@@ -27,26 +28,6 @@ const HDR = UTP_HEADER_SIZE
 const MAX_OUTSTANDING = 16_000
 
 export type ConnState = 'syn-sent' | 'syn-recv' | 'connected' | 'closed'
-
-/** What a connection does to the world. The socket manager implements it over a DatagramSocket and a Duplex. */
-export interface ConnectionHost {
-  /** Sends one datagram to the peer. The array is not touched again after the call. */
-  send(packet: Uint8Array): void
-  /** The handshake completed (initiator). */
-  onConnect(): void
-  /** In-order payload (a view into the received datagram). */
-  onData(payload: Uint8Array): void
-  /** The peer's FIN arrived and every byte before it was delivered. */
-  onEnd(): void
-  /** Our FIN was acknowledged: every byte we wrote arrived. */
-  onFinished(): void
-  /** The connection is over: `null` after a graceful close in both directions, an error otherwise. Called once. */
-  onClose(err: UtpError | null): void
-  /** Delivered bytes the application has not read yet (they shrink the window we advertise). */
-  unreadBytes(): number
-  /** Called at the start of every `flush()`: the end of a batch of received packets (optional). */
-  onFlush?(): void
-}
 
 export class UtpConnection extends UtpReceiver {
   state: ConnState
@@ -380,11 +361,7 @@ export class UtpConnection extends UtpReceiver {
   resendSyn(now: number): boolean {
     if (this.state !== 'syn-sent') return false
     this.synRepeats++
-    const buf = alloc(HDR)
-    const h = this.header(ST_SYN, this.synSeq, 0, now)
-    h.connId = this.recvId
-    writeUtpHeader(buf, h)
-    this.transmit(buf, now)
+    this.transmitSyn(now)
     return true
   }
 
@@ -392,6 +369,10 @@ export class UtpConnection extends UtpReceiver {
     this.synSends++
     this.synSentAt = now
     this.synDeadline = now + this.rtt.rto
+    this.transmitSyn(now)
+  }
+
+  private transmitSyn(now: number): void {
     const buf = alloc(HDR)
     const h = this.header(ST_SYN, this.synSeq, 0, now)
     h.connId = this.recvId
@@ -474,9 +455,4 @@ export class UtpConnection extends UtpReceiver {
     this.wq.fail(err ?? new UtpError('ECLOSED', 'connection closed'))
     this.host.onClose(err)
   }
-}
-
-/** Microseconds of the (ms, fractional) clock, mod 2^32, as uTP timestamps are. */
-export function usNow(nowMs: number): number {
-  return (nowMs * 1000) >>> 0
 }

@@ -3,7 +3,8 @@
 // reads are back-pressured through the receive window we advertise (it shrinks by the unread bytes).
 import { Duplex } from 'node:stream'
 import type { Endpoint } from '../net/types.js'
-import type { ConnectionHost, UtpConnection } from './connection.js'
+import type { UtpConnection } from './connection.js'
+import type { ConnectionHost } from './host.js'
 import type { UtpError } from './options.js'
 
 /** What a stream needs from its socket manager. */

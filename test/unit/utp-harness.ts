@@ -1,6 +1,7 @@
 // Scripted-test helpers for the uTP connection state machine: a host that records everything, and packet builders.
 import { decodeUtpPacket, encodeUtpPacket, type UtpPacket, type UtpPacketInit } from '../../src/codec/utp-packet.js'
-import type { ConnectionHost, UtpConnection } from '../../src/utp/connection.js'
+import type { UtpConnection } from '../../src/utp/connection.js'
+import type { ConnectionHost } from '../../src/utp/host.js'
 import type { UtpError } from '../../src/utp/options.js'
 
 export class RecordingHost implements ConnectionHost {
