@@ -92,11 +92,14 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     })
     swarm.on('hp_connect', (relay, ip, port) => this.onConnect(relay, { host: ip, port }))
     swarm.on('hp_error', (relay, code, ep) => this.onError(relay, code, ep))
-    // Connected to a peer we asked a rendezvous for by another way (it dialed us): that ends the rendezvous.
+    // Connected by another way to a peer we punch to or asked a rendezvous for (it dialed us, or our direct dial
+    // crossed the punch): that ends the punch and the rendezvous, with this connection.
     swarm.on('connected', (conn) => {
       for (const ep of [conn.remote, conn.listenEndpoint]) {
+        const punch = this.punches.get(key(ep))
+        if (punch) return punch.adoptConnected(conn)
         const p = this.pending.get(key(ep))
-        if (!p || this.punches.has(key(ep))) continue
+        if (!p) continue
         this.pending.delete(key(ep))
         p.timer.cancel()
         const ms = this.deps.clock.now() - p.sentAt

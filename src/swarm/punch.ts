@@ -130,6 +130,12 @@ export class Punch extends EventEmitter<PunchEvents> {
     }
   }
 
+  /** A connection to our endpoint made another way (a direct dial that crossed the punch) ends the punch with it. */
+  adoptConnected(conn: PeerConnection): void {
+    if (this.settled || conn === this.outConn || conn === this.inConn || !conn.isOpen) return
+    this.succeed(conn, conn.direction)
+  }
+
   /** Ends the punch now (the node is closing). */
   abort(): void {
     this.finish({ ok: false, reason: 'aborted' })

@@ -208,4 +208,50 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
       for (const n of [w.a, w.b, w.relay]) await n.close()
     }
   })
+
+  it('a direct dial still in flight when the punch starts: one connection, reported once as hp_connected', async () => {
+    // 990 ms: the direct dial's SYN retry (at 1 s) crosses the punch's first SYNs.
+    for (const [delay, ids] of [
+      [100, undefined],
+      [990, undefined],
+      [990, [0xf0, 0x01]],
+      [1010, [0xf0, 0x01]],
+    ] as const) {
+      await directDialCrossesPunch(delay, ids && [ids[0], ids[1]])
+    }
+  })
 })
+
+async function directDialCrossesPunch(delay: number, ids: [number, number] | undefined) {
+  const w = await holepunchWorld('port-preserving', 'port-preserving', {
+    node: { swarm: { autoDial: false }, dial: { utpTimeout: 4000 } },
+    ids,
+  })
+  const stop = w.clock.autoAdvance()
+  try {
+    await w.b.connect(INFO_HASH, RELAY)
+    await w.a.connect(INFO_HASH, RELAY)
+    const bAt = { host: '203.0.113.1', port: 6881 }
+    while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await vsleep(w, 50)
+    const events: string[] = []
+    w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host}`))
+    w.a.on('hp_failed', (t, why) => events.push(`failed ${t.host} ${why}`))
+    // The direct dial's SYN dies at B's NAT but opens A's; its retry (1 s later) may cross the punch.
+    const direct = w.a
+      .get(INFO_HASH)!
+      .connect(bAt)
+      .catch((e: Error) => e)
+    await vsleep(w, delay)
+    const res = await w.a.holepunch(INFO_HASH, bAt)
+    assert.deepEqual(res.conn.remotePeerId, w.b.peerId)
+    await direct
+    await vsleep(w, 8000)
+    assert.deepEqual(events, ['connected 203.0.113.1'], `delay ${delay}`)
+    const open = peersOf(w.a, RELAY.host).filter((c) => c.isOpen)
+    assert.equal(open.length, 1, 'one connection to B')
+    assert.equal(open[0], res.conn, 'the one the rendezvous reported')
+  } finally {
+    stop()
+    for (const n of [w.a, w.b, w.relay]) await n.close()
+  }
+}
