@@ -4,12 +4,13 @@
 // this torrent's info hash: a `connect` does not name the torrent, so the torrent is the one its relay serves.
 import { EventEmitter } from 'node:events'
 import { HolepunchError } from '../codec/holepunch.js'
+import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
 import type { Endpoint, Timer } from '../net/types.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import type { ConnectLimiter } from './connect-limiter.js'
 import { Punch, type PunchDeps, type PunchOptions } from './punch.js'
-import { invalidTarget, sameEndpoint } from './relay.js'
+import { endpointKey, invalidTarget, sameEndpoint } from './relay.js'
 
 export interface InitiatorOptions extends PunchOptions {
   /** How long a relay may take to answer a rendezvous with `connect` or `error`, ms. Default 10 s. */
@@ -62,6 +63,9 @@ export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
 }
 
 interface Pending {
+  target: Endpoint
+  /** Key of the punch the relay's `connect` started for this rendezvous (its endpoint may differ from `target`). */
+  punchKey?: string
   promise: Promise<HolepunchSuccess>
   sentAt: number
   relay: PeerConnection
@@ -70,9 +74,7 @@ interface Pending {
   reject: (e: HolepunchFailedError) => void
 }
 
-function key(e: Endpoint): string {
-  return `${e.host}|${e.port}`
-}
+const key = endpointKey
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly punches = new Map<string, Punch>()
@@ -90,26 +92,57 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     swarm.on('pex', (conn, added) => {
       for (const p of added) this.notePexSource(p, conn)
     })
+    // Closed connections are no introducers: forget them (the map would otherwise keep them alive).
+    const forget = (conn: PeerConnection) => {
+      for (const [k, list] of this.pexSources) {
+        if (!list.includes(conn)) continue
+        const rest = list.filter((c) => c !== conn)
+        if (rest.length > 0) this.pexSources.set(k, rest)
+        else this.pexSources.delete(k)
+      }
+    }
+    swarm.on('disconnected', forget)
+    swarm.on('rejected', forget)
     swarm.on('hp_connect', (relay, ip, port) => this.onConnect(relay, { host: ip, port }))
     swarm.on('hp_error', (relay, code, ep) => this.onError(relay, code, ep))
     // Connected by another way to a peer we punch to or asked a rendezvous for (it dialed us, or our direct dial
-    // crossed the punch): that ends the punch and the rendezvous, with this connection.
+    // crossed the punch): that ends the punch and the rendezvous, with this connection. Its listen endpoint is
+    // known only from its extended handshake (`p`) when it came from another port: look again then.
     swarm.on('connected', (conn) => {
-      for (const ep of [conn.remote, conn.listenEndpoint]) {
-        const punch = this.punches.get(key(ep))
-        if (punch) return punch.adoptConnected(conn)
-        const p = this.pending.get(key(ep))
-        if (!p) continue
-        this.pending.delete(key(ep))
-        p.timer.cancel()
-        const ms = this.deps.clock.now() - p.sentAt
-        const success = { conn, target: { host: ep.host, port: ep.port }, direction: conn.direction, ms, punchMs: 0 }
-        p.resolve(success)
-        // Every rendezvous ends in exactly one hp_connected or hp_failed, however the connection came about.
-        this.emit('hp_connected', success)
-        return
-      }
+      if (!this.connectedBy(conn)) conn.once('extended_handshake', () => conn.isOpen && this.connectedBy(conn))
     })
+  }
+
+  private connectedBy(conn: PeerConnection): boolean {
+    for (const ep of [conn.remote, conn.listenEndpoint]) {
+      const punch = this.punches.get(key(ep))
+      if (punch) {
+        punch.adoptConnected(conn)
+        return true
+      }
+      if (this.resolvePending(key(ep), conn)) return true
+    }
+    return false
+  }
+
+  /** Ends the rendezvous pending for `k` with `conn` (however it came about); false when none is pending. */
+  private resolvePending(k: string, conn: PeerConnection): boolean {
+    const p = this.pending.get(k)
+    if (!p) return false
+    // Its punch (to the endpoint the relay named) is running: the punch ends with this connection, and it.
+    const punch = p.punchKey === undefined ? undefined : this.punches.get(p.punchKey)
+    if (punch) {
+      punch.adoptConnected(conn)
+      return true
+    }
+    this.pending.delete(k)
+    p.timer.cancel()
+    const ms = this.deps.clock.now() - p.sentAt
+    const success: HolepunchSuccess = { conn, target: p.target, direction: conn.direction, ms, punchMs: 0 }
+    p.resolve(success)
+    // Every rendezvous ends in exactly one hp_connected or hp_failed, however the connection came about.
+    this.emit('hp_connected', success)
+    return true
   }
 
   /** The punch in progress towards `ep`, if any (the node hands it incoming uTP streams from `ep`). */
@@ -137,12 +170,12 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   onDialFailed(ep: Endpoint): void {
     if (this.closed || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
     // A dial that lost to a crossing connection (the peer reached us meanwhile) needs no rendezvous.
-    if (this.deps.isSelf(ep) || this.connectedTo(ep) || !this.supportsHolepunch(ep)) return
+    if (this.deps.isSelf(ep) || this.connectionTo(ep) || !this.supportsHolepunch(ep)) return
     this.rendezvous(ep).catch(() => {})
   }
 
-  private connectedTo(ep: Endpoint): boolean {
-    return this.deps.swarm.connections.some(
+  private connectionTo(ep: Endpoint): PeerConnection | undefined {
+    return this.deps.swarm.connections.find(
       (c) => !c.isClosed && (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep)),
     )
   }
@@ -153,7 +186,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
    * While a rendezvous with `target` is pending, returns that one.
    */
   rendezvous(to: Endpoint, options: { relay?: PeerConnection } = {}): Promise<HolepunchSuccess> {
-    const target = { host: to.host, port: to.port }
+    const target = { host: normalizeIP(to.host) ?? to.host, port: to.port }
     const k = key(target)
     const existing = this.pending.get(k)
     if (existing) return existing.promise
@@ -168,9 +201,9 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     const { clock } = this.deps
     const timer = clock.setTimeout(() => {
       // Still waiting for the relay (no punch started): it never answered.
-      if (this.pending.get(k) === p && !this.punches.has(k)) this.endPending(k, 'no_answer')
+      if (this.pending.get(k) === p && p.punchKey === undefined) this.endPending(k, 'no_answer')
     }, this.options.rendezvousTimeout ?? 10_000)
-    const p: Pending = { promise, sentAt: clock.now(), relay, timer, ...settle }
+    const p: Pending = { target, promise, sentAt: clock.now(), relay, timer, ...settle }
     this.pending.set(k, p)
     try {
       relay.holepunch.sendHpRendezvous(target)
@@ -185,7 +218,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   close(): void {
     this.closed = true
     for (const p of this.punches.values()) p.abort()
-    for (const k of [...this.pending.keys()]) this.endPending(k, 'aborted')
+    // A rendezvous whose punch runs is ended by that punch's outcome (once); the others here.
+    for (const [k, p] of [...this.pending]) if (p.punchKey === undefined) this.endPending(k, 'aborted')
   }
 
   private notePexSource(ep: Endpoint, conn: PeerConnection): void {
@@ -207,48 +241,75 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (invalidTarget(target)) return ignore('invalid endpoint')
     if (this.deps.isSelf(target)) return ignore('own endpoint')
     if (this.punches.has(k)) return ignore('already punching')
-    // BEP 55: ignore a connect for a peer we are already connected to.
-    if (this.connectedTo(target)) return ignore('already connected')
+    // BEP 55: ignore a connect for a peer we are already connected to (it answers our rendezvous, if we sent one).
+    const existing = this.connectionTo(target)
+    if (existing) {
+      this.resolvePending(k, existing)
+      return ignore('already connected')
+    }
     if (this.deps.isArriving?.(target)) return ignore('already connecting')
-    const admitted = this.deps.limiter.admit(relay)
+    // The answer to our own rendezvous, from the relay we asked, is what we requested: not subject to the limits
+    // that keep relays from making us send packets to addresses of their choosing.
+    const answers = this.answeredRendezvous(relay, target)
+    const admitted = answers !== undefined || this.deps.limiter.admit(relay)
     if (admitted !== true) {
       relay.countDrop(`holepunch_connect_${admitted}`)
       return ignore(admitted)
     }
+    const asked = answers === undefined ? undefined : this.pending.get(answers)
+    if (asked) asked.punchKey = k
     const punch = new Punch(this.deps, target, this.options)
     this.punches.set(k, punch)
     this.emit('hp_punching', relay, target)
     punch.start()
     punch.done.then((r) => {
       this.punches.delete(k)
-      this.deps.limiter.release()
-      const pending = this.pending.get(k)
+      if (answers === undefined) this.deps.limiter.release()
+      const pending = asked && this.pending.get(answers as string) === asked ? asked : undefined
+      // Our rendezvous already ended another way (the peer reached us): it was reported then.
+      if (asked && !pending) return
       if (!r.ok) {
-        if (pending) this.endPending(k, r.reason)
+        if (pending) this.endPending(answers as string, r.reason)
         else this.emit('hp_failed', target, r.reason)
         return
       }
       const since = pending?.sentAt ?? punch.startedAt
       const success: HolepunchSuccess = {
         conn: r.conn,
-        target,
+        target: pending?.target ?? target,
         direction: r.direction,
         ms: (punch.utpAt ?? this.deps.clock.now()) - since,
         punchMs: r.utpMs,
       }
       if (pending) {
         pending.timer.cancel()
-        this.pending.delete(k)
+        this.pending.delete(answers as string)
         pending.resolve(success)
       }
       this.emit('hp_connected', success)
     })
   }
 
+  /**
+   * The key of our pending rendezvous that a `connect` from `relay` answers: the one for `target`, else the one we
+   * sent this relay for the same address (the relay names the peer by the endpoint it sees it at, which behind a NAT
+   * that does not keep ports differs from the listen port we asked for).
+   */
+  private answeredRendezvous(relay: PeerConnection, target: Endpoint): string | undefined {
+    const k = key(target)
+    if (this.pending.get(k)?.relay === relay) return k
+    const host = normalizeIP(target.host) ?? target.host
+    for (const [pk, p] of this.pending) {
+      if (p.relay === relay && p.punchKey === undefined && (normalizeIP(p.target.host) ?? p.target.host) === host)
+        return pk
+    }
+    return undefined
+  }
+
   private onError(relay: PeerConnection, code: number, ep: Endpoint): void {
     const k = key(ep)
     const p = this.pending.get(k)
-    if (!p || p.relay !== relay || this.punches.has(k)) return
+    if (!p || p.relay !== relay || p.punchKey !== undefined) return
     const name = (Object.entries(HolepunchError).find(([, c]) => c === code)?.[0] ?? 'NoSuchPeer') as HolepunchFailure
     this.endPending(k, name)
   }
@@ -258,8 +319,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (!p) return
     this.pending.delete(k)
     p.timer.cancel()
-    const target = { host: k.slice(0, k.lastIndexOf('|')), port: Number(k.slice(k.lastIndexOf('|') + 1)) }
-    p.reject(this.fail(target, reason))
+    p.reject(this.fail(p.target, reason))
   }
 
   private fail(target: Endpoint, reason: HolepunchFailure): HolepunchFailedError {

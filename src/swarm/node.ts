@@ -16,14 +16,14 @@ import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
 import { UtpSocketManager, type UtpSocketManagerOptions } from '../utp/socket-manager.js'
 import type { UtpStream } from '../utp/stream.js'
-import type { WireError } from '../wire/errors.js'
+import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
-import { sameEndpoint } from './relay.js'
+import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
 
 export interface SwarmNodeOptions {
@@ -83,9 +83,7 @@ interface Torrent {
   failed: Set<string>
 }
 
-function key(e: Endpoint): string {
-  return `${e.host}|${e.port}`
-}
+const key = endpointKey
 
 export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   readonly peerId: Uint8Array
@@ -218,7 +216,9 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     try {
       return await t.swarm.connect(peer)
     } catch (err) {
-      if (!t.initiator.supportsHolepunch(peer) || !t.initiator.findIntroducer(peer)) throw err
+      // Only an unreachable peer calls for a rendezvous (not a duplicate, a limit or a refused handshake).
+      const unreachable = err instanceof WireError && err.code === 'DIAL_FAILED'
+      if (!unreachable || !t.initiator.supportsHolepunch(peer) || !t.initiator.findIntroducer(peer)) throw err
       return (await t.initiator.rendezvous(peer)).conn
     }
   }

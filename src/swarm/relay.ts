@@ -39,9 +39,14 @@ export type RelayEvents = {
 export interface RelayHost {
   /** This torrent's connections (open or not; the relay skips closed ones). */
   connections(): Iterable<PeerConnection>
-  /** Endpoints that are us (our listen endpoints, as others may name them). */
-  selfEndpoints(): Endpoint[]
+  /** True for an endpoint that is us (our listen port at any address others may name us by). */
+  isSelf(ep: Endpoint): boolean
   clock: Clock
+}
+
+/** Map key of an endpoint, by its canonical address (an IPv4-mapped or uncompressed IPv6 form names the same). */
+export function endpointKey(e: Endpoint): string {
+  return `${normalizeIP(e.host) ?? e.host}|${e.port}`
 }
 
 export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
@@ -96,9 +101,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     if (from.isClosed) return
     if (!this.admit(from)) return
     if (invalidTarget(target)) return this.refuse(from, HolepunchError.NoSuchPeer, target)
-    if (this.host.selfEndpoints().some((e) => sameEndpoint(e, target))) {
-      return this.refuse(from, HolepunchError.NoSelf, target)
-    }
+    if (this.host.isSelf(target)) return this.refuse(from, HolepunchError.NoSelf, target)
     if (sameEndpoint(from.remote, target) || sameEndpoint(reachableEndpoint(from), target)) {
       return this.refuse(from, HolepunchError.NoSelf, target)
     }

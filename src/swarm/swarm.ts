@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { createServer, type Server } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { bytesEqual, toHex } from '../codec/bytes.js'
+import { bytesEqual, compareBytes, toHex } from '../codec/bytes.js'
 import type { CompactPeer } from '../codec/compact.js'
 import { PexFlags, type PexPeer } from '../codec/pex.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
@@ -131,7 +131,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const random = options.random ?? cryptoRandom
     this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode(PEER_ID_PREFIX), ...random.bytes(12)])
     this.relay = new Relay(
-      { connections: () => this.conns, selfEndpoints: () => this.selfEndpoints(), clock: this.clock },
+      { connections: () => this.conns, isSelf: (ep) => this.isSelf(ep), clock: this.clock },
       options.relay,
     )
     this.relay.on('relayed', (from, to) => this.emit('hp_relayed', from, to))
@@ -270,14 +270,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return had === undefined
   }
 
-  /** Endpoints that are us: the listen endpoint, and its port on every address peers reach us at. */
+  /**
+   * Endpoints that are us: the listen endpoint, and our listen port (ours, or the one a SwarmNode gave us) on every
+   * address peers reach us at.
+   */
   selfEndpoints(): Endpoint[] {
     const me = this.listenEndpoint
-    if (!me) return []
-    const out = [me]
+    const port = me?.port ?? this.opts.connection?.listenPort
+    if (port === undefined) return []
+    const out = me ? [me] : []
     for (const c of this.conns) {
-      if (c.local) out.push({ host: c.local.host, port: me.port })
-      if (c.remoteExtended?.yourip) out.push({ host: c.remoteExtended.yourip, port: me.port })
+      if (c.local) out.push({ host: c.local.host, port })
+      if (c.remoteExtended?.yourip) out.push({ host: c.remoteExtended.yourip, port })
     }
     return out
   }
@@ -285,6 +289,11 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private isSelf(ep: Endpoint): boolean {
     if (this.opts.isSelf) return this.opts.isSelf(ep)
     return this.selfEndpoints().some((me) => sameEndpoint(me, ep))
+  }
+
+  /** Whether `conn` was initiated by the greater of our peer id and `remoteId`. */
+  private greaterInitiated(conn: PeerConnection, remoteId: Uint8Array): boolean {
+    return compareBytes(this.peerId, remoteId) > 0 === (conn.direction === 'outgoing')
   }
 
   /** What `conn` may advertise in PEX: the other open connections whose listen endpoint we know. */
@@ -318,10 +327,16 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         return
       }
       for (const c of this.conns) {
-        if (c !== conn && c.isOpen && c.remotePeerId && bytesEqual(c.remotePeerId, h.peerId)) {
-          conn.close(new WireError('DUPLICATE', `already connected to peer ${toHex(h.peerId)}`))
-          return
+        if (c === conn || !c.isOpen || !c.remotePeerId || !bytesEqual(c.remotePeerId, h.peerId)) continue
+        // Two connections crossing (one each way, both peers dialing at once): keep the one the greater peer id
+        // initiated, as libtorrent does, so that both ends keep the same one. Keeping the older one would make
+        // each end keep a different connection and close the other's: none would be left.
+        if (c.direction !== conn.direction && this.greaterInitiated(conn, h.peerId)) {
+          c.close(new WireError('DUPLICATE', `kept the crossing connection to peer ${toHex(h.peerId)}`))
+          break
         }
+        conn.close(new WireError('DUPLICATE', `already connected to peer ${toHex(h.peerId)}`))
+        return
       }
       announced = true
       if (conn.direction === 'outgoing') this.remember(conn.remote, h.peerId, 0)

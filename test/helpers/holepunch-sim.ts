@@ -1,6 +1,6 @@
 // Two peers behind simulated NATs and a public relay, all SwarmNodes on net/sim (uTP only, no DHT): the setting
 // of the holepunch sim tests.
-import type { NatType } from '../../src/net/sim/nat.js'
+import type { NatOptions, NatType } from '../../src/net/sim/nat.js'
 import { SimNetwork } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { DatagramSocket } from '../../src/net/types.js'
@@ -16,6 +16,8 @@ export interface WorldOptions {
   /** Loss on both NATs' uplinks. Default 0. */
   loss?: number
   node?: Partial<SwarmNodeOptions>
+  /** Overrides of B's NAT behaviour (mapping, filtering, port preservation). */
+  natB?: Partial<NatOptions>
 }
 
 export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptions = {}) {
@@ -27,7 +29,7 @@ export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptio
   const clock = net.clock
   const nat = {
     a: net.addNat({ publicIp: '198.51.100.1', type: natA }),
-    b: net.addNat({ publicIp: '203.0.113.1', type: natB }),
+    b: net.addNat({ publicIp: '203.0.113.1', type: natB, ...o.natB }),
   }
   const make = (socket: DatagramSocket, id: number) =>
     new SwarmNode({

@@ -45,4 +45,62 @@ describe('SwarmNode on net/sim', { timeout: 30_000 }, () => {
       await server.close()
     }
   })
+
+  it('two peers dialing each other at once keep exactly one connection, the same one at both ends', async () => {
+    const ih = new Uint8Array(20).fill(0xab)
+    for (const [seed, idA, idB] of [
+      [1, 0x0a, 0x0b],
+      [2, 0x0a, 0x0b],
+      [3, 0xf0, 0x01],
+    ]) {
+      const random = new SeededRandom(seed)
+      const net = new SimNetwork({ random: random.fork(), defaults: { latencyMs: 20, jitterMs: 2 } })
+      const clock = net.clock
+      const make = (ip: string, id: number) =>
+        new SwarmNode({
+          socket: net.bind(ip, 6881),
+          clock,
+          random: random.fork(),
+          peerId: new Uint8Array(20).fill(id),
+          dht: false,
+          utp: { defer: (fn) => clock.setTimeout(fn, 0) },
+          swarm: { autoDial: false },
+        })
+      const a = make('198.51.100.1', idA)
+      const b = make('203.0.113.1', idB)
+      const stop = clock.autoAdvance()
+      try {
+        await a.listen()
+        await b.listen()
+        a.add(ih)
+        b.add(ih)
+        const code = (p: Promise<unknown>) =>
+          p.then(
+            () => 'ok',
+            (e: { code?: string }) => e.code,
+          )
+        const results = await Promise.all([
+          code(a.get(ih)!.connect({ host: '203.0.113.1', port: 6881 })),
+          code(b.get(ih)!.connect({ host: '198.51.100.1', port: 6881 })),
+        ])
+        await new Promise<void>((r) => clock.setTimeout(r, 3000))
+        // The connection the greater peer id dialed is kept; the other dial is refused as a duplicate.
+        const greaterIsA = idA > idB
+        assert.deepEqual(results, greaterIsA ? ['ok', 'DUPLICATE'] : ['DUPLICATE', 'ok'], `seed ${seed}`)
+        const [ca] = a.get(ih)!.connections
+        const [cb] = b.get(ih)!.connections
+        assert.equal(a.get(ih)!.connections.length, 1)
+        assert.equal(b.get(ih)!.connections.length, 1)
+        assert.equal(ca.direction, greaterIsA ? 'outgoing' : 'incoming')
+        assert.equal(cb.direction, greaterIsA ? 'incoming' : 'outgoing')
+        const got = new Promise<number>((resolve) => cb.once('have', (m) => resolve(m.index)))
+        ca.send({ type: 'have', index: 3 })
+        assert.equal(await got, 3, 'both ends hold the same connection')
+      } finally {
+        stop()
+        await a.close()
+        await b.close()
+      }
+    }
+  })
 })

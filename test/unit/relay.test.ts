@@ -32,7 +32,7 @@ async function setup(transport: 'tcp' | 'utp' = 'tcp') {
   })
   const conns = [rA, rB, rN]
   const relay = new Relay(
-    { connections: () => conns, selfEndpoints: () => [R], clock },
+    { connections: () => conns, isSelf: (ep) => ep.host === R.host && ep.port === R.port, clock },
     { rateLimit: 3, floodFactor: 2 },
   )
   for (const c of conns) relay.attach(c)
