@@ -17,6 +17,12 @@ export interface InitiatorOptions extends PunchOptions {
   rendezvousTimeout?: number
   /** Endpoints remembered per PEX source, to pick the introducer that listed a peer. Default 1000. */
   maxPexSources?: number
+  /**
+   * Rendezvous we ask of one introducer per minute; beyond it another introducer is chosen, or the holepunch
+   * fails with `no_introducer`. Default 8: relays answer a few per minute (ours 10, and it disconnects a peer
+   * asking 50) and ignore the rest.
+   */
+  maxRendezvousPerRelay?: number
 }
 
 export interface HolepunchSuccess {
@@ -81,6 +87,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly pending = new Map<string, Pending>()
   /** Endpoint → connections whose PEX listed it (newest last). */
   private readonly pexSources = new Map<string, PeerConnection[]>()
+  /** When we asked each introducer for a rendezvous, within the last minute. */
+  private readonly asked = new WeakMap<PeerConnection, number[]>()
   private closed = false
 
   constructor(
@@ -160,7 +168,11 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   /** The connection to ask for a rendezvous with `target`: one that listed it in PEX, else any holepunch peer. */
   findIntroducer(target: Endpoint): PeerConnection | undefined {
     const usable = (c: PeerConnection) =>
-      c.isOpen && c.holepunch.supported && !sameEndpoint(c.remote, target) && !sameEndpoint(c.listenEndpoint, target)
+      c.isOpen &&
+      c.holepunch.supported &&
+      !sameEndpoint(c.remote, target) &&
+      !sameEndpoint(c.listenEndpoint, target) &&
+      this.recentAsks(c).length < (this.options.maxRendezvousPerRelay ?? 8)
     const listed = this.pexSources.get(key(target)) ?? []
     for (let i = listed.length - 1; i >= 0; i--) if (usable(listed[i])) return listed[i]
     return this.deps.swarm.connections.find(usable)
@@ -207,6 +219,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     this.pending.set(k, p)
     try {
       relay.holepunch.sendHpRendezvous(target)
+      this.recentAsks(relay).push(clock.now())
       this.emit('hp_rendezvous_sent', relay, target)
     } catch {
       this.endPending(k, 'no_introducer')
@@ -220,6 +233,15 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     for (const p of this.punches.values()) p.abort()
     // A rendezvous whose punch runs is ended by that punch's outcome (once); the others here.
     for (const [k, p] of [...this.pending]) if (p.punchKey === undefined) this.endPending(k, 'aborted')
+  }
+
+  /** The times we asked `relay` for a rendezvous in the last minute (older ones dropped). */
+  private recentAsks(relay: PeerConnection): number[] {
+    const now = this.deps.clock.now()
+    let times = this.asked.get(relay)
+    if (!times) this.asked.set(relay, (times = []))
+    while (times.length > 0 && now - times[0] >= 60_000) times.shift()
+    return times
   }
 
   private notePexSource(ep: Endpoint, conn: PeerConnection): void {

@@ -179,4 +179,21 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
       await done()
     }
   })
+
+  it('asks one introducer for at most 8 rendezvous a minute (relays ignore more, and cut off floods)', async () => {
+    const { w, events, done } = await connectedWorld()
+    try {
+      const targets = Array.from({ length: 12 }, (_, i) => ({ host: `203.0.113.${50 + i}`, port: 6881 }))
+      const results = await Promise.all(targets.map((t) => outcome(w.a.holepunch(INFO_HASH, t))))
+      assert.equal(results.filter((r) => r === 'rejected NotConnected').length, 8, 'the relay answered the first 8')
+      assert.equal(results.filter((r) => r === 'rejected no_introducer').length, 4, 'the rest found no introducer')
+      assert.equal(events.filter((e) => e.startsWith('sent')).length, 8)
+      const toRelay = w.a.get(INFO_HASH)!.connections.find((c) => c.remote.host === RELAY.host)!
+      assert.equal(toRelay.isOpen, true)
+      await vsleep(w, 60_000)
+      assert.equal(await outcome(w.a.holepunch(INFO_HASH, targets[0])), 'rejected NotConnected', 'a minute later')
+    } finally {
+      await done()
+    }
+  })
 })
