@@ -196,7 +196,10 @@ export class UtpConnection extends UtpReceiver {
     this.lastRecvAt = now
     this.replyMicro = (usNow(now) - pkt.timestamp) >>> 0
     if (this.state === 'syn-sent') {
-      if (pkt.ack !== this.synSeq) return
+      // Only the SYN-ACK (an ST_STATE acking our SYN) says where the peer's sequence starts. Data that overtook it
+      // would put ackNr past the peer's first data packet, which would then pass for delivered and be lost; the
+      // peer re-sends it once we are connected.
+      if (type !== ST_STATE || pkt.ack !== this.synSeq) return
       this.state = 'connected'
       this.lastAckRecv = this.synSeq
       this.recoverSeq = this.synSeq
@@ -210,7 +213,6 @@ export class UtpConnection extends UtpReceiver {
     } else if (this.state === 'syn-recv') {
       this.state = 'connected'
     }
-    this.peerWnd = pkt.wnd
     this.processAck(pkt, now)
     if (type === ST_DATA || type === ST_FIN) this.processData(pkt, now)
     if ((this.state as ConnState) !== 'closed') this.maybeFinish(now)
@@ -290,7 +292,8 @@ export class UtpConnection extends UtpReceiver {
         return
       }
       const n = Math.min(this.queued, size)
-      if (this.inflight + n + HDR > win) {
+      if (this.inflight + n + HDR <= win) this.probeAt = 0
+      else {
         if (this.inflight > 0) {
           this.cwndFull = true
           return
@@ -420,6 +423,10 @@ export class UtpConnection extends UtpReceiver {
   advertisedWindow(): number {
     const w = this.opts.recvBufferSize - this.host.unreadBytes() - this.reorder.bytes
     return Math.max(w, 0)
+  }
+
+  protected bufferedBytes(): number {
+    return this.host.unreadBytes() + this.reorder.bytes
   }
 
   // ---- internals: end of the stream ----

@@ -23,6 +23,8 @@ export abstract class UtpReceiver extends UtpSender {
   protected abstract onPayload(payload: Uint8Array): void
   /** The peer's FIN was reached: every byte before it was delivered. */
   protected abstract onEof(now: number): void
+  /** Bytes received and not yet read by the application (delivered or waiting in the reorder buffer). */
+  protected abstract bufferedBytes(): number
 
   /** An ST_DATA or ST_FIN addressed to us: deliver it in order, or keep it for later, or drop it (counted). */
   protected processData(pkt: UtpPacket, now: number): void {
@@ -36,8 +38,14 @@ export abstract class UtpReceiver extends UtpSender {
       return
     }
     const payload = pkt.payload
-    if (fin && this.eofSeq < 0) this.eofSeq = s
+    // The window we advertise is a limit, not a hint: beyond it (and one packet of slack for a zero-window
+    // probe) a packet is dropped, still acknowledged, so that a peer ignoring it cannot grow our memory.
+    if (payload.length > 0 && this.bufferedBytes() + payload.length > this.opts.recvBufferSize + this.opts.packetSize) {
+      this.stats.dropped++
+      return
+    }
     if (d === 1) {
+      if (fin) this.eofSeq = s
       this.deliver(s, payload, fin, now)
       while (this.reorder.size > 0 && !this.gotEof) {
         const e = this.reorder.take(seqAdd(this.ackNr, 1))
@@ -55,6 +63,7 @@ export abstract class UtpReceiver extends UtpSender {
       return
     }
     this.stats.outOfOrder++
+    if (fin && this.eofSeq < 0) this.eofSeq = s
     this.reorder.store(s, payload, fin, d)
   }
 

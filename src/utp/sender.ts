@@ -82,8 +82,11 @@ export abstract class UtpSender {
   protected probes = 0
   /** Our FIN was acknowledged cumulatively. */
   protected finAcked = false
+  /** A peer window below one full packet (plus header) is shut: only a zero-window probe may go out. */
+  private readonly shutWindow: number
 
   constructor(opts: ResolvedOptions, seq: number) {
+    this.shutWindow = opts.packetSize + 20
     this.rtt = new RttEstimator(opts)
     this.ledbat = new Ledbat(opts)
     this.seqNr = seq
@@ -120,15 +123,21 @@ export abstract class UtpSender {
       this.progressAt = now
       this.rtt.onProgress()
       this.rtoDeadline = now + this.rtt.rto
-    } else if (d === 0 && pkt.type === ST_STATE && pkt.sack === null && this.out.size > 0) {
-      // Duplicate ACKs count only from ST_STATE (bittorrent/libutp#87), and only without a SACK: a SACK says
-      // exactly what arrived and is handled (reordering-tolerantly) below.
+    } else if (d === 0 && this.peerWnd < this.shutWindow && pkt.wnd < this.shutWindow) {
+      // The peer answers while its window is shut (our zero-window probes are dropped): it is alive, so probe
+      // timeouts must not add up to a dead connection.
+      this.rtt.onProgress()
+    } else if (d === 0 && pkt.type === ST_STATE && pkt.sack === null && pkt.wnd === this.peerWnd && this.out.size > 0) {
+      // Duplicate ACKs count only from ST_STATE (bittorrent/libutp#87), only without a SACK (a SACK says exactly
+      // what arrived and is handled, reordering-tolerantly, below) and only with an unchanged window (a window
+      // update repeats the ack but reports no loss).
       if (++this.dupAcks === 3) {
         const p = this.out.get(seqAdd(ack, 1))
         if (p !== undefined && !p.sacked) this.markLost(p, now, true)
       }
     }
     if (pkt.sack !== null && this.out.size > 0) acked += this.processSack(ack, pkt.sack, now)
+    this.peerWnd = pkt.wnd
     if (acked > 0) {
       this.ledbat.onAck(acked, this.cwndFull)
     }

@@ -130,11 +130,16 @@ describe('uTP connection: handshake', () => {
     assert.equal(h.text(), 'hi')
   })
 
-  it('initiator connects on a DATA packet when the SYN-ACK was lost', () => {
+  it('initiator: a lost SYN-ACK is recovered by the SYN retry, not guessed from data (which may not be the first)', () => {
     const h = new RecordingHost()
     const c = UtpConnection.connect(h, 10, 500, 0)
     h.take()
     c.receive(pkt({ type: ST_DATA, connId: 10, seq: 3000, ack: 500, payload: enc('early') }), 5)
+    assert.equal(c.state, 'syn-sent')
+    c.tick(1000)
+    assert.equal(h.take()[0]?.type, ST_SYN, 'the SYN goes again')
+    c.receive(pkt({ type: ST_STATE, connId: 10, seq: 3000, ack: 500 }), 1010)
+    c.receive(pkt({ type: ST_DATA, connId: 10, seq: 3000, ack: 500, payload: enc('early') }), 1011)
     assert.equal(c.state, 'connected')
     assert.equal(h.text(), 'early')
     assert.equal(c.ackNr, 3000)
@@ -488,5 +493,96 @@ describe('uTP connection: FIN and RESET', () => {
     assert.equal(ka.ack, seqAdd(a.ackNr, -1))
     a.tick(5000)
     assert.equal(ha.closed?.code, 'ETIMEDOUT')
+  })
+})
+
+describe('uTP connection: what a peer may not make us do', () => {
+  it('initiator: data that overtakes the SYN-ACK does not start the connection (it would lose the first packet)', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.connect(h, 0x4000, 777, 0)
+    h.take()
+    c.receive(pkt({ type: ST_DATA, connId: 0x4000, seq: 9001, ack: 777, payload: enc('BBB') }), 5)
+    assert.equal(c.state, 'syn-sent')
+    assert.equal(h.text(), '')
+    c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777 }), 6)
+    assert.equal(c.state, 'connected')
+    c.receive(pkt({ type: ST_DATA, connId: 0x4000, seq: 9000, ack: 777, payload: enc('AAA') }), 7)
+    c.receive(pkt({ type: ST_DATA, connId: 0x4000, seq: 9001, ack: 777, payload: enc('BBB') }), 8)
+    assert.equal(h.text(), 'AAABBB')
+  })
+
+  it('in-order data beyond the advertised window is dropped (and acked), so an unread stream stays bounded', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.accept(h, pkt({ type: ST_SYN, connId: 100, seq: 10 }), 5000, 0, {
+      recvBufferSize: 64 * 1024,
+    })
+    h.take()
+    const payload = new Uint8Array(1400)
+    let delivered = 0
+    for (let i = 1; i <= 2000; i++) {
+      c.receive(pkt({ type: ST_DATA, connId: 101, seq: 10 + i, ack: 4999, payload }), 1)
+      // The application reads nothing: everything delivered stays unread.
+      delivered = h.data.reduce((n, d) => n + d.length, 0)
+      h.unread = delivered
+    }
+    c.flush(1)
+    assert.ok(delivered <= 64 * 1024 + 1400, `${delivered} bytes buffered`)
+    assert.ok(c.stats.dropped > 1900)
+    const ack = h.take().at(-1)!
+    assert.equal(ack.type, ST_STATE)
+    assert.equal(ack.ack, 10 + delivered / 1400, 'the ack stops at the last packet taken')
+    assert.equal(ack.wnd, 0)
+  })
+
+  it('a peer answering with a shut window keeps the connection alive while our probes are dropped', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.connect(h, 0x4000, 777, 0)
+    h.take()
+    c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777, wnd: 0 }), 10)
+    c.write(new Uint8Array(5000), null)
+    let probes = 0
+    for (let t = 10; t < 300_000 && c.state !== 'closed'; t += 50) {
+      c.tick(t)
+      for (const p of h.take()) {
+        if (p.type !== ST_DATA) continue
+        probes++
+        // Dropped (window shut), answered with the same ack and window.
+        c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777, wnd: 0 }), t + 20)
+      }
+    }
+    assert.equal(c.state, 'connected', 'still open after 300 s')
+    assert.ok(probes > 10, `${probes} probes`)
+    // The window opens: the data goes.
+    c.receive(pkt({ type: ST_STATE, connId: 0x4000, seq: 9000, ack: 777, wnd: 1 << 20 }), 300_100)
+    c.flush(300_100)
+    assert.ok(h.take().some((p) => p.type === ST_DATA))
+  })
+
+  it('window updates (same ack, growing window) are not duplicate ACKs', () => {
+    const { a, ha, b, pump } = pair()
+    a.write(new Uint8Array(4 * 1400), null)
+    a.flush(1)
+    const sent = ha.take().filter((p) => p.type === ST_DATA)
+    assert.ok(sent.length >= 2)
+    const resentBefore = a.stats.resent
+    for (let i = 1; i <= 4; i++) {
+      a.receive(
+        pkt({ type: ST_STATE, connId: a.sendId, seq: b.seqNr, ack: sent[0].seq - 1, wnd: 100_000 + i * 10_000 }),
+        2 + i,
+      )
+    }
+    a.flush(10)
+    assert.equal(a.stats.resent, resentBefore, 'no fast retransmit')
+    pump(11)
+  })
+
+  it('a FIN too far ahead to be kept does not end the stream where it claimed', () => {
+    const h = new RecordingHost()
+    const c = UtpConnection.accept(h, pkt({ type: ST_SYN, connId: 100, seq: 10 }), 5000, 0, { maxReorder: 64 })
+    c.receive(pkt({ type: ST_FIN, connId: 101, seq: 10 + 100, ack: 4999 }), 1)
+    for (let i = 1; i <= 150; i++)
+      c.receive(pkt({ type: ST_DATA, connId: 101, seq: 10 + i, ack: 4999, payload: enc('x') }), 2)
+    assert.equal(h.text().length, 150, 'data past the dropped FIN is still taken')
+    assert.equal(h.ended, 0)
   })
 })
