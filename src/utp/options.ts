@@ -58,8 +58,8 @@ export type UtpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EDESTR
 export class UtpError extends Error {
   override readonly name = 'UtpError'
   readonly code: UtpErrorCode
-  constructor(code: UtpErrorCode, message: string) {
-    super(message)
+  constructor(code: UtpErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
     this.code = code
   }
 }

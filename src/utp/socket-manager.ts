@@ -7,7 +7,7 @@ import { cryptoRandom, realClock } from '../net/clock.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import { UtpConnection } from './connection.js'
 import { usNow } from './host.js'
-import type { UtpConnectionOptions } from './options.js'
+import { type UtpConnectionOptions, UtpError } from './options.js'
 import { seqAdd } from './seq.js'
 import { type StreamOwner, UtpStream, type UtpStreamOptions } from './stream.js'
 
@@ -48,6 +48,8 @@ export interface UtpManagerStats {
   resetsSent: number
   resetsSuppressed: number
   resetsReceived: number
+  /** Connections destroyed because code they called (a stream listener, the application) threw. */
+  handlerErrors: number
 }
 
 interface ManagerEvents {
@@ -66,6 +68,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     resetsSent: 0,
     resetsSuppressed: 0,
     resetsReceived: 0,
+    handlerErrors: 0,
   }
   private readonly clock: Clock
   private readonly random: Random
@@ -208,7 +211,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     const now = this.clock.now()
     for (const c of list) {
       c.scheduled = false
-      c.flush(now)
+      this.guarded(c, now, () => c.flush(now))
     }
   }
 
@@ -223,11 +226,29 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
         }
         continue
       }
-      c.tick(now)
+      this.guarded(c, now, () => c.tick(now))
     }
     if (this.all.size === 0 && this.timer) {
       this.timer.cancel()
       this.timer = null
+    }
+  }
+
+  /**
+   * Runs one connection's step. A throw from what it calls (stream listeners run synchronously inside it) would
+   * otherwise escape a timer callback and end the process, and stop the batch for every other connection: that
+   * connection is destroyed with the error instead.
+   */
+  private guarded(c: UtpConnection, now: number, step: () => void): void {
+    try {
+      step()
+    } catch (err) {
+      this.stats.handlerErrors++
+      try {
+        c.destroy(now, new UtpError('EDESTROYED', `a handler threw: ${(err as Error)?.message ?? err}`, { cause: err }))
+      } catch {
+        // The error listener threw too: the connection is closed all the same.
+      }
     }
   }
 
@@ -289,7 +310,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
       return
     }
     const c = s.conn
-    c.receive(pkt, now)
+    this.guarded(c, now, () => c.receive(pkt, now))
     if (c.pendingSyn && c.state !== 'syn-recv') {
       c.pendingSyn = false
       this.pending--

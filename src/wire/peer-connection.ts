@@ -253,13 +253,27 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
 
   /** Closes the connection (idempotent). `close` is emitted once with the reason. */
   close(reason: WireError = new WireError('LOCAL_CLOSE', 'closed locally')): void {
+    this.closeWith(reason, false)
+  }
+
+  /**
+   * `graceful` (the peer ended its side): answer with our own end of stream (a FIN, over uTP too) rather than a
+   * reset, and let the stream go once it finished or after a second.
+   */
+  private closeWith(reason: WireError, graceful: boolean): void {
     if (this.state === 'closed') return
     this.state = 'closed'
     this.closeReason = reason
     for (const t of this.timers) t.cancel()
     this.pex.stop()
     this.stream.off('data', this.onData)
-    this.stream.destroy()
+    if (graceful) {
+      const s = this.stream
+      const t = this.clock.setTimeout(() => s.destroy(), 1000)
+      s.once('close', () => t.cancel())
+      s.once('finish', () => s.destroy())
+      s.end()
+    } else this.stream.destroy()
     this.emit('close', reason)
   }
 
@@ -298,7 +312,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   }
 
   private readonly onStreamEnd = (): void => {
-    this.close(new WireError('STREAM_ENDED', 'the peer closed the connection'))
+    this.closeWith(new WireError('STREAM_ENDED', 'the peer closed the connection'), true)
   }
 
   private readonly onData = (chunk: Uint8Array): void => {
