@@ -7,6 +7,7 @@ export type DHTErrorCode =
   | 'DESTROYED' // the node was destroyed while the operation ran
   | 'KRPC_ERROR' // the remote node answered with a KRPC error (`y: e`)
   | 'BAD_REPLY' // a reply that parsed but lacks what the query needs (e.g. no 20-byte `id`)
+  | 'WRONG_ID' // a node answered under another id than the one it was listed with
   | 'NOT_LISTENING' // an operation that needs the socket before listen()
   | 'TOO_MANY_PENDING' // the transaction table is full
   | 'BAD_ADDRESS' // an endpoint of the wrong family, or not an IP literal

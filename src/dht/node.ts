@@ -189,7 +189,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     const table = this.tables[familyOf(to.host)]
     if (outcome === 'timeout') {
       this.counters.timeouts++
-      if (nodeId) table.failed(nodeId)
+      if (nodeId) table.failed(nodeId, to)
       return
     }
     if (outcome === 'error') {
@@ -199,7 +199,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.counters.repliesIn++
     if (!msg) return
     const id = msg.r.id
-    if (nodeId && !bytesEq(nodeId, id)) table.remove(nodeId) // it answered under another id: a restart
+    if (nodeId && !bytesEq(nodeId, id)) table.remove(nodeId, to) // it answered under another id: a restart
     const res = table.seen({ id, host: to.host, port: to.port }, true)
     if (res.status === 'added') this.emit('node', { id: copyBytes(id), host: to.host, port: to.port })
     for (const n of res.ping) this.pingQuietly(n)

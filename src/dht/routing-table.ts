@@ -3,6 +3,7 @@
 // One table serves one address family (BEP 32); the node keeps one per family.
 import { isLocalNetwork, parseIPv4, parseIPv6 } from '../codec/ip.js'
 import { commonPrefixLength, compareDistance, NODE_ID_BITS } from '../codec/node-id.js'
+import type { Endpoint } from '../net/types.js'
 
 /** A node's contact as the table hands it out. */
 export interface NodeContact {
@@ -274,22 +275,21 @@ export class RoutingTable {
    * A query to this node failed (timeout or error). A bad node is replaced by the newest replacement; a node that
    * kept failing is removed even without one.
    */
-  failed(id: Uint8Array): void {
-    const i = this.indexOf(id)
-    const b = this.buckets[i]
-    const at = b.nodes.findIndex((n) => sameId(n.id, id))
-    if (at < 0) {
-      const r = b.repl.findIndex((n) => sameId(n.id, id))
+  failed(id: Uint8Array, at?: Endpoint): void {
+    const b = this.buckets[this.indexOf(id)]
+    const i = b.nodes.findIndex((n) => sameId(n.id, id) && isAt(n, at))
+    if (i < 0) {
+      const r = b.repl.findIndex((n) => sameId(n.id, id) && isAt(n, at))
       if (r >= 0) b.repl.splice(r, 1)
       return
     }
-    const n = b.nodes[at]
+    const n = b.nodes[i]
     n.fails++
     if (n.fails >= BAD_FAILS && b.repl.length > 0) {
-      this.drop(b, at)
+      this.drop(b, i)
       this.promote(b)
     } else if (n.fails >= MAX_FAILS) {
-      this.drop(b, at)
+      this.drop(b, i)
     }
   }
 
@@ -302,11 +302,11 @@ export class RoutingTable {
   }
 
   /** Removes a node (e.g. it answered with another id). */
-  remove(id: Uint8Array): boolean {
+  remove(id: Uint8Array, at?: Endpoint): boolean {
     const b = this.buckets[this.indexOf(id)]
-    const at = b.nodes.findIndex((n) => sameId(n.id, id))
-    if (at < 0) return false
-    this.drop(b, at)
+    const i = b.nodes.findIndex((n) => sameId(n.id, id) && isAt(n, at))
+    if (i < 0) return false
+    this.drop(b, i)
     this.promote(b)
     return true
   }
@@ -414,4 +414,12 @@ export function copyBytes(b: Uint8Array): Uint8Array {
 export function sameId(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 20; i++) if (a[i] !== b[i]) return false
   return a.length === b.length
+}
+
+/**
+ * Whether a table entry is the node at `at` (any entry when `at` is not given). A query to an endpoint that some
+ * third node named with this id says nothing about the node we know under it elsewhere.
+ */
+function isAt(n: NodeContact, at: Endpoint | undefined): boolean {
+  return at === undefined || (n.port === at.port && n.host === at.host)
 }

@@ -7,7 +7,7 @@
 // neither failed nor gone slow have all replied (a slow one's reply still counts if it comes before that).
 import { compareDistance } from '../codec/node-id.js'
 import type { Endpoint } from '../net/types.js'
-import { abortError, type DHTError } from './errors.js'
+import { abortError, DHTError } from './errors.js'
 
 /** A node to ask. `id` is unknown for bootstrap endpoints; those are asked first. */
 export interface TraversalContact {
@@ -246,6 +246,14 @@ class Traversal {
 
   private onReply(c: Candidate, reply: QueryReply): void {
     if (this.finished) return
+    if (c.id !== undefined && idKey(c.id) !== idKey(reply.id)) {
+      // Listed under one id, answering under another (a restarted node, or a false listing): it is not the node
+      // at that distance, so it must not count among the closest that replied nor be asked to store. The nodes
+      // it names are still worth asking.
+      for (const n of reply.nodes) this.addCandidate(n, c.hop + 1)
+      this.onFailure(c, new DHTError('WRONG_ID', `${c.host}:${c.port} answered under another id`))
+      return
+    }
     this.responses++
     c.state = REPLIED
     c.token = reply.token
