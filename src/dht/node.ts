@@ -119,6 +119,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       retries: opts.queryRetries,
     })
     this.rpc.onOutcome = (to, outcome, nodeId, msg) => this.onOutcome(to, outcome, nodeId, msg)
+    this.rpc.onError = (err) => this.emit('warning', err instanceof Error ? err : new Error(String(err)))
   }
 
   get id(): Uint8Array {

@@ -54,20 +54,22 @@ export type QueryOutcome = 'reply' | 'error' | 'timeout'
 
 export class Rpc {
   private readonly pending = new Map<number, Pending>()
-  private nextTid: number
+  /** Random bytes for transaction ids, drawn 256 at a time. */
+  private tidPool: Uint8Array = new Uint8Array(0)
+  private tidAt = 0
   readonly maxPending: number
   readonly slowMs: number
   readonly timeoutMs: number
   readonly retries: number
   private closed = false
+  /** A throw from `onOutcome`, caught (the node reports it as a warning). */
+  onError: ((err: unknown) => void) | undefined
   /** Called after every outcome of a query (the node updates its routing table from this). */
   onOutcome:
     | ((to: Endpoint, outcome: QueryOutcome, nodeId: Uint8Array | undefined, msg?: KrpcReply) => void)
     | undefined
 
   constructor(private readonly opts: RpcOptions) {
-    const r = opts.random.bytes(2)
-    this.nextTid = (r[0] << 8) | r[1]
     this.maxPending = opts.maxPending ?? 2048
     this.slowMs = opts.slowMs ?? 1000
     this.timeoutMs = opts.timeoutMs ?? 5000
@@ -88,9 +90,9 @@ export class Rpc {
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(new DHTError('TOO_MANY_PENDING', `${this.maxPending} queries already in flight`))
     }
-    let tid = this.nextTid
-    while (this.pending.has(tid)) tid = (tid + 1) & 0xffff
-    this.nextTid = (tid + 1) & 0xffff
+    // Unpredictable ids: from ours, an off-path sender could otherwise guess the next and forge replies.
+    let tid = this.randomTid()
+    for (let i = 0; this.pending.has(tid); i++) tid = i < 8 ? this.randomTid() : (tid + 1) & 0xffff
     const t = new Uint8Array([tid >> 8, tid & 0xff])
     const packet = build(t)
     return new Promise<RpcReply>((resolve, reject) => {
@@ -145,8 +147,27 @@ export class Rpc {
       return
     }
     this.pending.delete(tid)
-    this.onOutcome?.(p, 'timeout', p.opts?.nodeId)
+    this.report(p, 'timeout', p.opts?.nodeId)
     this.settle(p, undefined, new DHTError('TIMEOUT', `${p.method} to ${p.host}:${p.port} timed out`))
+  }
+
+  private randomTid(): number {
+    if (this.tidAt + 2 > this.tidPool.length) {
+      this.tidPool = this.opts.random.bytes(256)
+      this.tidAt = 0
+    }
+    const v = (this.tidPool[this.tidAt] << 8) | this.tidPool[this.tidAt + 1]
+    this.tidAt += 2
+    return v
+  }
+
+  /** Tells the node; a throw there (a listener's bug) must not leave the query unsettled or escape a timer. */
+  private report(to: Endpoint, outcome: QueryOutcome, nodeId: Uint8Array | undefined, msg?: KrpcReply): void {
+    try {
+      this.onOutcome?.(to, outcome, nodeId, msg)
+    } catch (err) {
+      this.onError?.(err)
+    }
   }
 
   private settle(p: Pending, value: RpcReply | undefined, err?: unknown): void {
@@ -170,10 +191,10 @@ export class Rpc {
     this.pending.delete(tid)
     p.timer.cancel()
     if (msg.y === 'r') {
-      this.onOutcome?.(from, 'reply', p.opts?.nodeId, msg)
+      this.report(from, 'reply', p.opts?.nodeId, msg)
       this.settle(p, { msg, rttMs: this.opts.clock.now() - p.sentAt })
     } else {
-      this.onOutcome?.(from, 'error', p.opts?.nodeId)
+      this.report(from, 'error', p.opts?.nodeId)
       const [code, text] = msg.e
       this.settle(p, undefined, new DHTError('KRPC_ERROR', `${p.method}: ${code} ${text}`, code))
     }

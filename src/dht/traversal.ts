@@ -246,10 +246,8 @@ class Traversal {
 
   private onReply(c: Candidate, reply: QueryReply): void {
     if (this.finished) return
-    if (c.id !== undefined && idKey(c.id) !== idKey(reply.id)) {
-      // Listed under one id, answering under another (a restarted node, or a false listing): it is not the node
-      // at that distance, so it must not count among the closest that replied nor be asked to store. The nodes
-      // it names are still worth asking.
+    if (c.id !== undefined && idKey(c.id) !== idKey(reply.id) && !this.reposition(c, reply.id)) {
+      // Its real id is already in the lookup (or filtered out): the nodes it names are still worth asking.
       for (const n of reply.nodes) this.addCandidate(n, c.hop + 1)
       this.onFailure(c, new DHTError('WRONG_ID', `${c.host}:${c.port} answered under another id`))
       return
@@ -269,6 +267,26 @@ class Traversal {
     this.emit({ type: 'reply', node: { id: c.id, host: c.host, port: c.port }, reply, hop: c.hop })
     for (const n of reply.nodes) this.addCandidate(n, c.hop + 1)
     this.step()
+  }
+
+  /**
+   * A node listed under one id answered under another (restarted, or listed falsely): it is not the node at the
+   * listed distance, and takes the place of its own id instead. False when that id is already in the lookup.
+   */
+  private reposition(c: Candidate, id: Uint8Array): boolean {
+    const ik = idKey(id)
+    if (this.seen.has(ik)) return false
+    if (this.opts.filter && !this.opts.filter({ id, host: c.host, port: c.port })) return false
+    this.seen.add(ik)
+    const at = this.sorted.indexOf(c)
+    if (at >= 0) this.sorted.splice(at, 1)
+    c.id = id
+    c.state = REPLIED
+    if (!this.insertSorted(c) && c.prefix !== undefined) {
+      this.prefixes.delete(c.prefix)
+      c.prefix = undefined
+    }
+    return true
   }
 
   private onFailure(c: Candidate, error: unknown): void {
