@@ -69,10 +69,9 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
       const peer = { host: from.host, port }
       if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
         ctx.drop('bep42_storage')
-      } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
-        ctx.onAnnounce(peer, copyBytes(a.info_hash))
       } else {
-        ctx.drop('store_full')
+        ctx.store.add(a.info_hash, peer, a.seed === 1)
+        ctx.onAnnounce(peer, copyBytes(a.info_hash))
       }
       return buildPingReply(t, ctx.id, opts(ctx, from))
     }
@@ -122,8 +121,7 @@ function getPeers(
   want: string[] | undefined,
 ): Uint8Array {
   const n = nodesFor(ctx, infoHash, want, from)
-  // A store full of other info hashes hands out no token for a new one (as libtorrent does).
-  const token = ctx.store.full(infoHash) ? undefined : ctx.tokens.issue(from.host, infoHash)
+  const token = ctx.tokens.issue(from.host, infoHash)
   const o = opts(ctx, from, n.nodes6)
   const base = buildGetPeersReply(t, ctx.id, undefined, n.nodes, token, o)
   const family = from.host.includes(':') ? 6 : 4

@@ -65,7 +65,6 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       unsolicited: 0,
       bad_token: 0,
       bad_nodes: 0,
-      store_full: 0,
       bep42_storage: 0,
       handler_error: 0,
     } as Record<string, number>,

@@ -1,6 +1,8 @@
 // Peers announced to us (announce_peer), by info hash. Entries expire 30 minutes after their last announce
-// (BEP 5 leaves the time open; libtorrent and others use 30 min). Every map is capped, so a flood of announces
-// costs bounded memory: a full info hash drops its oldest peer, and a store full of info hashes refuses new ones.
+// (BEP 5 leaves the time open; libtorrent and others use 30 min). Every map is capped, and as in libtorrent a
+// full store makes room rather than refusing: a full info hash drops its oldest peer, a new info hash evicts the
+// one with the fewest peers, and a store full of peers drops the oldest peer of the oldest info hash. So no flood
+// of announces can lock it, nor cost more than bounded memory and bounded work per announce.
 import type { Endpoint, Random } from '../net/types.js'
 
 export interface PeerStoreOptions {
@@ -17,8 +19,8 @@ export interface PeerStoreOptions {
 }
 
 interface Stored {
-  host: string
-  port: number
+  readonly host: string
+  readonly port: number
   seed: boolean
   expires: number
 }
@@ -50,17 +52,12 @@ export class PeerStore {
     return this.byHash.size
   }
 
-  /** True when a new info hash would be refused (the caller then hands out no token, as libtorrent does). */
-  full(infoHash: Uint8Array): boolean {
-    return this.byHash.size >= this.maxHashes && !this.byHash.has(hashKey(infoHash))
-  }
-
-  /** Stores (or refreshes) a peer. Returns false when the store refused it. */
-  add(infoHash: Uint8Array, peer: Endpoint, seed = false): boolean {
+  /** Stores (or refreshes) a peer, making room when a cap is reached. */
+  add(infoHash: Uint8Array, peer: Endpoint, seed = false): void {
     const hk = hashKey(infoHash)
     let peers = this.byHash.get(hk)
     if (!peers) {
-      if (this.byHash.size >= this.maxHashes) return false
+      if (this.byHash.size >= this.maxHashes) this.evictSmallestHash()
       peers = new Map()
       this.byHash.set(hk, peers)
     }
@@ -73,22 +70,44 @@ export class PeerStore {
       old.expires = expires
       old.seed = seed
       peers.set(pk, old)
-      return true
+      return
     }
-    if (peers.size >= this.maxPerHash) {
-      const first = peers.keys().next().value as string
-      peers.delete(first)
-      this.total--
-    } else if (this.total >= this.maxPeers) {
-      this.sweep()
-      if (this.total >= this.maxPeers) {
-        if (peers.size === 0) this.byHash.delete(hk)
-        return false
-      }
-    }
+    if (peers.size >= this.maxPerHash) this.dropOldest(hk, peers)
+    else if (this.total >= this.maxPeers) this.dropOldestAnywhere(hk)
     peers.set(pk, { host: peer.host, port: peer.port, seed, expires })
     this.total++
-    return true
+  }
+
+  private dropOldest(hk: string, peers: Map<string, Stored>): void {
+    const first = peers.keys().next().value
+    if (first === undefined) return
+    peers.delete(first)
+    this.total--
+    if (peers.size === 0) this.byHash.delete(hk)
+  }
+
+  /** The oldest peer of the oldest info hash other than `keep` (or of `keep` when it is the only one). */
+  private dropOldestAnywhere(keep: string): void {
+    for (const [hk, peers] of this.byHash) {
+      if (hk === keep && this.byHash.size > 1) continue
+      return this.dropOldest(hk, peers)
+    }
+  }
+
+  /** Makes room for a new info hash: the one with the fewest peers goes (libtorrent's choice). */
+  private evictSmallestHash(): void {
+    let victim: string | undefined
+    let fewest = Number.POSITIVE_INFINITY
+    for (const [hk, peers] of this.byHash) {
+      if (peers.size < fewest) {
+        fewest = peers.size
+        victim = hk
+        if (fewest <= 1) break
+      }
+    }
+    if (victim === undefined) return
+    this.total -= fewest
+    this.byHash.delete(victim)
   }
 
   /** Up to `max` live peers of one address family for `infoHash` (a random window when there are more). */

@@ -52,7 +52,7 @@ describe('peer store', () => {
     assert.equal(s.infoHashes, 0)
   })
 
-  it('caps peers per info hash, info hashes and peers overall', () => {
+  it('caps peers per info hash, info hashes and peers overall, making room rather than refusing', () => {
     const clock = new ManualClock()
     const s = new PeerStore({
       now: () => clock.now(),
@@ -61,20 +61,37 @@ describe('peer store', () => {
       maxHashes: 3,
       maxPeers: 12,
     })
-    for (let i = 0; i < 20; i++) s.add(idOf(1), { host: '127.0.0.1', port: 100 + i })
+    const host = (i: number) => `198.51.100.${i}`
+    for (let i = 0; i < 20; i++) s.add(idOf(1), { host: host(i), port: 6881 })
     assert.equal(s.get(idOf(1), 4, 100).length, 5)
     assert.ok(
-      s.get(idOf(1), 4, 100).every((p) => p.port >= 115),
+      s.get(idOf(1), 4, 100).every((p) => Number(p.host.split('.')[3]) >= 15),
       'oldest dropped first',
     )
-    assert.ok(s.add(idOf(2), { host: '127.0.0.1', port: 1 }))
-    assert.ok(s.add(idOf(3), { host: '127.0.0.1', port: 1 }))
-    assert.ok(s.full(idOf(4)))
-    assert.ok(!s.add(idOf(4), { host: '127.0.0.1', port: 1 }))
-    for (let i = 0; i < 10; i++) s.add(idOf(2), { host: '127.0.0.1', port: 200 + i })
-    for (let i = 0; i < 10; i++) s.add(idOf(3), { host: '127.0.0.1', port: 200 + i })
+    s.add(idOf(2), { host: host(1), port: 1 })
+    s.add(idOf(2), { host: host(2), port: 1 })
+    s.add(idOf(3), { host: host(1), port: 1 })
+    // A fourth info hash evicts the one with the fewest peers (3), not the announce.
+    s.add(idOf(4), { host: host(1), port: 1 })
+    assert.equal(s.infoHashes, 3)
+    assert.deepEqual(s.get(idOf(3), 4, 10), [])
+    assert.deepEqual(s.get(idOf(4), 4, 10), [{ host: host(1), port: 1 }])
+    // Full of peers overall: the oldest peer of the oldest info hash makes room.
+    for (let i = 0; i < 10; i++) s.add(idOf(2), { host: host(100 + i), port: 1 })
     assert.ok(s.peers <= 12)
-    assert.equal(s.get(idOf(1), 4, 3).length, 3)
+    assert.equal(s.get(idOf(2), 4, 100).length, 5)
+    assert.equal(s.get(idOf(4), 4, 10).length, 1, 'the newest announce of another info hash survives')
+  })
+
+  it('is never locked by a flood: one address announcing thousands of ports leaves room for the next announce', () => {
+    const clock = new ManualClock()
+    const s = new PeerStore({ now: () => clock.now(), random: seededRandom(4) })
+    for (let h = 0; h < 120; h++) {
+      for (let port = 1; port <= 200; port++) s.add(idOf(h), { host: '203.0.113.5', port })
+    }
+    assert.ok(s.peers <= s.maxPeers)
+    s.add(idOf(200), { host: '198.51.100.1', port: 6881 })
+    assert.deepEqual(s.get(idOf(200), 4, 10), [{ host: '198.51.100.1', port: 6881 }])
   })
 })
 
