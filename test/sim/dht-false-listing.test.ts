@@ -59,16 +59,6 @@ describe('DHT on net/sim: false listings', { timeout: 60_000 }, () => {
       assert.ok(dht.nodes().some(isGood))
       fillersAnswer = false
       const found = await clock.settle(dht.findNode(new Uint8Array(20)), { timeout: 60_000 })
-      console.log(
-        'FOUND',
-        found.map((n) => toHex(n.id).slice(0, 4) + '@' + n.host + ':' + n.port).join(' '),
-        'TABLE',
-        dht.nodes().length,
-        dht
-          .nodes()
-          .map((n) => toHex(n.id).slice(0, 4) + '@' + n.host)
-          .join(' '),
-      )
       assert.ok(dht.nodes().some(isGood), 'the good node is still in the table')
       assert.ok(
         !found.some((n) => toHex(n.id) === toHex(good.id) && n.port === 7000),
