@@ -1,12 +1,18 @@
 // Learns our external IP from the `ip` field other nodes put in their replies (BEP 42), one vote per voter IP,
-// as libtorrent's ip_voter does. A new address wins once it has at least `minVotes` voters and more than the
-// current one; the window of voters is capped and slides, so a changed address is picked up again.
+// as libtorrent's ip_voter does. The first address is believed once it has `minVotes` voters. Replacing it takes
+// twice its votes and `minChangeMs` since the last change: each change gives us a new BEP 42 id, so votes split
+// between two addresses (a NAT with two egress IPs, or a few liars) must not flip it back and forth. The window
+// of voters is capped and slides, so a real change of address is still picked up.
 
 export interface IpVoterOptions {
   /** Distinct voters needed before an address is believed. Default 4. */
   minVotes?: number
   /** Most recent voters remembered. Default 50. */
   maxVoters?: number
+  /** Least time between two changes of address, ms. Default 5 minutes. */
+  minChangeMs?: number
+  /** The clock for `minChangeMs`. Default: none (no time rule). */
+  now?: () => number
 }
 
 export class IpVoter {
@@ -15,10 +21,15 @@ export class IpVoter {
   private current: string | undefined
   readonly minVotes: number
   readonly maxVoters: number
+  private readonly minChangeMs: number
+  private readonly now: (() => number) | undefined
+  private changedAt = Number.NEGATIVE_INFINITY
 
   constructor(opts: IpVoterOptions = {}) {
     this.minVotes = opts.minVotes ?? 4
     this.maxVoters = opts.maxVoters ?? 50
+    this.minChangeMs = opts.minChangeMs ?? 5 * 60_000
+    this.now = opts.now
   }
 
   /** Our external IP as far as we know. */
@@ -41,9 +52,13 @@ export class IpVoter {
     const n = (this.counts.get(seen) ?? 0) + 1
     this.counts.set(seen, n)
     if (seen === this.current || n < this.minVotes) return undefined
-    const cur = this.current === undefined ? 0 : (this.counts.get(this.current) ?? 0)
-    if (n <= cur) return undefined
+    if (this.current !== undefined) {
+      const cur = this.counts.get(this.current) ?? 0
+      if (n < 2 * cur || n === cur) return undefined
+      if (this.now && this.now() - this.changedAt < this.minChangeMs) return undefined
+    }
     this.current = seen
+    if (this.now) this.changedAt = this.now()
     return seen
   }
 

@@ -41,7 +41,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
   readonly tokens: TokenManager
   readonly store: PeerStore
   readonly limiter: RateLimiter
-  readonly voter = new IpVoter()
+  readonly voter: IpVoter
   readonly rpc: Rpc
   readonly version: Uint8Array
   /** Envelope options of our queries (`v`, BEP 43 `ro`). */
@@ -90,6 +90,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     this.preferBep42ForStorage = opts.preferBep42ForStorage ?? false
     // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
     const now = () => Math.floor(this.clock.now())
+    this.voter = new IpVoter({ now: () => this.clock.now() })
     const restrictIps = opts.restrictIps ?? true
     this.tables = {
       4: new RoutingTable(this._id, { k: this.k, restrictIps, now }),

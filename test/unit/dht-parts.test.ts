@@ -124,9 +124,37 @@ describe('IP voter', () => {
     assert.equal(v.vote('192.0.2.2', '203.0.113.5'), undefined)
     assert.equal(v.vote('192.0.2.3', '203.0.113.5'), '203.0.113.5')
     assert.equal(v.external, '203.0.113.5')
-    for (let i = 0; i < 3; i++) v.vote(`192.0.2.${10 + i}`, '198.51.100.9')
-    assert.equal(v.external, '203.0.113.5') // a tie does not switch
-    assert.equal(v.vote('192.0.2.19', '198.51.100.9'), '198.51.100.9')
+    for (let i = 0; i < 4; i++) v.vote(`192.0.2.${10 + i}`, '198.51.100.9')
+    assert.equal(v.external, '203.0.113.5') // more votes, but not twice as many: no switch
+    for (let i = 4; i < 5; i++) assert.equal(v.vote(`192.0.2.${10 + i}`, '198.51.100.9'), undefined)
+    assert.equal(v.vote('192.0.2.19', '198.51.100.9'), '198.51.100.9') // 6 against 3
+  })
+
+  it('does not flip between two addresses that split the votes, nor change more than once per 5 minutes', () => {
+    let now = 0
+    const v = new IpVoter({ now: () => now })
+    let i = 0
+    const voter = () => `192.0.2.${(i++ % 250) + 1}`
+    for (let k = 0; k < 4; k++) v.vote(voter(), '203.0.113.1')
+    assert.equal(v.external, '203.0.113.1')
+    // 2,000 votes split 50/50 between two egress addresses, over 20 minutes.
+    let changes = 0
+    for (let k = 0; k < 2000; k++) {
+      now += 600
+      if (v.vote(voter(), k % 2 ? '203.0.113.1' : '203.0.113.2')) changes++
+    }
+    assert.equal(changes, 0)
+    // A real change of address: every voter now sees the new one; the switch waits out the 5 minutes.
+    const t0 = now
+    let changedAt = -1
+    for (let k = 0; k < 400 && changedAt < 0; k++) {
+      now += 1000
+      if (v.vote(voter(), '198.51.100.7')) changedAt = now
+    }
+    assert.equal(v.external, '198.51.100.7')
+    assert.ok(changedAt - t0 < 60_000, `switched after ${changedAt - t0} ms`)
+    for (let k = 0; k < 60; k++) v.vote(voter(), '203.0.113.9')
+    assert.equal(v.external, '198.51.100.7', 'no second change within 5 minutes')
   })
 })
 
