@@ -1,5 +1,6 @@
 // The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), persistence and
 // maintenance. Lookups live in lookups.ts, the shared state in node.ts. See docs/dht.md.
+import { normalizeIP } from '../codec/ip.js'
 import { buildPingQuery } from '../codec/krpc-build.js'
 import { parseKrpc } from '../codec/krpc-parse.js'
 import { KrpcError } from '../codec/krpc-types.js'
@@ -212,13 +213,13 @@ export class DHT extends DHTLookups {
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
     const build = (t: Uint8Array) => buildPingQuery(t, this._id, this.queryOptions)
-    const { msg, rttMs } = await this.query(node, 'ping', build, { signal: opts.signal })
+    const { msg, rttMs } = await this.query(canonical(node), 'ping', build, { signal: opts.signal })
     return { id: copyBytes(msg.r.id), rttMs }
   }
 
   /** Pings a node and tables it if it replies. */
   addNode(node: Endpoint): void {
-    this.pingQuietly({ host: node.host, port: node.port })
+    this.pingQuietly(canonical(node))
   }
 
   /** The nodes of our routing table(s): the main family's, then IPv6 when dual stack. */
@@ -299,3 +300,12 @@ export class DHT extends DHTLookups {
 }
 
 export { bytesEq }
+
+/**
+ * The endpoint with its address in canonical form, as replies report their source ("::FFFF:1.2.3.4" → "1.2.3.4",
+ * uncompressed IPv6 compressed): otherwise the reply would not match the query. Not-an-IP is left for the query to
+ * reject.
+ */
+function canonical(node: Endpoint): Endpoint {
+  return { host: normalizeIP(node.host) ?? node.host, port: node.port }
+}

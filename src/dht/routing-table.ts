@@ -260,15 +260,8 @@ export class RoutingTable {
     for (const n of old.repl) (commonPrefixLength(this.own, n.id) > last ? near : far).repl.push(n)
     this.buckets[last] = far
     this.buckets.push(near)
-    for (const b of [far, near]) {
-      while (b.nodes.length < this.k && b.repl.length > 0) {
-        const n = b.repl.pop()!
-        b.nodes.push(n)
-        this.count++
-        const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
-        if (p !== undefined) this.byIp.set(n.host, n)
-      }
-    }
+    // Fill both from their replacements, under the IP rules of any insertion (one per IP, one per /24 or /64).
+    for (const b of [far, near]) while (b.nodes.length < this.k && b.repl.length > 0) this.promote(b)
   }
 
   /**
