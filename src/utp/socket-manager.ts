@@ -329,6 +329,8 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     }
     if (
       this.closed ||
+      // Its send id is a receive id we already use with this endpoint: a reset for one would close the other.
+      this.find(pkt.connId, from) !== undefined ||
       this.listenerCount('connection') === 0 ||
       this.pending >= (this.opts.maxPendingSyns ?? 1024) ||
       this.all.size >= (this.opts.maxConnections ?? 16_384)

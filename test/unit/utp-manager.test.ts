@@ -85,6 +85,22 @@ describe('uTP socket manager: routing and resets', () => {
     assert.equal(c.err()?.code, 'ECONNRESET')
   })
 
+  it('refuses a SYN whose ids overlap a connection of ours to that endpoint (a reset could close the wrong one)', async () => {
+    const c = await connected()
+    const accepted: UtpStream[] = []
+    c.m.on('connection', (s) => accepted.push(s))
+    // Its send id would be our receive id: a libutp-style reset for it would match our connection.
+    c.sock.inject({ type: ST_SYN, connId: c.s.conn.recvId, seq: 77 }, PEER)
+    await c.clock.runFor(1)
+    assert.equal(accepted.length, 0)
+    assert.equal(c.m.stats.synDropped, 1)
+    // Any other id from that endpoint is accepted.
+    c.sock.inject({ type: ST_SYN, connId: (c.s.conn.recvId + 100) & 0xffff, seq: 78 }, PEER)
+    await c.clock.runFor(1)
+    assert.equal(accepted.length, 1)
+    assert.equal(c.err(), null)
+  })
+
   it('an ST_RESET from another endpoint or for another id is ignored (and never answered)', async () => {
     const c = await connected()
     c.sock.take()
