@@ -57,6 +57,8 @@ export interface SwarmNodeOptions {
   maxPendingIncoming?: number
   /** How long an incoming stream may take to send its handshake, ms. Default 10 s. */
   incomingHandshakeTimeout?: number
+  /** Incoming streams from one IP waiting for their handshake at once; more are refused. Default 8. */
+  maxPendingIncomingPerIp?: number
 }
 
 export type SwarmNodeEvents = {
@@ -100,6 +102,10 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private pendingIncoming = 0
   /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
   private readonly arriving = new Map<string, number>()
+  /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
+  private readonly peeking = new Set<Duplex>()
+  /** Incoming streams still being read, by remote IP. */
+  private readonly peekingByIp = new Map<string, number>()
   private closed = false
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
@@ -121,20 +127,27 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
 
   /** Binds the port (UDP, then TCP on the same number), starts uTP and the DHT. */
   async listen(): Promise<Endpoint> {
+    const closedError = () => new WireError('LOCAL_CLOSE', 'the node was closed while it started')
+    if (this.closed) throw closedError()
     const socket = this.opts.socket ?? (await this.bindUdp())
     this.mux = new UdpMux(socket)
     this.utp = new UtpSocketManager(this.mux.utp, { clock: this.clock, random: this.random, ...this.opts.utp })
     this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
     this.endpoint = socket.address()
     try {
+      // close() may run while we wait: whatever exists by then is stopped again here.
+      if (this.closed) throw closedError()
       if (this.tcpEnabled) await this.listenTcp(this.endpoint)
+      if (this.closed) throw closedError()
       if (this.opts.dht !== false) {
         this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
         this.dht.on('warning', (e) => this.emit('warning', e))
         await this.dht.listen()
       }
+      if (this.closed) throw closedError()
     } catch (err) {
-      await this.close()
+      this.closed = true
+      await this.teardown()
       throw err
     }
     for (const t of this.torrents.values()) t.swarm.emit('listening', this.endpoint)
@@ -275,6 +288,13 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await this.teardown()
+  }
+
+  /** Stops everything that runs (again after a `listen()` that `close()` overtook). */
+  private async teardown(): Promise<void> {
+    // Streams still sending their handshake would hold the TCP server's close until they time out.
+    for (const s of this.peeking) s.destroy()
     for (const t of this.torrents.values()) {
       t.initiator.close()
       await t.swarm.close()
@@ -322,6 +342,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       server.once('error', reject)
       server.listen(at.port, this.opts.host ?? '0.0.0.0', () => {
         server.off('error', reject)
+        // An accept error (ENFILE, ENOBUFS…) must not end the process: count it and go on listening.
+        server.on('error', (err) => this.emit('warning', err))
         this.server = server
         resolve()
       })
@@ -334,12 +356,27 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       transport === 'utp'
         ? (stream as UtpStream).remote
         : socketEndpoint((stream as Socket).remoteAddress, (stream as Socket).remotePort)
-    if (this.closed || !remote || this.pendingIncoming >= (this.opts.maxPendingIncoming ?? 64)) {
+    // One address may not hold every pending slot: silent connections from it would lock everyone else out.
+    const fromIp = remote ? (this.peekingByIp.get(remote.host) ?? 0) : 0
+    if (
+      this.closed ||
+      !remote ||
+      this.pendingIncoming >= (this.opts.maxPendingIncoming ?? 64) ||
+      fromIp >= (this.opts.maxPendingIncomingPerIp ?? 8)
+    ) {
       this.stats.incomingRefused++
       stream.destroy()
       return
     }
     this.pendingIncoming++
+    this.peeking.add(stream)
+    this.peekingByIp.set(remote.host, fromIp + 1)
+    const peeked = () => {
+      this.peeking.delete(stream)
+      const n = (this.peekingByIp.get(remote.host) ?? 1) - 1
+      if (n > 0) this.peekingByIp.set(remote.host, n)
+      else this.peekingByIp.delete(remote.host)
+    }
     const k = key(remote)
     this.arriving.set(k, (this.arriving.get(k) ?? 0) + 1)
     const arrived = () => {
@@ -349,6 +386,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     }
     peekHandshake(stream, this.clock, this.opts.incomingHandshakeTimeout ?? 10_000).then(
       (h) => {
+        peeked()
         this.pendingIncoming--
         const t = this.torrents.get(toHex(h.infoHash))
         if (!t || this.closed || bytesEqual(h.peerId, this.peerId)) {
@@ -375,6 +413,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         }
       },
       () => {
+        peeked()
         arrived()
         this.pendingIncoming--
         this.stats.incomingBadHandshake++

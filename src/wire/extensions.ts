@@ -2,6 +2,9 @@
 // on); the remote's `m` maps its names to the ids we must send with. A later handshake updates the remote map
 // additively: a name with id 0 is disabled, names not mentioned keep their id.
 
+/** Remote extension names remembered per connection (there are 255 ids; real clients name a dozen). */
+export const MAX_REMOTE_NAMES = 255
+
 /** Ids we advertise by default, chosen to match libtorrent's numbers for the same names. */
 export const DEFAULT_LOCAL_IDS: Readonly<Record<string, number>> = { ut_pex: 1, ut_holepunch: 4 }
 
@@ -34,11 +37,15 @@ export class ExtensionRegistry {
     return this.localById.get(localId)
   }
 
-  /** Applies a remote `m` (from its first or a later extended handshake). */
+  /**
+   * Applies a remote `m` (from its first or a later extended handshake). At most `MAX_REMOTE_NAMES` names are
+   * kept: later handshakes add to the map, and a peer sending new names in each must not grow it without bound.
+   */
   updateRemote(m: Readonly<Record<string, number>>): void {
     for (const [name, id] of Object.entries(m)) {
       if (id === 0) this.remoteByName.delete(name)
-      else if (Number.isInteger(id) && id > 0 && id <= 255) this.remoteByName.set(name, id)
+      else if (!Number.isInteger(id) || id < 1 || id > 255) continue
+      else if (this.remoteByName.has(name) || this.remoteByName.size < MAX_REMOTE_NAMES) this.remoteByName.set(name, id)
     }
   }
 

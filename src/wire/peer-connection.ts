@@ -30,6 +30,9 @@ import { DEFAULT_LOCAL_IDS, ExtensionRegistry } from './extensions.js'
 import { Holepunch } from './holepunch.js'
 import { Pex, type PexOptions } from './pex.js'
 
+/** A peer re-sending its extended handshake more often than this is closed (real clients send one or two). */
+const MAX_EXTENDED_HANDSHAKES_PER_MINUTE = 10
+
 export type Transport = 'tcp' | 'utp'
 export type Direction = 'outgoing' | 'incoming'
 
@@ -128,6 +131,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
   private readonly options: PeerConnectionOptions
   private readonly timers: Timer[] = []
   private lastSent: number
+  /** When the remote's extended handshakes arrived, in the last minute. */
+  private readonly extendedAt: number[] = []
   private lastReceived: number
   private sentHandshake = false
   private readonly extHandlers = new Map<string, (payload: Uint8Array) => void>()
@@ -376,10 +381,19 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
         }
         throw err
       }
+      // Later handshakes update the first (BEP 10). Only their last unknown keys are kept: merging every one a peer
+      // ever sent would let it grow our memory, and the time to copy it, without bound.
+      const now = this.clock.now()
+      const times = this.extendedAt
+      while (times.length > 0 && now - times[0] >= 60_000) times.shift()
+      times.push(now)
+      if (times.length > MAX_EXTENDED_HANDSHAKES_PER_MINUTE) {
+        throw new WireError('PROTOCOL', `more than ${MAX_EXTENDED_HANDSHAKES_PER_MINUTE} extended handshakes a minute`)
+      }
       this.extensions.updateRemote(h.m)
       const prev = this.remoteExtended
       this.remoteExtended = prev
-        ? { ...prev, ...h, m: this.extensions.remoteMap(), extra: { ...prev.extra, ...h.extra } }
+        ? { ...prev, ...h, m: this.extensions.remoteMap() }
         : { ...h, m: this.extensions.remoteMap() }
       this.emit('extended_handshake', h)
       return

@@ -153,6 +153,27 @@ describe('PeerConnection', () => {
     assert.equal(p.conn.remoteExtended?.v, 'raw/1')
   })
 
+  it('a peer re-sending extended handshakes full of new names cannot grow our memory: maps capped, then closed', async () => {
+    const p = rawPeer()
+    p.hello()
+    await extended(p.conn)
+    const closed = new Promise<string>((resolve) => p.conn.once('close', (r) => resolve(r.message)))
+    for (let k = 0; k < 12; k++) {
+      const m: Record<string, number> = {}
+      const extra: Record<string, number> = {}
+      for (let i = 0; i < 200; i++) {
+        m[`x${k}_${i}`] = (i % 255) + 1
+        extra[`junk${k}_${i}`] = i
+      }
+      p.raw.write(encodeExtendedMessage(0, encodeExtendedHandshake({ m, extra })))
+      await ticks()
+      if (p.conn.isClosed) break
+      assert.ok(Object.keys(p.conn.remoteExtended!.m).length <= 255, 'remote names capped')
+      assert.ok(Object.keys(p.conn.remoteExtended!.extra ?? {}).length <= 200, 'only the last unknown keys kept')
+    }
+    assert.match(await closed, /extended handshakes a minute/)
+  })
+
   it('sends keep-alives when idle and times out a silent peer (injected clock)', async () => {
     const p = rawPeer()
     p.hello()
