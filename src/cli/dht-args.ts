@@ -45,7 +45,7 @@ export function bootstrapList(values: Parsed['values']): string[] {
   if (given.length === 1 && given[0] === 'none') return []
   for (const b of given) {
     if (b === 'none') throw new UsageError('--bootstrap none cannot be combined with other --bootstrap values')
-    parseHostPort(b)
+    parseHostPort(b, { names: true })
   }
   return given
 }

@@ -90,7 +90,8 @@ async function open(
     // One-shot commands run read-only (BEP 43): other nodes do not table a node that is about to vanish.
     readOnly: defaults.readOnly ?? false,
   })
-  dht.on('warning', (err) => out.progress(`warning: ${err.message}`))
+  // Warnings (a state file that cannot be written…) matter under a service manager too: always on stderr.
+  dht.on('warning', (err) => out.error(`warning: ${err.message}`))
   try {
     await dht.listen()
   } catch (err) {

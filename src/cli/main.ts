@@ -73,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2
   }
   const group = await load()
-  if ((rest.length === 0 && !group.runsWithoutArgs) || rest[0] === '--help' || rest[0] === '-h') {
+  // --help anywhere after the group (`mainline peer serve --help`) shows the group's help.
+  if ((rest.length === 0 && !group.runsWithoutArgs) || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${group.help}\n`)
     return rest.length === 0 ? 2 : 0
   }
@@ -83,6 +84,12 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       out.error(`${(err as Error).message}\n(see mainline ${first} --help)`)
       return 2
+    }
+    // Our own errors carry a code and a message meant for the user (a port in use, a timeout): no stack trace.
+    const code = (err as { code?: unknown } | undefined)?.code
+    if (err instanceof Error && typeof code === 'string') {
+      out.error(`${err.message} (${code})`)
+      return 1
     }
     throw err
   }

@@ -1,5 +1,6 @@
 // CLI output contract: with --json, one JSON object per line on stdout, each with an "event" key; otherwise short
 // human lines. Errors always go to stderr.
+import { isIP } from 'node:net'
 import { toHex } from '../codec/bytes.js'
 
 /** Turns values into JSON-safe ones: bytes as hex, bigint as string, Maps as objects. */
@@ -60,18 +61,25 @@ export class UsageError extends Error {
 }
 
 /** Parses "host:port" or "[v6]:port" into an endpoint. */
-export function parseHostPort(s: string): { host: string; port: number } {
+/**
+ * Parses `ip:port` or `[ipv6]:port`. Host names are accepted only with `names` (DHT bootstrap nodes, which are
+ * resolved); peers, relays and targets are named by IP address, as the wire protocols name them.
+ */
+export function parseHostPort(s: string, opts: { names?: boolean } = {}): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
   if (!m) throw new UsageError(`expected host:port, got ${JSON.stringify(s)}`)
   const port = Number(m[2])
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${JSON.stringify(s)}`)
+  if (!opts.names && isIP(m[1]) === 0) {
+    throw new UsageError(`${JSON.stringify(s)}: give an IP address (host names are accepted only for --bootstrap)`)
+  }
   return { host: m[1], port }
 }
 
-/** Parses --timeout seconds (a positive number). */
-export function parseSeconds(s: string | undefined, fallback: number): number {
+/** Parses a number of seconds (positive) given to option `name` (default --timeout). */
+export function parseSeconds(s: string | undefined, fallback: number, name = '--timeout'): number {
   if (s === undefined) return fallback
   const n = Number(s)
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${s}`)
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number of seconds, got ${s}`)
   return n
 }

@@ -49,14 +49,14 @@ export async function serve(argv: string[], out: Output): Promise<number> {
   const infoHash = parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`)
-  const targets = (values.connect ?? []).map(parseHostPort)
+  const targets = (values.connect ?? []).map((s) => parseHostPort(s))
   const bootstrap = (values.bootstrap ?? [])
     .flatMap((s) => s.split(','))
     .filter(Boolean)
-    .map(parseHostPort)
+    .map((s) => parseHostPort(s, { names: true }))
   const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, 0)
-  const pexInterval = values['pex-interval'] === undefined ? 60 : parseSeconds(values['pex-interval'], 60)
-  const announceInterval = parseSeconds(values['announce-interval'], 300)
+  const pexInterval = parseSeconds(values['pex-interval'], 60, '--pex-interval')
+  const announceInterval = parseSeconds(values['announce-interval'], 300, '--announce-interval')
   const node = new SwarmNode({
     host: values.host ?? '0.0.0.0',
     port,
