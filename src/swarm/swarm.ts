@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, compareBytes, toHex } from '../codec/bytes.js'
 import type { CompactPeer } from '../codec/compact.js'
+import { isLocalNetwork } from '../codec/ip.js'
 import { PexFlags, type PexPeer } from '../codec/pex.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import type { Clock, Endpoint, Random } from '../net/types.js'
@@ -38,6 +39,11 @@ export interface SwarmOptions {
   random?: Random
   /** Most connections (handshaking and open). Default 50. */
   maxConnections?: number
+  /**
+   * Most connections with one public IP address (handshaking and open; loopback and private addresses are exempt,
+   * so that a testnet on one machine works). Default 3: one address cannot take every slot.
+   */
+  maxConnectionsPerIp?: number
   /** Dial peers learnt from PEX. Default false. */
   autoDial?: boolean
   /** Most auto-dials in flight at once. Default 4. */
@@ -120,6 +126,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private server: Server | undefined
   private listenEndpoint: Endpoint | undefined
   private closed = false
+  /** Aborted by `close()`: every dial in flight listens to it. */
+  private readonly closing = new AbortController()
 
   constructor(options: SwarmOptions) {
     super()
@@ -187,7 +195,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     stream: Duplex,
     info: { remote: Endpoint; local?: Endpoint; transport: Transport; direction: Direction },
   ): PeerConnection | undefined {
-    if (this.closed || this.conns.size >= (this.opts.maxConnections ?? 50)) {
+    if (this.closed || this.conns.size >= (this.opts.maxConnections ?? 50) || this.ipFull(info.remote.host)) {
       this.stats.refusedForLimit++
       stream.destroy()
       return undefined
@@ -213,22 +221,39 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Dials `to` and resolves once the handshake is done (rejects with a `WireError` otherwise). */
   async connect(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<PeerConnection> {
     if (this.closed) throw new WireError('NOT_CONNECTED', 'swarm is closed')
-    if (this.conns.size >= (this.opts.maxConnections ?? 50)) {
+    if (this.conns.size >= (this.opts.maxConnections ?? 50) || this.ipFull(to.host)) {
       throw new WireError('CONNECTION_LIMIT', 'connection limit reached')
     }
-    const dialed = await this.dialer.dial(to, options)
+    const signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal
+    const dialed = await this.dialer.dial(to, { ...options, signal })
     const conn = this.addStream(dialed.stream, { ...dialed, direction: 'outgoing' })
     if (!conn) throw new WireError('CONNECTION_LIMIT', 'connection limit reached')
     return new Promise((resolve, reject) => {
-      const onClose = (reason: WireError) => reject(reason)
+      // The caller's signal (or our close) still counts while the handshake is awaited.
+      const onAbort = () => conn.close(new WireError('LOCAL_CLOSE', 'connect aborted'))
+      const onClose = (reason: WireError) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(reason)
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
       conn.once('close', onClose)
       conn.once('handshake', () => {
         conn.off('close', onClose)
+        signal.removeEventListener('abort', onAbort)
         // Let the dedupe/self checks in `wire` run first: they may close it.
         if (conn.isClosed) reject(conn.closeReason)
         else resolve(conn)
       })
     })
+  }
+
+  /** Whether one more connection with `host` would pass the per-IP limit (public addresses only). */
+  private ipFull(host: string): boolean {
+    if (isLocalNetwork(host)) return false
+    let n = 0
+    for (const c of this.conns) if (c.remote.host === host) n++
+    return n >= (this.opts.maxConnectionsPerIp ?? 3)
   }
 
   /** The endpoint to name a peer by (its listen endpoint), from a peer id seen in a handshake. */
@@ -254,6 +279,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // Dials in flight stop now, rather than open connections after close() returned.
+    this.closing.abort(new WireError('LOCAL_CLOSE', 'swarm closed'))
     for (const c of this.conns) c.close()
     const server = this.server
     this.server = undefined

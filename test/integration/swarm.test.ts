@@ -1,6 +1,6 @@
 // Swarm housekeeping over real TCP on 127.0.0.1: self and duplicate connections, the connection limit, addStream.
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { encodePex } from '../../src/codec/pex.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -83,5 +83,34 @@ describe('Swarm', () => {
     assert.deepEqual(await learnt, { host: '127.0.0.7', port })
     // Our own endpoint as the connection sees it is still recognised and skipped.
     assert.ok(wild.selfEndpoints().some((e) => e.host === '127.0.0.1' && e.port === port))
+  })
+
+  it('connect() gives up when its signal aborts or the swarm closes, even while the handshake is awaited', async () => {
+    // A peer that accepts the TCP connection and never says a word.
+    const silent = createServer((sock) => sock.on('error', () => {}))
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()))
+    const at = { host: '127.0.0.1', port: (silent.address() as AddressInfo).port }
+    try {
+      const a = await make()
+      const ac = new AbortController()
+      setTimeout(() => ac.abort(), 100)
+      const t0 = Date.now()
+      await assert.rejects(a.connect(at, { signal: ac.signal }))
+      assert.ok(Date.now() - t0 < 2000, `aborted after ${Date.now() - t0} ms`)
+      const b = new Swarm({ infoHash: IH, host: '127.0.0.1' })
+      await b.listen()
+      const pending = a.connect(at).catch((e: Error) => e)
+      const dialing = b.connect(at).catch((e: Error) => e)
+      await new Promise((r) => setTimeout(r, 100))
+      const t1 = Date.now()
+      await b.close()
+      assert.ok((await dialing) instanceof WireError)
+      assert.ok(Date.now() - t1 < 2000, `close ended the dial after ${Date.now() - t1} ms`)
+      assert.equal(b.connections.length, 0)
+      await a.close()
+      assert.ok((await pending) instanceof WireError)
+    } finally {
+      silent.close()
+    }
   })
 })

@@ -103,4 +103,46 @@ describe('SwarmNode on net/sim', { timeout: 30_000 }, () => {
       }
     }
   })
+
+  it('one public address gets at most 3 connections to a torrent; others still get in', async () => {
+    const ih = new Uint8Array(20).fill(0xcd)
+    const random = new SeededRandom(11)
+    const net = new SimNetwork({ random: random.fork(), defaults: { latencyMs: 10 } })
+    const clock = net.clock
+    const make = (ip: string, port: number) =>
+      new SwarmNode({
+        socket: net.bind(ip, port),
+        clock,
+        random: random.fork(),
+        dht: false,
+        utp: { defer: (fn) => clock.setTimeout(fn, 0) },
+        swarm: { autoDial: false },
+      })
+    const server = make('198.51.100.10', 6881)
+    const crowd = [1, 2, 3, 4, 5].map((i) => make('203.0.113.9', 7000 + i))
+    const other = make('198.51.100.20', 6881)
+    const stop = clock.autoAdvance()
+    try {
+      for (const n of [server, ...crowd, other]) {
+        await n.listen()
+        n.add(ih)
+      }
+      const at = { host: '198.51.100.10', port: 6881 }
+      const results: string[] = []
+      for (const c of crowd) {
+        results.push(
+          await c.connect(ih, at).then(
+            () => 'ok',
+            () => 'refused',
+          ),
+        )
+      }
+      assert.deepEqual(results, ['ok', 'ok', 'ok', 'refused', 'refused'])
+      await other.connect(ih, at)
+      assert.equal(server.get(ih)!.connections.length, 4)
+    } finally {
+      stop()
+      for (const n of [server, ...crowd, other]) await n.close()
+    }
+  })
 })
