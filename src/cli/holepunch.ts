@@ -21,8 +21,9 @@ const HELP = `mainline holepunch: BEP 55 holepunch messages.
 
 Usage:
   mainline holepunch rendezvous --relay <host:port> --infohash <hex> --target <host:port>
-                                [--peer-id <hex>] [--timeout S] [--json]
-      Connect to the relay (a peer of the torrent), send a rendezvous for the target endpoint and print the
+                                [--peer-id <hex>] [--utp] [--timeout S] [--json]
+      Connect to the relay (a peer of the torrent; over uTP with --utp, else TCP), send a rendezvous for the
+      target endpoint and print the
       answer: hp_connect {host, port} (the target's endpoint, to connect to over uTP) or
       hp_error {code, name, host, port} (1 NoSuchPeer, 2 NotConnected, 3 NoSupport, 4 NoSelf). Exit 0 on an
       answer, 1 when the relay cannot be reached, does not support ut_holepunch or does not answer within the

@@ -15,10 +15,11 @@ export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
       each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
       rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
-      announce the torrent (every --announce-interval, default 300 s). Runs until the timeout (default: until
-      interrupted). (--utp is accepted for compatibility: uTP is always on.)
+      announce the torrent (every --announce-interval, default 300 s; --bootstrap none: no DHT). Runs until the
+      timeout (default: until interrupted). (--utp is accepted for compatibility: uTP is always on.)
       Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
-      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error, hp_connect,
+      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
+      hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
       announced {nodes}, connect_failed {host, port, reason}.`
 
@@ -48,11 +49,14 @@ export async function serve(argv: string[], out: Output): Promise<number> {
   })
   const infoHash = parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`)
+  if (!/^\d+$/.test(values.port ?? '0') || port > 65535) {
+    throw new UsageError(`--port must be 0..65535, got ${values.port}`)
+  }
   const targets = (values.connect ?? []).map((s) => parseHostPort(s))
+  // `--bootstrap none` (as for the dht commands): no DHT.
   const bootstrap = (values.bootstrap ?? [])
     .flatMap((s) => s.split(','))
-    .filter(Boolean)
+    .filter((s) => s !== '' && s !== 'none')
     .map((s) => parseHostPort(s, { names: true }))
   const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, 0)
   const pexInterval = parseSeconds(values['pex-interval'], 60, '--pex-interval')

@@ -42,4 +42,26 @@ describe('mainline CLI errors', { timeout: 60_000 }, () => {
     assert.equal(r.code, 2)
     assert.match(r.stderr, /--pex-interval must be a positive number/)
   })
+
+  it('peer serve: an empty --port is a usage error; --bootstrap none means no DHT, as for the dht commands', async () => {
+    const empty = await runCli(['peer', 'serve', '--infohash', IH, '--port', ''])
+    assert.equal(empty.code, 2)
+    assert.match(empty.stderr, /--port must be 0\.\.65535/)
+    const none = await runCli([
+      'peer',
+      'serve',
+      '--infohash',
+      IH,
+      '--host',
+      '127.0.0.1',
+      '--bootstrap',
+      'none',
+      '--timeout',
+      '1',
+      '--json',
+    ])
+    assert.equal(none.code, 0, none.stderr)
+    assert.equal(none.events[0]?.event, 'listening')
+    assert.equal(none.events.filter((e) => e.event === 'dht_ready').length, 0)
+  })
 })
