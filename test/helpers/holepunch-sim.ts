@@ -51,3 +51,37 @@ export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptio
   }
   return { net, clock, nat, relay, a, b }
 }
+
+/** B's public endpoint in `holepunchWorld`. */
+export const B_AT = { host: '203.0.113.1', port: 6881 }
+
+type World = Awaited<ReturnType<typeof holepunchWorld>>
+
+/** Waits `ms` of virtual time (the clock advances by itself while `autoAdvance` runs). */
+export function vsleep(w: World, ms: number): Promise<void> {
+  return new Promise((resolve) => w.clock.setTimeout(resolve, ms))
+}
+
+/**
+ * A world with the clock running, A and B connected to the relay, A knowing B supports holepunch, no auto-dial;
+ * A's holepunch events recorded as `sent|connected|failed <host>[ <reason>]`. `done()` stops it all.
+ */
+export async function connectedWorld(natA: NatType = 'port-preserving', o: WorldOptions = {}) {
+  const w = await holepunchWorld(natA, 'port-preserving', {
+    ...o,
+    node: { ...o.node, swarm: { autoDial: false, ...o.node?.swarm } },
+  })
+  const stop = w.clock.autoAdvance()
+  await w.b.connect(INFO_HASH, RELAY)
+  await w.a.connect(INFO_HASH, RELAY)
+  while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT)) await vsleep(w, 50)
+  const events: string[] = []
+  w.a.on('hp_rendezvous_sent', (_r, t) => events.push(`sent ${t.host}`))
+  w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host}`))
+  w.a.on('hp_failed', (t, why) => events.push(`failed ${t.host} ${why}`))
+  const done = async (...extra: SwarmNode[]) => {
+    stop()
+    for (const n of [w.a, w.b, w.relay, ...extra]) await n.close()
+  }
+  return { w, events, done }
+}

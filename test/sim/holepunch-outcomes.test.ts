@@ -3,37 +3,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { SeededRandom } from '../../src/net/sim/random.js'
-import { SwarmNode, type SwarmNodeOptions } from '../../src/swarm/node.js'
-import { holepunchWorld, INFO_HASH, RELAY } from '../helpers/holepunch-sim.js'
-
-const B_AT = { host: '203.0.113.1', port: 6881 }
-
-type World = Awaited<ReturnType<typeof holepunchWorld>>
-
-function vsleep(w: World, ms: number): Promise<void> {
-  return new Promise((resolve) => w.clock.setTimeout(resolve, ms))
-}
-
-/** A and B connected to the relay, A knows B supports holepunch; A's holepunch events are recorded. */
-async function connectedWorld(
-  node: Partial<SwarmNodeOptions> = {},
-  natA: 'port-preserving' | 'full-cone' = 'port-preserving',
-) {
-  const w = await holepunchWorld(natA, 'port-preserving', { node: { swarm: { autoDial: false }, ...node } })
-  const stop = w.clock.autoAdvance()
-  await w.b.connect(INFO_HASH, RELAY)
-  await w.a.connect(INFO_HASH, RELAY)
-  while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT)) await vsleep(w, 50)
-  const events: string[] = []
-  w.a.on('hp_rendezvous_sent', (_r, t) => events.push(`sent ${t.host}`))
-  w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host}`))
-  w.a.on('hp_failed', (t, why) => events.push(`failed ${t.host} ${why}`))
-  const done = async (...extra: SwarmNode[]) => {
-    stop()
-    for (const n of [w.a, w.b, w.relay, ...extra]) await n.close()
-  }
-  return { w, events, done }
-}
+import { SwarmNode } from '../../src/swarm/node.js'
+import { B_AT, connectedWorld, holepunchWorld, INFO_HASH, RELAY, vsleep } from '../helpers/holepunch-sim.js'
 
 const outcome = (p: Promise<unknown>) =>
   p.then(
@@ -102,7 +73,7 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
   })
 
   it('the target reaching us from another port (its listen port in its extended handshake) ends the rendezvous', async () => {
-    const { w, events, done } = await connectedWorld({}, 'full-cone')
+    const { w, events, done } = await connectedWorld('full-cone')
     // B's second socket, same peer id, advertising 6881 as its listen port (as a TCP connection would).
     const b2 = new SwarmNode({
       socket: w.nat.b.bind('192.0.2.2', 7000),
