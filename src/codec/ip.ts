@@ -243,6 +243,17 @@ export function isLinkLocal(ip: Uint8Array | string): boolean {
 }
 
 /**
+ * True for an address a peer or node can be at: not unspecified, broadcast, multicast or reserved (240/4, ff00::/8).
+ * Anything that is not an IP address is not.
+ */
+export function isUnicastAddress(ip: string): boolean {
+  const host = normalizeIP(ip)
+  if (host === undefined || host === '0.0.0.0' || host === '::' || host === '255.255.255.255') return false
+  if (host.includes(':')) return !host.startsWith('ff')
+  return Number(host.split('.')[0]) < 224
+}
+
+/**
  * True for addresses libtorrent treats as "local network" (`is_local` + loopback), which BEP 42 exempts from the
  * node-id check: 10/8, 172.16/12, 192.168/16, 169.254/16, 127/8, 100.64/10; ::1, fe80::/10, fec0::/10, fc00::/7.
  * Anything that is not an IP address is not local.

@@ -93,7 +93,7 @@ export class DHTLookups extends DHTCore {
         onSlow: ctx.onSlow,
         nodeId: node.id,
       })
-      const reply = this.toQueryReply(msg, family)
+      const reply = this.toQueryReply(msg, family, node)
       // Nodes we hear about fill our own table too: the table asks to ping those it has room for.
       for (const n of reply.nodes) {
         const res = table.seen(n, false)

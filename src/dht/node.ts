@@ -4,6 +4,7 @@
 import { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from '../codec/bep42.js'
 import { toHex } from '../codec/bytes.js'
 import { decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
+import { isLocalNetwork, isUnicastAddress } from '../codec/ip.js'
 import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
 import type { KrpcMessage, KrpcReply } from '../codec/krpc-types.js'
 import { isNodeId, randomIdInBucket, randomNodeId } from '../codec/node-id.js'
@@ -65,6 +66,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
       unsolicited: 0,
       bad_token: 0,
       bad_nodes: 0,
+      dark_nodes: 0,
       bep42_storage: 0,
       handler_error: 0,
     } as Record<string, number>,
@@ -148,8 +150,8 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     return family === 6 ? this.socket6 : undefined
   }
 
-  drop(reason: string): void {
-    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1
+  drop(reason: string, n = 1): void {
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + n
   }
 
   onAnnounce(peer: Endpoint, infoHash: Uint8Array): void {
@@ -232,27 +234,36 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
    * Turns a find_node / get_peers reply into what a lookup in `family` needs; malformed parts are dropped. Nodes of
    * our other family (`nodes6` in a reply over IPv4, when dual stack) go to that family's table.
    */
-  toQueryReply(msg: KrpcReply, family: 4 | 6 = this.family): QueryReply {
+  toQueryReply(msg: KrpcReply, family: 4 | 6 = this.family, from?: Endpoint): QueryReply {
     const r = msg.r
-    const nodes = this.parseNodes(family === 4 ? r.nodes : r.nodes6, family)
+    // Like libtorrent (dht_ignore_dark_internet) and our PEX: a node on the Internet cannot point us at a local
+    // network (ours, or anyone's), nor at an address no node can be at; a local node may name local ones.
+    const usable = (e: Endpoint) =>
+      e.port > 0 &&
+      isUnicastAddress(e.host) &&
+      (from === undefined || isLocalNetwork(from.host) || !isLocalNetwork(e.host))
+    const nodes = this.parseNodes(family === 4 ? r.nodes : r.nodes6, family, usable)
     const other = family === 4 ? 6 : 4
     const otherRaw = family === 4 ? r.nodes6 : r.nodes
     if (otherRaw && this.socketFor(other)) {
-      for (const n of this.parseNodes(otherRaw, other)) {
+      for (const n of this.parseNodes(otherRaw, other, usable)) {
         const res = this.tables[other].seen(n, false)
         for (const p of res.ping) this.pingQuietly(p)
       }
     }
     const reply: QueryReply = { id: copyBytes(r.id), nodes }
-    if (r.values) reply.values = decodePeerValues(r.values, family).filter((p) => p.port > 0)
+    if (r.values) reply.values = decodePeerValues(r.values, family).filter(usable)
     if (r.token) reply.token = copyBytes(r.token)
     return reply
   }
 
-  private parseNodes(raw: Uint8Array | undefined, family: 4 | 6): DHTNode[] {
+  private parseNodes(raw: Uint8Array | undefined, family: 4 | 6, usable: (e: Endpoint) => boolean): DHTNode[] {
     if (!raw) return []
     try {
-      return decodeNodes(raw, family).filter((n) => n.port > 0 && !bytesEq(n.id, this._id))
+      const all = decodeNodes(raw, family).filter((n) => !bytesEq(n.id, this._id))
+      const ok = all.filter(usable)
+      if (ok.length < all.length) this.drop('dark_nodes', all.length - ok.length)
+      return ok
     } catch {
       this.drop('bad_nodes')
       return []

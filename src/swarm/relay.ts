@@ -13,7 +13,7 @@
 // (libtorrent always sends the connection's remote endpoint.)
 import { EventEmitter } from 'node:events'
 import { HolepunchError } from '../codec/holepunch.js'
-import { normalizeIP } from '../codec/ip.js'
+import { isUnicastAddress, normalizeIP } from '../codec/ip.js'
 import type { Clock, Endpoint } from '../net/types.js'
 import { WireError } from '../wire/errors.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
@@ -62,11 +62,7 @@ export function reachableEndpoint(conn: PeerConnection): Endpoint {
 
 /** True for an endpoint no peer can be at: port 0, unspecified, broadcast or multicast addresses. */
 export function invalidTarget(ep: Endpoint): boolean {
-  if (ep.port === 0) return true
-  const host = normalizeIP(ep.host)
-  if (host === undefined || host === '0.0.0.0' || host === '::' || host === '255.255.255.255') return true
-  if (host.includes(':')) return host.startsWith('ff')
-  return Number(host.split('.')[0]) >= 224
+  return ep.port === 0 || !isUnicastAddress(ep.host)
 }
 
 export class Relay extends EventEmitter<RelayEvents> {

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { CompactPeer } from '../codec/compact.js'
 import { CodecError } from '../codec/errors.js'
-import { isLocalNetwork, normalizeIP } from '../codec/ip.js'
+import { isLocalNetwork, isUnicastAddress } from '../codec/ip.js'
 import { decodePex, encodePex, type PexPeer } from '../codec/pex.js'
 import type { Clock, Timer } from '../net/types.js'
 import { WireError } from './errors.js'
@@ -165,12 +165,6 @@ export class Pex extends EventEmitter<PexEvents> {
 }
 
 function usable(p: CompactPeer, fromLocalPeer: boolean): boolean {
-  if (p.port === 0) return false
-  const host = normalizeIP(p.host)
-  if (host === undefined || host === '0.0.0.0' || host === '::' || host === '255.255.255.255') return false
-  const first = Number(host.split('.')[0])
-  if (!host.includes(':') && first >= 224) return false // multicast / reserved
-  if (host.includes(':') && host.startsWith('ff')) return false
-  if (!fromLocalPeer && isLocalNetwork(host)) return false
-  return true
+  if (p.port === 0 || !isUnicastAddress(p.host)) return false
+  return fromLocalPeer || !isLocalNetwork(p.host)
 }

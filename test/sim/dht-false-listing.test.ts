@@ -69,3 +69,51 @@ describe('DHT on net/sim: false listings', { timeout: 60_000 }, () => {
     }
   })
 })
+
+describe('DHT on net/sim: dark addresses', { timeout: 60_000 }, () => {
+  it('a node on the Internet cannot point our lookups at local networks or non-unicast addresses', async () => {
+    const net = new SimNetwork({ random: new SeededRandom(7) })
+    const clock = net.clock
+    const rnd = new SeededRandom(8)
+    const listed: CompactNode[] = [
+      { id: rnd.bytes(20).slice(), host: '192.168.1.1', port: 80 },
+      { id: rnd.bytes(20).slice(), host: '127.0.0.1', port: 22 },
+      { id: rnd.bytes(20).slice(), host: '10.0.0.1', port: 6881 },
+      { id: rnd.bytes(20).slice(), host: '224.0.0.1', port: 6881 },
+      { id: rnd.bytes(20).slice(), host: '198.51.100.77', port: 6881 },
+    ]
+    const public1 = net.bind('203.0.113.20', 6881)
+    const id = rnd.bytes(20).slice()
+    public1.setReceiver((data: Uint8Array, from: Endpoint) => {
+      const m = parseKrpc(data)
+      if (m.y !== 'q') return
+      if (m.q === 'ping') public1.send(buildPingReply(m.t, id), from)
+      else public1.send(buildFindNodeReply(m.t, id, listed), from)
+    })
+    const asked: string[] = []
+    const other = net.bind('198.51.100.77', 6881)
+    other.setReceiver((data: Uint8Array, from: Endpoint) => {
+      const m = parseKrpc(data)
+      if (m.y === 'q') {
+        asked.push(m.q)
+        other.send(buildPingReply(m.t, listed[4].id), from)
+      }
+    })
+    const sent: string[] = []
+    net.tap((t) => {
+      if (t.event === 'send' && t.from.host === '203.0.113.30') sent.push(t.to.host)
+    })
+    const dht = new DHT({ socket: net.bind('203.0.113.30', 6881), clock, random: new SeededRandom(9) })
+    try {
+      await clock.settle(dht.listen())
+      await clock.settle(dht.ping({ host: '203.0.113.20', port: 6881 }))
+      await clock.settle(dht.findNode(rnd.bytes(20).slice()), { timeout: 60_000 })
+      net.tap(null)
+      assert.deepEqual([...new Set(sent)].sort(), ['198.51.100.77', '203.0.113.20'], 'only the public unicast nodes')
+      assert.ok(asked.length > 0, 'the public node listed was asked')
+      assert.ok((dht.stats().drops.dark_nodes ?? 0) >= 4)
+    } finally {
+      await dht.destroy()
+    }
+  })
+})

@@ -14,6 +14,7 @@ import {
   isLocalNetwork,
   isLoopback,
   isPrivate,
+  isUnicastAddress,
   isV4Mapped,
   mapV4,
   normalizeIP,
@@ -220,6 +221,20 @@ describe('classification (libtorrent is_local + loopback)', () => {
   ]
   for (const s of local) it(`${s} is local`, () => assert.equal(isLocalNetwork(s), true))
   for (const s of global) it(`${s} is not local`, () => assert.equal(isLocalNetwork(s), false))
+  it('unicast: every address a node can be at, and none of unspecified, broadcast, multicast, reserved', () => {
+    for (const s of [
+      '198.51.100.1',
+      '10.0.0.1',
+      '127.0.0.1',
+      '223.255.255.255',
+      '2001:db8::1',
+      '::1',
+      '::ffff:1.2.3.4',
+    ])
+      assert.equal(isUnicastAddress(s), true, s)
+    for (const s of ['0.0.0.0', '255.255.255.255', '224.0.0.1', '239.1.1.1', '240.0.0.1', '::', 'ff02::1', 'x'])
+      assert.equal(isUnicastAddress(s), false, s)
+  })
   it('classifies by kind and from bytes', () => {
     assert.ok(isLoopback('127.0.0.1') && !isPrivate('127.0.0.1'))
     assert.ok(isPrivate('10.1.1.1') && !isLoopback('10.1.1.1'))
