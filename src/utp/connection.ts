@@ -10,7 +10,6 @@ import {
   UTP_HEADER_SIZE,
   type UtpPacket,
   type UtpType,
-  writeU32,
   writeUtpHeader,
 } from '../codec/utp-packet.js'
 import { type ConnectionHost, usNow } from './host.js'
@@ -58,10 +57,8 @@ export class UtpConnection extends UtpReceiver {
   /** Our SYN-ACK's seq (acceptor): a re-sent SYN-ACK repeats it even if data went out since (ethereum/utp#153). */
   private synAckSeq = -1
   private synAckDue = false
-  private replyMicro = 0
   private lastRecvAt: number
   private lastSendAt: number
-  private lastWndSent = 0
   private synRecvDeadline = 0
 
   private constructor(
@@ -344,18 +341,6 @@ export class UtpConnection extends UtpReceiver {
     if (this.reorder.size === 0) this.ackDue = false
   }
 
-  /** Re-stamps a packet being re-sent: fresh timestamp, delay echo, window and ack. */
-  protected stamp(buf: Uint8Array, now: number): void {
-    writeU32(buf, 4, usNow(now))
-    writeU32(buf, 8, this.replyMicro)
-    const wnd = this.advertisedWindow()
-    this.lastWndSent = wnd
-    writeU32(buf, 12, wnd)
-    buf[18] = (this.ackNr >> 8) & 255
-    buf[19] = this.ackNr & 255
-    // Re-sent packets carry no SACK: the extension byte stays 0 (data packets are built without one).
-  }
-
   /**
    * Sends the SYN again now (same seq and connection id, fresh timestamp), outside the retry schedule and without
    * counting against `synRetries`: a hole punch's first SYNs die at the other NAT until its hole opens. Which copy
@@ -420,13 +405,8 @@ export class UtpConnection extends UtpReceiver {
     this.host.send(buf)
   }
 
-  advertisedWindow(): number {
-    const w = this.opts.recvBufferSize - this.host.unreadBytes() - this.reorder.bytes
-    return Math.max(w, 0)
-  }
-
-  protected bufferedBytes(): number {
-    return this.host.unreadBytes() + this.reorder.bytes
+  protected unreadBytes(): number {
+    return this.host.unreadBytes()
   }
 
   // ---- internals: end of the stream ----

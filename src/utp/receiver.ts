@@ -1,7 +1,8 @@
-// The receiving half of a uTP connection: the cumulative ack, the reordering buffer, and in-order delivery up to
-// the peer's FIN. It sits between the sending half (UtpSender) and the state machine (UtpConnection), which
+// The receiving half of a uTP connection: the cumulative ack, the reordering buffer, the window we advertise (and
+// enforce), the delay echo, and in-order delivery up to the peer's FIN. It sits between the sending half (UtpSender) and the state machine (UtpConnection), which
 // decides what delivery means through two hooks.
-import { ST_FIN, type UtpPacket } from '../codec/utp-packet.js'
+import { ST_FIN, type UtpPacket, writeU32 } from '../codec/utp-packet.js'
+import { usNow } from './host.js'
 import type { ResolvedOptions } from './options.js'
 import { ReorderBuffer } from './reorder-buffer.js'
 import { UtpSender } from './sender.js'
@@ -18,13 +19,38 @@ export abstract class UtpReceiver extends UtpSender {
   protected gotEof = false
   /** Something arrived that the next flush must acknowledge. */
   protected ackDue = false
+  /** The delay echo we send: our receive time of the peer's last packet minus its timestamp (µs, mod 2^32). */
+  protected replyMicro = 0
+  /** The window we last advertised. */
+  protected lastWndSent = 0
 
   /** In-order payload for the application. */
   protected abstract onPayload(payload: Uint8Array): void
   /** The peer's FIN was reached: every byte before it was delivered. */
   protected abstract onEof(now: number): void
-  /** Bytes received and not yet read by the application (delivered or waiting in the reorder buffer). */
-  protected abstract bufferedBytes(): number
+  /** Delivered bytes the application has not read yet. */
+  protected abstract unreadBytes(): number
+
+  /** The receive window: `recvBufferSize` minus bytes delivered but unread and bytes waiting out of order. */
+  advertisedWindow(): number {
+    return Math.max(this.opts.recvBufferSize - this.bufferedBytes(), 0)
+  }
+
+  private bufferedBytes(): number {
+    return this.unreadBytes() + this.reorder.bytes
+  }
+
+  /** Re-stamps a packet being re-sent: fresh timestamp, delay echo, window and ack. */
+  protected stamp(buf: Uint8Array, now: number): void {
+    writeU32(buf, 4, usNow(now))
+    writeU32(buf, 8, this.replyMicro)
+    const wnd = this.advertisedWindow()
+    this.lastWndSent = wnd
+    writeU32(buf, 12, wnd)
+    buf[18] = (this.ackNr >> 8) & 255
+    buf[19] = this.ackNr & 255
+    // Re-sent packets carry no SACK: the extension byte stays 0 (data packets are built without one).
+  }
 
   /** An ST_DATA or ST_FIN addressed to us: deliver it in order, or keep it for later, or drop it (counted). */
   protected processData(pkt: UtpPacket, now: number): void {
