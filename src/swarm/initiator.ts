@@ -182,14 +182,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   onDialFailed(ep: Endpoint): void {
     if (this.closed || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
     // A dial that lost to a crossing connection (the peer reached us meanwhile) needs no rendezvous.
-    if (this.deps.isSelf(ep) || this.connectionTo(ep) || !this.supportsHolepunch(ep)) return
+    if (this.deps.isSelf(ep) || this.deps.swarm.connectionTo(ep) || !this.supportsHolepunch(ep)) return
     this.rendezvous(ep).catch(() => {})
-  }
-
-  private connectionTo(ep: Endpoint): PeerConnection | undefined {
-    return this.deps.swarm.connections.find(
-      (c) => !c.isClosed && (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep)),
-    )
   }
 
   /**
@@ -264,7 +258,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (this.deps.isSelf(target)) return ignore('own endpoint')
     if (this.punches.has(k)) return ignore('already punching')
     // BEP 55: ignore a connect for a peer we are already connected to (it answers our rendezvous, if we sent one).
-    const existing = this.connectionTo(target)
+    const existing = this.deps.swarm.connectionTo(target)
     if (existing) {
       this.resolvePending(k, existing)
       return ignore('already connected')

@@ -264,10 +264,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       if (this.isSelf(peer)) continue
       found.push(peer)
       this.emit('peer', peer, infoHash, 'dht')
-      const connected = t.swarm.connections.some(
-        (c) => sameEndpoint(c.remote, peer) || sameEndpoint(c.listenEndpoint, peer),
-      )
-      if (!connected) t.swarm.connect(peer).catch(() => {})
+      if (!t.swarm.connectionTo(peer, true)) t.swarm.connect(peer).catch(() => {})
     }
     return found
   }

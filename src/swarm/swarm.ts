@@ -151,6 +151,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return [...this.conns].filter((c) => c.isOpen)
   }
 
+  /** The open connection (with `handshaking`, also one still handshaking) to `ep`, by remote or listen endpoint. */
+  connectionTo(ep: Endpoint, handshaking = false): PeerConnection | undefined {
+    for (const c of this.conns) {
+      if (
+        (c.isOpen || (handshaking && !c.isClosed)) &&
+        (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep))
+      )
+        return c
+    }
+    return undefined
+  }
+
   /** Where we listen, once `listen()` resolved. */
   get address(): Endpoint | undefined {
     return this.listenEndpoint
@@ -392,7 +404,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const k = key(p)
     if (this.closed || this.dialing.has(k) || this.dialing.size >= (this.opts.maxPendingDials ?? 4)) return
     if (this.conns.size >= (this.opts.maxConnections ?? 50)) return
-    for (const c of this.conns) if (sameEndpoint(c.remote, p) || sameEndpoint(c.listenEndpoint, p)) return
+    if (this.connectionTo(p, true)) return
     const now = this.clock.now()
     const last = this.lastDial.get(k)
     if (last !== undefined && now - last < (this.opts.redialInterval ?? 300_000)) return
