@@ -1,4 +1,5 @@
-// Shared output for benchmarks: a readable table plus machine-readable RESULT lines.
+// Shared output for benchmarks: a readable table plus machine-readable RESULT lines, kept for bench/results/.
+import { collectTable } from './record.js'
 
 export interface Row {
   /** `<area>.<case>.<metric>`, e.g. `codec.ping_query.decode`. */
@@ -26,6 +27,7 @@ export function report(title: string, anchorName: string, rows: Row[]): void {
       `${r.key.padEnd(w)}  ${fmt(r.ours).padStart(12)}  ${fmt(r.anchor).padStart(14)}  ${fmt(ratio).padStart(7)}  ${r.unit ?? ''}`,
     )
   }
+  collectTable({ title, anchor: anchorName, rows: rows.map((r) => ({ ...r, ratio: r.ours / r.anchor })) })
   for (const r of rows)
     console.log(`RESULT ${r.key} ours=${fmt(r.ours)} anchor=${fmt(r.anchor)} ratio=${fmt(r.ours / r.anchor)}`)
 }
