@@ -2,7 +2,7 @@
 // `report()` collects its tables here; `run.ts` writes one JSON file per bench with the date, the machine and the
 // versions of both sides.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus, totalmem, type as osType, release } from 'node:os'
+import { cpus, type as osType, release, totalmem } from 'node:os'
 import type { Row } from './report.js'
 
 export interface Table {
