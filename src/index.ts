@@ -8,7 +8,22 @@ export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export * from './net/mux.js'
 export * from './net/sim/index.js'
-export type { AddressFamily, Clock, DatagramHandler, DatagramSocket, Endpoint, Random, Timer } from './net/types.js'
+export { realTcp, TcpNetwork } from './net/tcp.js'
+export type {
+  AddressFamily,
+  Clock,
+  DatagramHandler,
+  DatagramSocket,
+  Endpoint,
+  Random,
+  StreamConnectOptions,
+  StreamHandler,
+  StreamListener,
+  StreamListenOptions,
+  StreamNetwork,
+  StreamSocket,
+  Timer,
+} from './net/types.js'
 export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
 export { ConnectLimiter, type ConnectLimiterOptions } from './swarm/connect-limiter.js'
 export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'

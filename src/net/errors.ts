@@ -8,6 +8,11 @@ export type NetErrorCode =
   | 'ABORT_ERR' // the operation was cancelled through its AbortSignal
   | 'ECLOSED' // the socket or network is closed
   | 'EBIND' // any other bind failure (the OS code is in `cause`)
+  | 'ECONNREFUSED' // a stream connect was answered by a reset: nothing listens there
+  | 'ECONNRESET' // the peer reset an open stream
+  | 'ETIMEDOUT' // a stream connect (or its retransmissions) got no answer
+  | 'EHOSTUNREACH' // no route to the host
+  | 'ECONNECT' // any other stream connect failure (the OS error is in `cause`)
 
 export class NetError extends Error {
   override readonly name = 'NetError'

@@ -3,10 +3,15 @@
 //
 // Behaviour follows RFC 4787's vocabulary: mapping (endpoint-independent or address-and-port-dependent) and
 // filtering (endpoint-independent, address-dependent, address-and-port-dependent). Timeouts default to Linux
-// conntrack's UDP values: 30 s until the first reply, 120 s once traffic flowed both ways.
+// conntrack's UDP values: 30 s until the first reply, 120 s once traffic flowed both ways. TCP goes through its
+// own tables with the same mapping and filtering (nat-tcp.ts).
+
+import type { Endpoint } from '../types.js'
 import { type Conditions, type LinkConditions, NEUTRAL, resolveConditions } from './conditions.js'
+import { NatTcp, type NatTcpStats } from './nat-tcp.js'
 import type { SimNetwork } from './network.js'
 import type { Realm } from './realm.js'
+import type { SimTcp } from './tcp.js'
 
 /**
  * Presets:
@@ -117,6 +122,7 @@ export class NatRouter {
   resultIp = ''
   resultPort = 0
 
+  private tcpTable: NatTcp | undefined
   private readonly byInternal = new Map<string, Mapping>()
   private readonly byExternal = new Map<number, Mapping>()
   private readonly lo: number
@@ -190,10 +196,43 @@ export class NatRouter {
     this.conditions = c ? resolveConditions(c, NEUTRAL) : null
   }
 
-  /** Forgets every mapping at once (like flushing conntrack). */
+  /** Forgets every mapping at once (like flushing conntrack), UDP and TCP. */
   flush(): void {
     this.byInternal.clear()
     this.byExternal.clear()
+    this.tcpTable?.flush()
+  }
+
+  /** A LAN host's TCP stack (the host is created on first use). */
+  tcp(ip: string): SimTcp {
+    return this.network.tcpStack(this.lan.host(ip))
+  }
+
+  /** @internal The TCP side (conntrack for TCP flows; see nat-tcp.ts), created on first use. */
+  get tcpTrack(): NatTcp {
+    this.tcpTable ??= new NatTcp({
+      publicIp: this.publicIp,
+      translate: this.translate,
+      mapping: this.mapping,
+      filtering: this.filtering,
+      preservePort: this.preservePort,
+      portRange: [this.lo, this.hi],
+      randomInt: (min, max) => this.network.random.int(min, max),
+    })
+    return this.tcpTable
+  }
+
+  /**
+   * Forwards inbound TCP connections to `externalPort` to an inside endpoint (a port forward, DNAT). On a
+   * `firewall` NAT, which does not translate, it opens `to` (and `externalPort` must be `to.port`).
+   */
+  forwardTcp(externalPort: number, to: Endpoint): void {
+    this.tcpTrack.forward(externalPort, to)
+  }
+
+  /** Counters of the TCP side. */
+  tcpStats(): NatTcpStats {
+    return this.tcpTrack.stats()
   }
 
   stats(): NatStats {

@@ -18,6 +18,8 @@ import type { NatOptions, NatRouter } from './nat.js'
 import { SeededRandom } from './random.js'
 import { canonicalIp, Realm, type SimHost } from './realm.js'
 import type { SimSocket } from './socket.js'
+import { SimTcp, type SimTcpOptions } from './tcp.js'
+import { type SimTcpNetworkStats, TcpFabric } from './tcp-route.js'
 
 /** Why the network dropped a datagram after `send` accepted it. */
 export type DropReason =
@@ -69,6 +71,8 @@ export interface SimNetworkOptions {
   random?: SeededRandom
   /** Internet path conditions; unset fields come from `DEFAULT_CONDITIONS` (10 ms, no loss, MTU 1500). */
   defaults?: LinkConditions
+  /** Options of every host's TCP stack (`tcp(ip)`). */
+  tcp?: SimTcpOptions
 }
 
 const SLAB_SIZE = 64 * 1024
@@ -108,6 +112,8 @@ export class SimNetwork {
   private readonly links = new Map<string, Conditions>()
   private readonly path: Conditions = { ...NEUTRAL }
   private tapFn: ((t: SimTrace) => void) | null = null
+  private readonly tcpOptions: SimTcpOptions | undefined
+  private tcpFabric: TcpFabric | undefined
   private slab = new Uint8Array(0)
   private slabOffset = 0
   private readonly counters: Omit<SimNetworkStats, 'dropped'> = {
@@ -135,6 +141,32 @@ export class SimNetwork {
     this.random = opts.random ?? new SeededRandom(1)
     this.defaults = resolveConditions(opts.defaults, DEFAULT_CONDITIONS)
     this.internet = new Realm(this, null)
+    this.tcpOptions = opts.tcp
+  }
+
+  /** An internet host's TCP stack (the host is created on first use): a `StreamNetwork` for `Swarm`/`SwarmNode`. */
+  tcp(ip: string): SimTcp {
+    return this.tcpStack(this.internet.host(ip))
+  }
+
+  /** Counters of simulated TCP (segments, drops by reason). */
+  tcpStats(): SimTcpNetworkStats {
+    return this.fabric().stats()
+  }
+
+  /** @internal The TCP stack of a host (of any realm). */
+  tcpStack(host: SimHost): SimTcp {
+    return this.fabric().stack(host) as SimTcp
+  }
+
+  /** @internal The internet path conditions from one host or NAT to another (a link override, or `defaults`). */
+  linkConditions(fromId: number, toId: number): Readonly<Conditions> {
+    return (this.links.size > 0 ? this.links.get(`${fromId}>${toId}`) : undefined) ?? this.defaults
+  }
+
+  private fabric(): TcpFabric {
+    this.tcpFabric ??= new TcpFabric(this, (host) => new SimTcp(this, this.tcpFabric!, host, this.tcpOptions))
+    return this.tcpFabric
   }
 
   /** Binds a socket on an internet host. Throws `NetError` `EADDRINUSE`, `EINVAL`, `EADDRNOTAVAIL`. */
