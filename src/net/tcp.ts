@@ -30,9 +30,9 @@ const CONNECT_CODES: Record<string, NetErrorCode> = {
   EINVAL: 'EINVAL',
 }
 
-function netError(err: Error & { code?: string }, what: string, fallback: NetErrorCode): NetError {
+function netError(err: Error & { code?: string }, fallback: NetErrorCode): NetError {
   const code = (err.code && CONNECT_CODES[err.code]) || fallback
-  return new NetError(code, `${what}: ${err.message}`, { cause: err })
+  return new NetError(code, err.message, { cause: err })
 }
 
 /**
@@ -66,7 +66,7 @@ export class TcpNetwork implements StreamNetwork {
       const onError = (err: Error) => {
         done()
         socket.destroy()
-        reject(err instanceof NetError ? err : netError(err, `TCP connect to ${to.host}:${to.port}`, 'ECONNECT'))
+        reject(err instanceof NetError ? err : netError(err, 'ECONNECT'))
       }
       const onConnect = () => {
         done()
@@ -85,7 +85,7 @@ export class TcpNetwork implements StreamNetwork {
         if (socket.remoteAddress === undefined) return socket.destroy()
         onConnection(socket)
       })
-      const onListenError = (err: Error) => reject(netError(err, 'TCP listen', 'EBIND'))
+      const onListenError = (err: Error) => reject(netError(err, 'EBIND'))
       server.once('error', onListenError)
       server.listen({ port: options.port ?? 0, host: options.host ?? '0.0.0.0', backlog: options.backlog }, () => {
         server.off('error', onListenError)

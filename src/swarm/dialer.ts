@@ -1,9 +1,10 @@
-// How the swarm opens streams to peers. A dialer turns an endpoint into a connected Duplex; TCP is here, uTP (and
-// the holepunch initiator's "dial uTP from the DHT's port") plug in by implementing the same interface.
-import { connect as netConnect, type Socket } from 'node:net'
+// How the swarm opens streams to peers. A dialer turns an endpoint into a connected Duplex; TCP is here (over any
+// `StreamNetwork`: real TCP, or a simulated host's), uTP (and the holepunch initiator's "dial uTP from the DHT's
+// port") plug in by implementing the same interface.
 import type { Duplex } from 'node:stream'
-import { normalizeIP } from '../codec/ip.js'
-import type { Endpoint } from '../net/types.js'
+import { realClock } from '../net/clock.js'
+import { realTcp, socketEndpoint } from '../net/tcp.js'
+import type { Clock, Endpoint, StreamNetwork } from '../net/types.js'
 import { WireError } from '../wire/errors.js'
 import type { Transport } from '../wire/peer-connection.js'
 
@@ -20,13 +21,13 @@ export interface Dialer {
   dial(to: Endpoint, options?: { signal?: AbortSignal; timeout?: number }): Promise<DialedStream>
 }
 
-/** The endpoint of one side of a TCP socket, with the IP in canonical form (v4-mapped addresses unmapped). */
-export function socketEndpoint(address: string | undefined, port: number | undefined): Endpoint | undefined {
-  if (!address || !port) return undefined
-  return { host: normalizeIP(address) ?? address, port }
-}
+export { socketEndpoint }
 
 export interface TcpDialerOptions {
+  /** The TCP stack to dial through. Default `realTcp` (node:net); `SimNetwork.tcp(ip)` in simulated worlds. */
+  network?: StreamNetwork
+  /** Times the connect timeout. Default `realClock`. */
+  clock?: Clock
   /** Connect timeout. Default 10 s. */
   timeout?: number
   /** Local address to bind outgoing sockets to. Default: the system's choice. */
@@ -35,44 +36,41 @@ export interface TcpDialerOptions {
 
 export class TcpDialer implements Dialer {
   readonly transport = 'tcp' as const
-  constructor(private readonly options: TcpDialerOptions = {}) {}
+  private readonly network: StreamNetwork
+  private readonly clock: Clock
 
-  dial(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<DialedStream> {
+  constructor(private readonly options: TcpDialerOptions = {}) {
+    this.network = options.network ?? realTcp
+    this.clock = options.clock ?? realClock
+  }
+
+  async dial(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<DialedStream> {
+    options.signal?.throwIfAborted()
     const timeout = options.timeout ?? this.options.timeout ?? 10_000
-    return new Promise((resolve, reject) => {
-      if (options.signal?.aborted) return reject(options.signal.reason)
-      const socket: Socket = netConnect({ host: to.host, port: to.port, localAddress: this.options.localAddress })
+    const ac = new AbortController()
+    const timer = this.clock.setTimeout(
+      () => ac.abort(new WireError('TIMEOUT', `TCP connect to ${to.host}:${to.port} timed out`)),
+      timeout,
+    )
+    const onAbort = () => ac.abort(options.signal?.reason ?? new WireError('TIMEOUT', 'aborted'))
+    options.signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const socket = await this.network.connect(to, { signal: ac.signal, localAddress: this.options.localAddress })
       socket.setNoDelay(true)
-      const timer = setTimeout(
-        () => fail(new WireError('TIMEOUT', `TCP connect to ${to.host}:${to.port} timed out`)),
-        timeout,
-      )
-      const onAbort = () => fail(options.signal?.reason ?? new WireError('TIMEOUT', 'aborted'))
-      options.signal?.addEventListener('abort', onAbort, { once: true })
-      const done = () => {
-        clearTimeout(timer)
-        options.signal?.removeEventListener('abort', onAbort)
-        socket.off('error', onError)
+      return {
+        stream: socket,
+        remote: socketEndpoint(socket.remoteAddress, socket.remotePort) ?? to,
+        local: socketEndpoint(socket.localAddress, socket.localPort),
+        transport: 'tcp',
       }
-      const fail = (err: unknown) => {
-        done()
-        socket.destroy()
-        reject(err)
-      }
-      const onError = (err: Error) =>
-        fail(
-          new WireError('DIAL_FAILED', `TCP connect to ${to.host}:${to.port} failed: ${err.message}`, { cause: err }),
-        )
-      socket.once('error', onError)
-      socket.once('connect', () => {
-        done()
-        resolve({
-          stream: socket,
-          remote: socketEndpoint(socket.remoteAddress, socket.remotePort) ?? to,
-          local: socketEndpoint(socket.localAddress, socket.localPort),
-          transport: 'tcp',
-        })
+    } catch (err) {
+      if (ac.signal.aborted) throw ac.signal.reason
+      throw new WireError('DIAL_FAILED', `TCP connect to ${to.host}:${to.port} failed: ${(err as Error).message}`, {
+        cause: err,
       })
-    })
+    } finally {
+      timer.cancel()
+      options.signal?.removeEventListener('abort', onAbort)
+    }
   }
 }

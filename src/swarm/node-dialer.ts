@@ -1,7 +1,7 @@
 // The swarm node's dialer: uTP first, from the shared UDP port (so the NAT mapping is the one the DHT and relays
 // know), then TCP as a fallback. A dial that fails both ways is reported (`onFailed`), which is where the
 // holepunch initiator steps in.
-import type { Clock, Endpoint } from '../net/types.js'
+import type { Clock, Endpoint, StreamNetwork } from '../net/types.js'
 import type { UtpSocketManager } from '../utp/socket-manager.js'
 import { WireError } from '../wire/errors.js'
 import { type DialedStream, type Dialer, TcpDialer } from './dialer.js'
@@ -13,6 +13,8 @@ export interface NodeDialerOptions {
   tcpTimeout?: number
   /** Local address for outgoing TCP. Default: the system's choice. */
   localAddress?: string
+  /** The TCP stack of the fallback. Default `realTcp`. */
+  network?: StreamNetwork
 }
 
 export class NodeDialer implements Dialer {
@@ -27,7 +29,9 @@ export class NodeDialer implements Dialer {
     private readonly clock: Clock,
     private readonly options: NodeDialerOptions = {},
   ) {
-    if ((options.tcpTimeout ?? 3000) > 0) this.tcp = new TcpDialer({ localAddress: options.localAddress })
+    if ((options.tcpTimeout ?? 3000) > 0) {
+      this.tcp = new TcpDialer({ localAddress: options.localAddress, network: options.network, clock })
+    }
   }
 
   async dial(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<DialedStream> {

@@ -1,10 +1,10 @@
 // A complete BitTorrent node for one or more torrents on ONE port: a UDP socket shared by uTP and the DHT
-// (net/mux), a TCP listener on the same number, and one `Swarm` per info hash. Incoming streams (uTP or TCP) are
-// routed by the info hash of their handshake; outgoing dials try uTP first, then TCP. Peers come from the DHT
+// (net/mux), a TCP listener on the same number (an injected `StreamNetwork`), and one `Swarm` per info hash.
+// Incoming streams (uTP or TCP) are routed by the info hash of their handshake; outgoing dials try uTP first, then
+// TCP. Peers come from the DHT
 // (`discover`), PEX and given addresses; when a direct dial to a holepunch-capable peer fails, the torrent's
 // `Initiator` asks an introducer for a rendezvous and punches (see punch.ts).
 import { EventEmitter } from 'node:events'
-import { createServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, toHex } from '../codec/bytes.js'
 import { PexFlags } from '../codec/pex.js'
@@ -12,7 +12,16 @@ import { DHT } from '../dht/dht.js'
 import type { DHTOptions } from '../dht/node.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import { UdpMux } from '../net/mux.js'
-import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
+import { realTcp } from '../net/tcp.js'
+import type {
+  Clock,
+  DatagramSocket,
+  Endpoint,
+  Random,
+  StreamListener,
+  StreamNetwork,
+  StreamSocket,
+} from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
 import { UtpSocketManager, type UtpSocketManagerOptions } from '../utp/socket-manager.js'
 import type { UtpStream } from '../utp/stream.js'
@@ -33,8 +42,10 @@ export interface SwarmNodeOptions {
   host?: string
   /** The port, UDP and TCP. Default 0 (UDP picks, TCP takes the same number). */
   port?: number
-  /** Listen and dial over TCP too. Default true (false when `socket` is given: net/sim has no TCP). */
+  /** Listen and dial over TCP too. Default true (false when `socket` is given without `streams`). */
   tcp?: boolean
+  /** The TCP stack. Default `realTcp` (node:net); `SimNetwork.tcp(ip)` runs TCP in a simulated world. */
+  streams?: StreamNetwork
   /** Our peer id, for every torrent. Default "-ML0100-" and 12 random bytes. */
   peerId?: Uint8Array
   /** Default `realClock`. */
@@ -46,7 +57,7 @@ export interface SwarmNodeOptions {
   /** uTP options. */
   utp?: UtpSocketManagerOptions
   /** Dial timeouts. Default 3 s for uTP, then 3 s for TCP. */
-  dial?: Omit<NodeDialerOptions, 'localAddress'>
+  dial?: Omit<NodeDialerOptions, 'localAddress' | 'network'>
   /** Holepunch timing (punch timeout 5 s, relay answer 10 s, SYN re-send schedule). */
   holepunch?: InitiatorOptions
   /** Limits on relays' `connect` (5 per relay and 20 overall per 10 s, 8 punches in flight). */
@@ -97,7 +108,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   mux!: UdpMux
   private limiter: ConnectLimiter<PeerConnection>
   private readonly torrents = new Map<string, Torrent>()
-  private server: Server | undefined
+  private server: StreamListener | undefined
   private endpoint: Endpoint | undefined
   private pendingIncoming = 0
   /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
@@ -122,7 +133,11 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   }
 
   get tcpEnabled(): boolean {
-    return this.opts.tcp ?? this.opts.socket === undefined
+    return this.opts.tcp ?? (this.opts.socket === undefined || this.opts.streams !== undefined)
+  }
+
+  private get streams(): StreamNetwork {
+    return this.opts.streams ?? realTcp
   }
 
   /** Binds the port (UDP, then TCP on the same number), starts uTP and the DHT. */
@@ -164,6 +179,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     const dialer = new NodeDialer(this.utp, this.clock, {
       ...this.opts.dial,
       tcpTimeout: this.tcpEnabled ? this.opts.dial?.tcpTimeout : 0,
+      network: this.streams,
     })
     const base = { ...this.opts.swarm, ...options }
     const swarm = new Swarm({
@@ -300,7 +316,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     await this.utp?.close()
     const server = this.server
     this.server = undefined
-    if (server) await new Promise<void>((r) => server.close(() => r()))
+    await server?.close()
     await this.mux?.close()
   }
 
@@ -320,31 +336,30 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     for (let attempt = 0; ; attempt++) {
       const socket = await UdpSocket.bind({ host, port })
       if (port !== 0 || !this.tcpEnabled || attempt >= 4) return socket
-      const free = await new Promise<boolean>((resolve) => {
-        const probe = createServer()
-        probe.once('error', () => resolve(false))
-        probe.listen(socket.address().port, host, () => probe.close(() => resolve(true)))
-      })
+      const free = await this.streams
+        .listen({ host, port: socket.address().port }, (s) => s.destroy())
+        .then(
+          (probe) => probe.close().then(() => true),
+          () => false,
+        )
       if (free) return socket
       await socket.close()
     }
   }
 
-  private listenTcp(at: Endpoint): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((socket: Socket) => {
+  private async listenTcp(at: Endpoint): Promise<void> {
+    this.server = await this.streams.listen(
+      {
+        host: this.opts.host ?? '0.0.0.0',
+        port: at.port,
+        // An accept error (ENFILE, ENOBUFS…) must not end the process: report it and go on listening.
+        onError: (err) => this.emit('warning', err),
+      },
+      (socket) => {
         socket.setNoDelay(true)
         this.onIncoming(socket, 'tcp')
-      })
-      server.once('error', reject)
-      server.listen(at.port, this.opts.host ?? '0.0.0.0', () => {
-        server.off('error', reject)
-        // An accept error (ENFILE, ENOBUFS…) must not end the process: count it and go on listening.
-        server.on('error', (err) => this.emit('warning', err))
-        this.server = server
-        resolve()
-      })
-    })
+      },
+    )
   }
 
   /** An incoming stream: read its handshake, find the torrent, hand it to the punch for its endpoint or the swarm. */
@@ -352,7 +367,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     const remote =
       transport === 'utp'
         ? (stream as UtpStream).remote
-        : socketEndpoint((stream as Socket).remoteAddress, (stream as Socket).remotePort)
+        : socketEndpoint((stream as StreamSocket).remoteAddress, (stream as StreamSocket).remotePort)
     // One address may not hold every pending slot: silent connections from it would lock everyone else out.
     const fromIp = remote ? (this.peekingByIp.get(remote.host) ?? 0) : 0
     if (
@@ -400,7 +415,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         const local =
           transport === 'utp'
             ? this.utp.socket.address()
-            : socketEndpoint((stream as Socket).localAddress, (stream as Socket).localPort)
+            : socketEndpoint((stream as StreamSocket).localAddress, (stream as StreamSocket).localPort)
         const conn = t.swarm.addStream(stream, { remote, local, transport, direction: 'incoming' })
         stream.resume()
         if (!conn || conn.isOpen || conn.isClosed) arrived()

@@ -1,16 +1,16 @@
-// A minimal swarm for one info hash: a TCP listener, outgoing connections through a pluggable dialer, any other
-// transport's streams through `addStream`, PEX-driven peer discovery (optionally dialing what it learns), the
-// BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator join it later through the
-// same seams (`addStream`, `Dialer`, the `hp_connect` event).
+// A minimal swarm for one info hash: a TCP listener (on an injected `StreamNetwork`), outgoing connections through
+// a pluggable dialer, any other transport's streams through `addStream`, PEX-driven peer discovery (optionally
+// dialing what it learns), the BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator
+// join it later through the same seams (`addStream`, `Dialer`, the `hp_connect` event).
 import { EventEmitter } from 'node:events'
-import { createServer, type Server } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, compareBytes, toHex } from '../codec/bytes.js'
 import type { CompactPeer } from '../codec/compact.js'
 import { isLocalNetwork } from '../codec/ip.js'
 import { PexFlags, type PexPeer } from '../codec/pex.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
-import type { Clock, Endpoint, Random } from '../net/types.js'
+import { realTcp } from '../net/tcp.js'
+import type { Clock, Endpoint, Random, StreamListener, StreamNetwork } from '../net/types.js'
 import { WireError } from '../wire/errors.js'
 import {
   DEFAULT_CLIENT_NAME,
@@ -31,8 +31,10 @@ export interface SwarmOptions {
   host?: string
   /** TCP listen port; 0 picks one. Default 0. */
   port?: number
-  /** Dials outgoing connections. Default a `TcpDialer`. */
+  /** Dials outgoing connections. Default a `TcpDialer` over `streams`. */
   dialer?: Dialer
+  /** The TCP stack to listen (and by default dial) on. Default `realTcp`; `SimNetwork.tcp(ip)` in simulations. */
+  streams?: StreamNetwork
   /** Default `realClock`. */
   clock?: Clock
   /** Default `cryptoRandom`. */
@@ -123,7 +125,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly dialing = new Set<string>()
   /** When we last auto-dialed an endpoint: PEX repeats peers, we do not redial them every minute. */
   private readonly lastDial = new Map<string, number>()
-  private server: Server | undefined
+  private server: StreamListener | undefined
   private listenEndpoint: Endpoint | undefined
   private closed = false
   /** Aborted by `close()`: every dial in flight listens to it. */
@@ -135,7 +137,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.opts = options
     this.infoHash = options.infoHash
     this.clock = options.clock ?? realClock
-    this.dialer = options.dialer ?? new TcpDialer()
+    this.dialer = options.dialer ?? new TcpDialer({ network: options.streams, clock: this.clock })
     const random = options.random ?? cryptoRandom
     this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode(PEER_ID_PREFIX), ...random.bytes(12)])
     this.relay = new Relay(
@@ -169,9 +171,18 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   }
 
   /** Starts the TCP listener. Resolves with the bound endpoint. */
-  listen(): Promise<Endpoint> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((socket) => {
+  async listen(): Promise<Endpoint> {
+    const streams = this.opts.streams ?? realTcp
+    const server = await streams.listen(
+      {
+        host: this.opts.host ?? '0.0.0.0',
+        port: this.opts.port ?? 0,
+        // After listening, errors (EMFILE on accept…) are counted, never thrown.
+        onError: () => {
+          this.stats.listenerErrors++
+        },
+      },
+      (socket) => {
         const remote = socketEndpoint(socket.remoteAddress, socket.remotePort)
         if (!remote) return socket.destroy()
         socket.setNoDelay(true)
@@ -181,22 +192,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
           transport: 'tcp',
           direction: 'incoming',
         })
-      })
-      server.once('error', reject)
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '0.0.0.0', () => {
-        server.off('error', reject)
-        // After listening, errors (EMFILE on accept…) are counted, never thrown.
-        server.on('error', () => {
-          this.stats.listenerErrors++
-        })
-        const a = server.address()
-        if (!a || typeof a === 'string') return reject(new Error('listener has no address'))
-        this.server = server
-        this.listenEndpoint = socketEndpoint(a.address, a.port)
-        if (this.listenEndpoint) this.emit('listening', this.listenEndpoint)
-        resolve(this.listenEndpoint as Endpoint)
-      })
-    })
+      },
+    )
+    this.server = server
+    this.listenEndpoint = server.address()
+    this.emit('listening', this.listenEndpoint)
+    return this.listenEndpoint
   }
 
   /**
@@ -296,7 +297,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const c of this.conns) c.close()
     const server = this.server
     this.server = undefined
-    if (server) await new Promise<void>((r) => server.close(() => r()))
+    await server?.close()
   }
 
   private remember(listen: Endpoint, peerId: Uint8Array | undefined, flags: number): boolean {
