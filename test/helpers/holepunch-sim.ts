@@ -1,9 +1,9 @@
-// Two peers behind simulated NATs and a public relay, all SwarmNodes on net/sim (uTP only, no DHT): the setting
-// of the holepunch sim tests.
+// Two peers behind simulated NATs and a public relay, all SwarmNodes on net/sim (uTP and simulated TCP, no DHT):
+// the setting of the holepunch sim tests.
 import type { NatOptions, NatType } from '../../src/net/sim/nat.js'
 import { SimNetwork } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
-import type { DatagramSocket } from '../../src/net/types.js'
+import type { DatagramSocket, StreamNetwork } from '../../src/net/types.js'
 import { SwarmNode, type SwarmNodeOptions } from '../../src/swarm/node.js'
 
 export const INFO_HASH = new Uint8Array(20).fill(0xab)
@@ -31,9 +31,10 @@ export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptio
     a: net.addNat({ publicIp: '198.51.100.1', type: natA }),
     b: net.addNat({ publicIp: '203.0.113.1', type: natB, ...o.natB }),
   }
-  const make = (socket: DatagramSocket, id: number) =>
+  const make = (socket: DatagramSocket, streams: StreamNetwork, id: number) =>
     new SwarmNode({
       socket,
+      streams,
       clock,
       random: random.fork(),
       peerId: new Uint8Array(20).fill(id),
@@ -42,9 +43,9 @@ export async function holepunchWorld(natA: NatType, natB: NatType, o: WorldOptio
       dial: { utpTimeout: 1000 },
       ...extra,
     })
-  const relay = make(net.bind(RELAY.host, RELAY.port), 0x10)
-  const a = make(nat.a.bind('192.0.2.2', 6881), idA)
-  const b = make(nat.b.bind('192.0.2.2', 6881), idB)
+  const relay = make(net.bind(RELAY.host, RELAY.port), net.tcp(RELAY.host), 0x10)
+  const a = make(nat.a.bind('192.0.2.2', 6881), nat.a.tcp('192.0.2.2'), idA)
+  const b = make(nat.b.bind('192.0.2.2', 6881), nat.b.tcp('192.0.2.2'), idB)
   for (const n of [relay, a, b]) {
     await n.listen()
     n.add(INFO_HASH)
