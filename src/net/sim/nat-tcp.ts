@@ -46,6 +46,8 @@ interface Flow {
   expires: number
   replied: boolean
   closing: boolean
+  /** A RST passed: conntrack's CLOSE state, which every later segment keeps (10 s). */
+  reset: boolean
 }
 
 /** An endpoint-independent mapping: one external port for an inside endpoint, while any of its flows lives. */
@@ -253,6 +255,7 @@ export class NatTcp {
       expires: now + SYN_SENT_MS,
       replied: false,
       closing: false,
+      reset: false,
     }
     this.byInside.set(`${intIp}|${intPort}|${remIp}|${remPort}`, f)
     this.byOutside.set(`${extIp}|${extPort}|${remIp}|${remPort}`, f)
@@ -267,9 +270,9 @@ export class NatTcp {
   private touch(f: Flow, kind: TcpSegmentKind, inbound: boolean, now: number): void {
     // Replied (conntrack's ESTABLISHED once the handshake ends): traffic against the direction of the first SYN.
     if (inbound === f.fromInside) f.replied = true
-    if (kind === 'rst') {
+    if (kind === 'rst') f.reset = true
+    if (f.reset) {
       f.expires = now + CLOSE_MS
-      f.closing = true
       return
     }
     if (kind === 'fin') f.closing = true

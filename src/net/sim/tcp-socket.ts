@@ -76,6 +76,8 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
   private timer: Timer | null = null
   private synTries = 0
   private giveUp: Timer | null = null
+  /** A segment was dropped for good: nothing after it may arrive (the byte stream would have a hole). */
+  private broken = false
 
   /** @internal Use `SimTcp.connect` / `listen`. */
   constructor(stack: TcpSocketStack, localPort: number, remote: Endpoint, state: State, opts: SimTcpSocketOptions) {
@@ -308,6 +310,7 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
   }
 
   private transmit(seg: TcpSegment): void {
+    if (this.broken && seg.kind !== 'rst') return
     this.updateConsumed()
     seg.edge = this.consumed + this.opts.window
     this.advertised = this.consumed
@@ -318,6 +321,7 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
 
   /** A segment of an open connection was dropped for good: like a real stack, give up after retransmitting. */
   private lost(): void {
+    this.broken = true
     if (this.giveUp !== null || this.state === 'closed') return
     this.giveUp = this.stack.setTimeout(() => {
       this.giveUp = null
