@@ -218,4 +218,21 @@ describe('simulated TCP', { timeout: 30_000 }, () => {
     await again.close()
     await clock.runUntilIdle()
   })
+
+  it('IPv6 hosts connect over v6; a v4 host reaches a v4-mapped address as v4', async () => {
+    const net = new SimNetwork({ random: new SeededRandom(6) })
+    const six = net.tcp('2001:db8::2')
+    const got: StreamSocket[] = []
+    await six.listen({ host: '::', port: 80 }, (s) => got.push(s))
+    const c = await net.clock.settle(net.tcp('2001:DB8:0::1').connect({ host: '2001:db8:0::2', port: 80 }))
+    assert.equal(c.remoteAddress, '2001:db8::2')
+    await net.clock.runUntil(() => got.length === 1)
+    assert.equal(got[0].remoteAddress, '2001:db8::1')
+    await assert.rejects(net.tcp(A).connect({ host: '2001:db8::2', port: 80 }), (e: NetError) => e.code === 'EINVAL')
+    await net.tcp(B).listen({ port: 80 }, (s) => s.destroy())
+    const m = await net.clock.settle(net.tcp(A).connect({ host: `::ffff:${B}`, port: 80 }))
+    assert.equal(m.remoteAddress, B)
+    for (const s of [c, got[0], m]) s.destroy()
+    await net.clock.runUntilIdle()
+  })
 })
