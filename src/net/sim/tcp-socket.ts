@@ -59,7 +59,7 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
   /** @internal */ state: State
   /** @internal The stack's key for the connection. */ readonly key: string
   /** @internal Settles the connector's promise. */
-  onConnect: ((err: Error | null) => void) | null = null
+  onConnect: ((err: unknown) => void) | null = null
   private readonly stack: TcpSocketStack
   private readonly opts: SimTcpSocketOptions
   private lastArrival = 0
@@ -132,7 +132,7 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
   abortConnect(reason: unknown): void {
     if (this.state !== 'synSent') return
     this.release()
-    this.settleConnect(reason instanceof Error ? reason : new NetError('ABORT_ERR', 'connect aborted'))
+    this.settleConnect(reason ?? new NetError('ABORT_ERR', 'connect aborted'))
     this.destroy()
   }
 
@@ -350,7 +350,8 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
     )
   }
 
-  private settleConnect(err: Error | null): void {
+  /** Settles the connect: `null` for connected, else the rejection (an aborting signal's reason as it is). */
+  private settleConnect(err: unknown): void {
     const fn = this.onConnect
     this.onConnect = null
     fn?.(err)

@@ -156,8 +156,8 @@ export class SimTcp implements StreamNetwork, TcpEndpointStack, TcpSocketStack {
       const onAbort = () => sock.abortConnect(signal?.reason)
       sock.onConnect = (err) => {
         signal?.removeEventListener('abort', onAbort)
-        if (err) reject(err)
-        else resolve(sock)
+        if (err === null) resolve(sock)
+        else reject(err)
       }
       signal?.addEventListener('abort', onAbort, { once: true })
       sock.startConnect()
