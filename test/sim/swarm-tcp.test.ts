@@ -10,6 +10,7 @@ import { TcpDialer } from '../../src/swarm/dialer.js'
 import { SwarmNode } from '../../src/swarm/node.js'
 import { Swarm } from '../../src/swarm/swarm.js'
 import type { PeerConnection } from '../../src/wire/peer-connection.js'
+import { holepunchWorld, INFO_HASH, RELAY } from '../helpers/holepunch-sim.js'
 
 const IH = new Uint8Array(20).fill(0x5a)
 
@@ -207,4 +208,29 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
       }
     })
   }
+
+  it('a direct dial to a NATed peer tries uTP, then TCP (its SYNs die at the NAT), then the rendezvous', async () => {
+    const w = await holepunchWorld('port-preserving', 'port-preserving', { node: { swarm: { autoDial: false } } })
+    const stop = w.clock.autoAdvance()
+    try {
+      await w.b.connect(INFO_HASH, RELAY)
+      await w.a.connect(INFO_HASH, RELAY)
+      const bAt = { host: '203.0.113.1', port: 6881 }
+      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await new Promise((r) => w.clock.setTimeout(r, 50))
+      const failedAt: number[] = []
+      w.a.on('dial_failed', () => failedAt.push(w.clock.now()))
+      const t0 = w.clock.now()
+      const before = w.nat.b.tcpStats().droppedNoMapping
+      const conn = await w.a.connect(INFO_HASH, bAt)
+      assert.equal(conn.transport, 'utp', 'the punched connection')
+      assert.equal(failedAt.length, 1)
+      assert.equal(failedAt[0] - t0, 4000, 'uTP gave up after 1 s, TCP after 3 s more')
+      assert.equal(w.nat.b.tcpStats().droppedNoMapping - before, 2, "TCP's SYN and its re-send 1 s later")
+      // The relay connections the nodes opened first are uTP; TCP carried none of them.
+      assert.ok(w.relay.get(INFO_HASH)!.connections.every((c) => c.transport === 'utp'))
+    } finally {
+      stop()
+      for (const n of [w.a, w.b, w.relay]) await n.close()
+    }
+  })
 })
