@@ -1,7 +1,6 @@
 // A complete BitTorrent node for one or more torrents on ONE port: a UDP socket shared by uTP and the DHT
-// (net/mux), a TCP listener on the same number (an injected `StreamNetwork`), and one `Swarm` per info hash.
-// Incoming streams (uTP or TCP) are routed by the info hash of their handshake; outgoing dials try uTP first, then
-// TCP. Peers come from the DHT
+// (net/mux), a TCP listener on the same number, and one `Swarm` per info hash. Incoming streams (uTP or TCP) are
+// routed by the info hash of their handshake; outgoing dials try uTP first, then TCP. Peers come from the DHT
 // (`discover`), PEX and given addresses; when a direct dial to a holepunch-capable peer fails, the torrent's
 // `Initiator` asks an introducer for a rendezvous and punches (see punch.ts).
 import { EventEmitter } from 'node:events'

@@ -1,7 +1,7 @@
-// A minimal swarm for one info hash: a TCP listener (on an injected `StreamNetwork`), outgoing connections through
-// a pluggable dialer, any other transport's streams through `addStream`, PEX-driven peer discovery (optionally
-// dialing what it learns), the BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator
-// join it later through the same seams (`addStream`, `Dialer`, the `hp_connect` event).
+// A minimal swarm for one info hash: a TCP listener, outgoing connections through a pluggable dialer, any other
+// transport's streams through `addStream`, PEX-driven peer discovery (optionally dialing what it learns), the
+// BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator join it later through the
+// same seams (`addStream`, `Dialer`, the `hp_connect` event).
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, compareBytes, toHex } from '../codec/bytes.js'
