@@ -216,7 +216,8 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
       await w.b.connect(INFO_HASH, RELAY)
       await w.a.connect(INFO_HASH, RELAY)
       const bAt = { host: '203.0.113.1', port: 6881 }
-      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await new Promise<void>((r) => w.clock.setTimeout(r, 50))
+      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt))
+        await new Promise<void>((r) => w.clock.setTimeout(r, 50))
       const failedAt: number[] = []
       w.a.on('dial_failed', () => failedAt.push(w.clock.now()))
       const t0 = w.clock.now()
