@@ -235,4 +235,27 @@ describe('simulated TCP', { timeout: 30_000 }, () => {
     for (const s of [c, got[0], m]) s.destroy()
     await net.clock.runUntilIdle()
   })
+
+  it('a full backlog drops SYNs (the connector re-sends); a throwing handler resets its connection', async () => {
+    const { clock, a, b, net } = world()
+    const accepted: StreamSocket[] = []
+    await b.listen({ port: 80, backlog: 1 }, (s) => accepted.push(s))
+    const c3 = net.tcp('198.51.100.3')
+    const [x, y] = await clock.settle(
+      Promise.all([a.connect({ host: B, port: 80 }), c3.connect({ host: B, port: 80 })]),
+    )
+    assert.equal(b.stats().backlogDrops, 1, 'the second SYN found the backlog full')
+    assert.ok(clock.now() >= 1000, 'its connect waited for the SYN re-sent at 1 s')
+    await clock.runUntil(() => accepted.length === 2)
+
+    await b.listen({ port: 81 }, () => {
+      throw new Error('handler bug')
+    })
+    const z = await clock.settle(a.connect({ host: B, port: 81 }))
+    const reset = new Promise<string | undefined>((r) => z.once('error', (e: NetError) => r(e.code)))
+    assert.equal(await clock.settle(reset), 'ECONNRESET')
+    assert.equal(b.stats().handlerErrors, 1)
+    for (const s of [x, y, ...accepted]) s.destroy()
+    await clock.runUntilIdle()
+  })
 })
