@@ -63,8 +63,8 @@ export interface Random {
  * A connected, reliable, ordered byte stream (TCP). A Node `Duplex`, so a `PeerConnection` takes it as it is:
  * `write()` returns false and `'drain'` follows when the send buffer is above its high-water mark
  * (back-pressure); `end()` half-closes (a FIN: the peer reads to its end and may go on writing when it allows half
- * open); `destroy()` closes (a FIN, or a reset when unread data is discarded); `resetAndDestroy()` aborts with a
- * reset (RST) at once. A peer's reset arrives as an `'error'` with code `ECONNRESET`. The addresses are those of
+ * open); `destroy()` closes (a FIN, or a reset when bytes still in the kernel are discarded);
+ * `resetAndDestroy()` aborts with a reset (RST) at once. A peer's reset arrives as an `'error'` with code `ECONNRESET`. The addresses are those of
  * `net.Socket` (a `net.Socket` is a `StreamSocket` as it is): undefined once destroyed, so read them at once.
  * Implementations: `net.Socket` (through `TcpNetwork`), `SimTcpSocket` (net/sim).
  */

@@ -128,7 +128,7 @@ describe('simulated TCP', { timeout: 30_000 }, () => {
     assert.equal(a.stats().resets + b.stats().resets, 0, 'a clean close: no reset')
   })
 
-  it('resetAndDestroy resets the peer (ECONNRESET); destroy with unread data resets too', async () => {
+  it('resetAndDestroy resets the peer (ECONNRESET); destroy with unread data beyond the high-water mark too', async () => {
     const { clock, a, b } = world()
     const servers: StreamSocket[] = []
     await b.listen({ port: 80 }, (s) => servers.push(s))
@@ -143,12 +143,24 @@ describe('simulated TCP', { timeout: 30_000 }, () => {
     await clock.runUntil(() => servers.length === 2)
     const s2 = servers[1]
     s2.pause() // the server never reads
-    c2.write('unread')
+    c2.write(Buffer.alloc(100_000))
     await clock.runFor(100)
-    assert.equal(s2.readableLength, 6)
+    assert.ok(s2.readableLength > s2.readableHighWaterMark, 'more than Node would take from the kernel')
     const e2 = new Promise<NetError>((r) => c2.once('error', r))
     s2.destroy()
     assert.equal((await clock.settle(e2)).code, 'ECONNRESET')
+
+    // With only a little unread (Node took it from the kernel already), closing is a FIN, not a reset.
+    const c3 = await clock.settle(a.connect({ host: B, port: 80 }))
+    await clock.runUntil(() => servers.length === 3)
+    servers[2].pause()
+    c3.write('unread')
+    await clock.runFor(100)
+    const ended = new Promise<void>((r) => c3.once('end', r))
+    c3.resume()
+    servers[2].destroy()
+    await clock.settle(ended)
+    c3.destroy()
     await clock.runUntilIdle()
     assert.equal(a.stats().connections + b.stats().connections, 0)
   })

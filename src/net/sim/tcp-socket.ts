@@ -3,8 +3,8 @@
 // receive window: every segment carries the right edge of the sender's window (bytes its reader consumed plus the
 // window), and a writer sends only up to the peer's edge, so a reader that stops reading stops the writer and the
 // bytes held for a connection stay bounded (the window at the reader, the writable high-water mark at the writer).
-// `end()` sends a FIN after the queued data; `destroy()` sends a FIN, or a RST when unread data is thrown away;
-// `resetAndDestroy()` sends a RST.
+// `end()` sends a FIN after the queued data; `destroy()` sends a FIN, or a RST when unread data that Node would
+// not yet have taken from the kernel is thrown away; `resetAndDestroy()` sends a RST.
 import { Duplex } from 'node:stream'
 import { NetError } from '../errors.js'
 import type { Endpoint, StreamSocket, Timer } from '../types.js'
@@ -245,8 +245,9 @@ export class SimTcpSocket extends Duplex implements StreamSocket {
     } else if (this.state === 'established') {
       if (this.resetSent || (this.finSent && this.finReceived)) {
         this.release()
-      } else if (this.readableLength > 0) {
-        // Closing with unread data throws it away: Linux tells the peer with a reset.
+      } else if (this.readableLength > this.readableHighWaterMark) {
+        // Node takes bytes from the kernel up to the readable high-water mark; beyond it they wait in the kernel,
+        // and closing a socket with unread bytes in the kernel throws them away: Linux tells the peer with a reset.
         this.transmit({ kind: 'rst' })
         this.release()
       } else {
