@@ -4,12 +4,12 @@
 import { Buffer } from 'node:buffer'
 import bencode from 'bencode'
 import bencode2 from 'bencode2'
+import { bytesEqual } from '../src/codec/bytes.js'
 import {
   buildAnnouncePeerQuery,
   buildFindNodeReply,
   buildGetPeersReply,
   buildPingQuery,
-  bytesEqual,
   parseKrpc,
 } from '../src/codec/index.js'
 import { type Row, report } from './report.js'

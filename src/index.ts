@@ -1,13 +1,30 @@
 /**
- * `mainline`: BitTorrent's networking layer. Re-exports the pure codec layer plus the networked parts.
+ * `mainline`: what an application builds with — the DHT node, the swarm (peer wire, PEX, holepunch), uTP, the UDP
+ * socket and multiplexer, their errors, events and options. Wire formats are in `mainline/codec`; the simulated
+ * network is in `mainline/sim`. Anything not exported here is internal and may change in any release; the surface
+ * is snapshotted in test/fixtures/api/ (`npm run api:update` after a deliberate change).
  * @packageDocumentation
  */
-export * from './codec/index.js'
-export * from './dht/index.js'
+
+// Errors a caller may catch, each with a `code`.
+export { CodecError, type CodecErrorCode } from './codec/errors.js'
+// The DHT node (BEP 5, 32, 42, 43).
+export {
+  type AnnounceResult,
+  DHT,
+  DHTError,
+  type DHTErrorCode,
+  type DHTEvents,
+  type DHTNode,
+  type DHTOptions,
+  type DHTStats,
+  type LookupResult,
+  PUBLIC_BOOTSTRAP,
+} from './dht/index.js'
+// The edges protocol code takes, with their real implementations.
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
-export * from './net/mux.js'
-export * from './net/sim/index.js'
+export { type MuxChannel, type MuxStats, UdpMux } from './net/mux.js'
 export { realTcp, TcpNetwork } from './net/tcp.js'
 export type {
   AddressFamily,
@@ -24,37 +41,38 @@ export type {
   StreamSocket,
   Timer,
 } from './net/types.js'
-export { DEFAULT_SOCKET_BUFFER, type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
-export { ConnectLimiter, type ConnectLimiterOptions } from './swarm/connect-limiter.js'
-export { type DialedStream, type Dialer, TcpDialer } from './swarm/dialer.js'
+export { type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
+// The swarm: one torrent's peers (Swarm), or a whole node with DHT, uTP, TCP and holepunch (SwarmNode).
+export type { ConnectLimiterOptions } from './swarm/connect-limiter.js'
+export { type DialedStream, type Dialer, TcpDialer, type TcpDialerOptions } from './swarm/dialer.js'
 export {
   HolepunchFailedError,
   type HolepunchFailure,
   type HolepunchSuccess,
-  Initiator,
+  type Initiator,
   type InitiatorEvents,
   type InitiatorOptions,
 } from './swarm/initiator.js'
 export { SwarmNode, type SwarmNodeEvents, type SwarmNodeOptions } from './swarm/node.js'
-export { NodeDialer, type NodeDialerOptions } from './swarm/node-dialer.js'
-export { DEFAULT_RESEND_SCHEDULE, Punch, type PunchOptions, type PunchResult } from './swarm/punch.js'
-export { Relay, type RelayOptions } from './swarm/relay.js'
+export type { NodeDialerOptions } from './swarm/node-dialer.js'
+export type { PunchOptions } from './swarm/punch.js'
+export type { Relay, RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
 export { acceptUtp, bindUtpPort, UtpDialer, type UtpDialerOptions, type UtpPort } from './swarm/utp.js'
-export { type ConnectionStats, type ConnState, UtpConnection } from './utp/connection.js'
-export { Ledbat, type LedbatOptions } from './utp/ledbat.js'
+// uTP (BEP 29).
+export type { ConnectionStats, ConnState, UtpConnection } from './utp/connection.js'
 export { type UtpConnectionOptions, UtpError, type UtpErrorCode } from './utp/options.js'
-export { RttEstimator, type RttOptions } from './utp/rtt.js'
-export { seqAdd, seqDiff, seqLt, seqLte } from './utp/seq.js'
 export { type UtpManagerStats, UtpSocketManager, type UtpSocketManagerOptions } from './utp/socket-manager.js'
 export { UtpStream, type UtpStreamOptions } from './utp/stream.js'
+// The peer wire protocol with BEP 10 extensions, PEX (BEP 11) and holepunch (BEP 55).
 export { WireError, type WireErrorCode } from './wire/errors.js'
-export { ExtensionRegistry } from './wire/extensions.js'
-export { Holepunch, type HolepunchEvents } from './wire/holepunch.js'
+export type { ExtensionRegistry } from './wire/extensions.js'
+export type { Holepunch, HolepunchEvents, HolepunchStats } from './wire/holepunch.js'
 export {
+  type Direction,
   PeerConnection,
   type PeerConnectionEvents,
   type PeerConnectionOptions,
   type Transport,
 } from './wire/peer-connection.js'
-export { Pex, type PexOptions } from './wire/pex.js'
+export type { Pex, PexEvents, PexOptions } from './wire/pex.js'

@@ -1,8 +1,8 @@
 // `mainline demo`: offline, no set-up. Tells the project's story in chapters, each run with the real protocol code
 // on this machine (real UDP on 127.0.0.1). `npm start` runs it.
 import { parseArgs } from 'node:util'
+import type { CommandGroup } from './command.js'
 import { CHAPTERS } from './demo/index.js'
-import type { CommandGroup } from './main.js'
 import { type Output, parseSeconds, UsageError } from './output.js'
 
 const HELP = `mainline demo: see the protocols work, offline, in a few seconds.

@@ -2,8 +2,8 @@
 import { toHex } from '../codec/bytes.js'
 import { DHT } from '../dht/index.js'
 import type { Endpoint } from '../net/types.js'
+import type { CommandGroup } from './command.js'
 import { bootstrapList, endpoint, hash20, type Parsed, parse, portOption, timeoutMs } from './dht-args.js'
-import type { CommandGroup } from './main.js'
 import { type Output, UsageError } from './output.js'
 
 const HELP = `mainline dht: the Mainline DHT (BEP 5) from the command line.

@@ -3,8 +3,8 @@
 import { parseArgs } from 'node:util'
 import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
+import type { CommandGroup } from './command.js'
 import { CONNECT_HELP, holepunchConnect } from './holepunch-connect.js'
-import type { CommandGroup } from './main.js'
 import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
 import {
   chooseDialer,

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { fromHex, isPrintableAscii, toHex } from '../codec/bytes.js'
 import { type CompactNode, decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
 import { KrpcError, type KrpcMessage, parseKrpc } from '../codec/krpc.js'
-import type { CommandGroup } from './main.js'
+import type { CommandGroup } from './command.js'
 import { type Output, UsageError } from './output.js'
 
 const HELP = `mainline krpc: decode KRPC (BEP 5 DHT) packets

@@ -2,18 +2,8 @@
 // The `mainline` command: `mainline <group> <command> [args] [--json]`. Each group lives in its own module and is
 // loaded only when used, so `mainline krpc decode` never pays for the DHT or uTP.
 import { readFileSync } from 'node:fs'
+import type { CommandGroup } from './command.js'
 import { Output, UsageError } from './output.js'
-
-export interface CommandGroup {
-  /** One line for the top-level help. */
-  summary: string
-  /** Full help text for `mainline <group> --help`. */
-  help: string
-  /** Runs the group with the arguments after the group name. Resolves to the exit code. */
-  run(argv: string[], out: Output): Promise<number>
-  /** `mainline <group>` with no command runs the group (instead of printing its help and exiting 2). */
-  runsWithoutArgs?: boolean
-}
 
 const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,

@@ -7,7 +7,7 @@ import { Swarm } from '../swarm/swarm.js'
 import { UtpDialer } from '../swarm/utp.js'
 import type { WireError } from '../wire/errors.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
-import type { CommandGroup } from './main.js'
+import type { CommandGroup } from './command.js'
 import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
 import {
   chooseDialer,

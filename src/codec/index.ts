@@ -1,21 +1,129 @@
 /**
  * `mainline/codec`: the pure layer. Uint8Array in, typed values out, and back; no Node APIs, no I/O, no timers.
  * Every decoder is bounded and fails only with a `CodecError` (or a subclass) carrying a code and an offset.
+ * This file lists the public wire formats; the byte helpers and hot-path writers the codecs are built from are
+ * internal (import them by path inside the package).
  * @packageDocumentation
  */
-export * from './bencode.js'
-export * from './bencode-span.js'
-export * from './bep42.js'
-export * from './bytes.js'
-export * from './compact.js'
-export * from './crc32c.js'
-export * from './errors.js'
-export * from './extension.js'
-export * from './holepunch.js'
-export * from './ip.js'
+
+// Bencode, and raw spans of a bencoded value (the exact bytes BEP 44 signs).
+export {
+  type BDict,
+  type BEncodable,
+  type BValue,
+  bencode,
+  type DecodeOptions,
+  decode,
+  decodePrefix,
+  encode,
+} from './bencode.js'
+export { rawSpan, type SpanOptions } from './bencode-span.js'
+// BEP 42 node ids.
+export { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from './bep42.js'
+// Hex, for info hashes and ids typed by people.
+export { fromHex, toHex } from './bytes.js'
+// Compact peer and node info (BEP 5, BEP 32).
+export {
+  COMPACT_NODE_V4_LENGTH,
+  COMPACT_NODE_V6_LENGTH,
+  COMPACT_PEER_V4_LENGTH,
+  COMPACT_PEER_V6_LENGTH,
+  type CompactNode,
+  type CompactPeer,
+  decodeNode,
+  decodeNodes,
+  decodePeer,
+  decodePeers,
+  decodePeerValues,
+  encodeNode,
+  encodeNodes,
+  encodePeer,
+  encodePeers,
+  encodePeerValues,
+} from './compact.js'
+export { CodecError, type CodecErrorCode } from './errors.js'
+// BEP 10 extended handshake.
+export {
+  decodeExtendedHandshake,
+  EXTENDED_HANDSHAKE_ID,
+  type ExtendedHandshake,
+  type ExtendedHandshakeInit,
+  encodeExtendedHandshake,
+} from './extension.js'
+// BEP 55 holepunch messages.
+export {
+  decodeHolepunch,
+  encodeHolepunch,
+  HolepunchError,
+  type HolepunchErrorName,
+  type HolepunchMessage,
+  HolepunchMsgType,
+  type HolepunchType,
+  holepunchErrorName,
+} from './holepunch.js'
+export type { IpFamily } from './ip.js'
+// KRPC (BEP 5): builders, the parser, message types, error codes.
 export * from './krpc.js'
-export * from './node-id.js'
-export * from './peer-wire.js'
-export * from './pex.js'
-export * from './utp-packet.js'
-export * from './wire-framer.js'
+// Node ids, XOR distance, transaction ids.
+export {
+  type ByteSource,
+  compareDistance,
+  isNodeId,
+  NODE_ID_BITS,
+  NODE_ID_LENGTH,
+  randomNodeId,
+  randomTransactionId,
+  sortByDistance,
+  TRANSACTION_ID_LENGTH,
+  xorDistance,
+} from './node-id.js'
+// Peer wire messages (BEP 3) and the handshake.
+export {
+  DEFAULT_MAX_FRAME,
+  decodeHandshake,
+  decodeMessage,
+  encodeExtendedMessage,
+  encodeHandshake,
+  encodeMessage,
+  HANDSHAKE_LENGTH,
+  type Handshake,
+  MessageId,
+  makeReserved,
+  type PeerMessage,
+  type PeerMessageType,
+  PROTOCOL_NAME,
+  type ReservedFlags,
+  reservedFlags,
+} from './peer-wire.js'
+// PEX (BEP 11).
+export {
+  type DecodedPex,
+  decodePex,
+  encodePex,
+  type PexDecodeOptions,
+  PexFlags,
+  type PexMessage,
+  type PexPeer,
+} from './pex.js'
+// uTP packets (BEP 29).
+export {
+  decodeUtpPacket,
+  EXT_CLOSE_REASON,
+  EXT_SACK,
+  encodeUtpPacket,
+  isUtpPacket,
+  ST_DATA,
+  ST_FIN,
+  ST_RESET,
+  ST_STATE,
+  ST_SYN,
+  UTP_HEADER_SIZE,
+  UTP_TYPE_NAMES,
+  UTP_VERSION,
+  type UtpHeaderFields,
+  type UtpPacket,
+  type UtpPacketInit,
+  type UtpType,
+} from './utp-packet.js'
+// An incremental framer for a peer wire byte stream.
+export { type FramerItem, type FramerOptions, WireFramer } from './wire-framer.js'

@@ -114,37 +114,3 @@ export function randomTransactionId(source: ByteSource, length = TRANSACTION_ID_
   }
   return copyBytes(randomBytesFrom(source, length))
 }
-
-/**
- * Sequential transaction ids starting at a random point, wrapping at 2^(8·length): never repeats among the
- * last 2^(8·length) ids, so a reply can't match a newer query by accident until that many are outstanding.
- */
-export class TransactionIds {
-  private next: number
-  private readonly modulus: number
-  constructor(
-    source: ByteSource,
-    readonly length = TRANSACTION_ID_LENGTH,
-  ) {
-    if (!Number.isInteger(length) || length < 1 || length > 4) {
-      throw new CodecError('BAD_VALUE', `sequential transaction ids are 1..4 bytes, got ${length}`)
-    }
-    this.modulus = 2 ** (8 * length)
-    const r = randomBytesFrom(source, length)
-    let n = 0
-    for (let i = 0; i < length; i++) n = n * 256 + r[i]
-    this.next = n
-  }
-
-  /** The next id as `length` big-endian bytes. */
-  take(): Uint8Array {
-    const out = new Uint8Array(this.length)
-    let n = this.next
-    this.next = (this.next + 1) % this.modulus
-    for (let i = this.length - 1; i >= 0; i--) {
-      out[i] = n & 0xff
-      n = Math.floor(n / 256)
-    }
-    return out
-  }
-}

@@ -2,6 +2,8 @@
 // on); the remote's `m` maps its names to the ids we must send with. A later handshake updates the remote map
 // additively: a name with id 0 is disabled, names not mentioned keep their id.
 
+import type { Endpoint } from '../net/types.js'
+
 /** Remote extension names remembered per connection (there are 255 ids; real clients name a dozen). */
 export const MAX_REMOTE_NAMES = 255
 
@@ -62,4 +64,24 @@ export class ExtensionRegistry {
   remoteMap(): Record<string, number> {
     return Object.fromEntries(this.remoteByName)
   }
+}
+
+/**
+ * What an extension (holepunch, PEX) needs from the connection it rides on: the registry, a handler for its
+ * sub-id, a way to send and to count what it drops, and the moment the remote's extended handshake arrives.
+ * `PeerConnection` implements it; the extensions never see the class, so a test can drive one over a stub.
+ */
+export interface ExtensionHost {
+  readonly extensions: Pick<ExtensionRegistry, 'localId' | 'remoteSupports'>
+  readonly remote: Endpoint
+  readonly isOpen: boolean
+  readonly isClosed: boolean
+  /** Routes extended messages carrying `name` (our sub-id for it) to `handler`. */
+  handleExtension(name: string, handler: (payload: Uint8Array) => void): void
+  /** Sends under the remote's id for `name`; false (and sends nothing) if the remote does not support it. */
+  sendExtended(name: string, payload: Uint8Array): boolean
+  /** Counts a dropped message (the connection's `drop` event and counters). */
+  countDrop(reason: string): void
+  /** Called after each extended handshake from the remote (its `m` is already applied to `extensions`). */
+  on(event: 'extended_handshake', listener: () => void): unknown
 }

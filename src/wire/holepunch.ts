@@ -10,7 +10,7 @@ import { decodeHolepunch, encodeHolepunch, type HolepunchType } from '../codec/h
 import { normalizeIP } from '../codec/ip.js'
 import type { Endpoint } from '../net/types.js'
 import { WireError } from './errors.js'
-import type { PeerConnection } from './peer-connection.js'
+import type { ExtensionHost } from './extensions.js'
 
 export const HOLEPUNCH_EXTENSION = 'ut_holepunch'
 
@@ -48,7 +48,7 @@ export class Holepunch extends EventEmitter<HolepunchEvents> {
     malformed: 0,
   }
 
-  constructor(private readonly conn: PeerConnection) {
+  constructor(private readonly conn: ExtensionHost) {
     super()
     conn.handleExtension(HOLEPUNCH_EXTENSION, (payload) => this.onPayload(payload))
   }

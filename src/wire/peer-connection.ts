@@ -26,7 +26,7 @@ import { WireFramer } from '../codec/wire-framer.js'
 import { realClock } from '../net/clock.js'
 import type { Clock, Endpoint, Timer } from '../net/types.js'
 import { WireError } from './errors.js'
-import { DEFAULT_LOCAL_IDS, ExtensionRegistry } from './extensions.js'
+import { DEFAULT_LOCAL_IDS, type ExtensionHost, ExtensionRegistry } from './extensions.js'
 import { Holepunch } from './holepunch.js'
 import { Pex, type PexOptions } from './pex.js'
 
@@ -104,7 +104,7 @@ export type PeerConnectionEvents = MessageEvents & {
 
 type State = 'handshaking' | 'open' | 'closed'
 
-export class PeerConnection extends EventEmitter<PeerConnectionEvents> {
+export class PeerConnection extends EventEmitter<PeerConnectionEvents> implements ExtensionHost {
   readonly transport: Transport
   readonly direction: Direction
   readonly remote: Endpoint

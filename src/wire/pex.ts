@@ -10,7 +10,7 @@ import { isLocalNetwork, isUnicastAddress } from '../codec/ip.js'
 import { decodePex, encodePex, type PexPeer } from '../codec/pex.js'
 import type { Clock, Timer } from '../net/types.js'
 import { WireError } from './errors.js'
-import type { PeerConnection } from './peer-connection.js'
+import type { ExtensionHost } from './extensions.js'
 
 export const PEX_EXTENSION = 'ut_pex'
 
@@ -54,7 +54,7 @@ export class Pex extends EventEmitter<PexEvents> {
   private timer: Timer | undefined
 
   constructor(
-    private readonly conn: PeerConnection,
+    private readonly conn: ExtensionHost,
     private readonly clock: Clock,
     options: PexOptions = {},
   ) {

@@ -5,6 +5,7 @@ import { SimNetwork } from '../../src/net/sim/network.js'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import type { DatagramSocket, StreamNetwork } from '../../src/net/types.js'
 import { SwarmNode, type SwarmNodeOptions } from '../../src/swarm/node.js'
+import { until } from './until.js'
 
 export const INFO_HASH = new Uint8Array(20).fill(0xab)
 export const RELAY = { host: '198.51.100.10', port: 6881 }
@@ -75,7 +76,12 @@ export async function connectedWorld(natA: NatType = 'port-preserving', o: World
   const stop = w.clock.autoAdvance()
   await w.b.connect(INFO_HASH, RELAY)
   await w.a.connect(INFO_HASH, RELAY)
-  while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT)) await vsleep(w, 50)
+  await until(() => w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT), {
+    clock: w.clock,
+    within: 60_000,
+    every: 50,
+    what: 'A knows B supports holepunch',
+  })
   const events: string[] = []
   w.a.on('hp_rendezvous_sent', (_r, t) => events.push(`sent ${t.host}`))
   w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host}`))

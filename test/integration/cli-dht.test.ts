@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { startTestnet, type Testnet } from '../../src/cli/demo/testnet.js'
 import { fromHex, toHex } from '../../src/codec/bytes.js'
+import { ipv6LoopbackSkip } from '../helpers/ipv6.js'
 import { runCli } from './cli-run.js'
 
 const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
@@ -127,13 +128,8 @@ describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
   })
 
   it('node --host6 runs a dual-stack node on 127.0.0.1 and ::1', async (t) => {
-    const probe = createSocket('udp6')
-    const v6 = await new Promise<boolean>((r) => {
-      probe.once('error', () => r(false))
-      probe.bind(0, '::1', () => r(true))
-    })
-    probe.close()
-    if (!v6) return t.skip('no ::1 here')
+    const noV6 = await ipv6LoopbackSkip()
+    if (noV6) return t.skip(noV6)
     const r = await runCli(['dht', 'node', ...boot, '--port', '0', '--host6', '::1', '--timeout', '1', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const l = r.events[0]

@@ -3,19 +3,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { DHT } from '../../src/dht/index.js'
-import { UdpSocket } from '../../src/net/udp.js'
+import { ipv6LoopbackSkip } from '../helpers/ipv6.js'
 
-async function hasIpv6Loopback(): Promise<boolean> {
-  try {
-    const s = await UdpSocket.bind({ host: '::1', family: 6 })
-    await s.close()
-    return true
-  } catch {
-    return false
-  }
-}
-
-const v6 = await hasIpv6Loopback()
+const noV6 = await ipv6LoopbackSkip()
 
 async function until(pred: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms
@@ -27,7 +17,7 @@ async function until(pred: () => boolean, ms: number): Promise<void> {
 
 describe('dual stack on 127.0.0.1 + ::1', { timeout: 30_000 }, () => {
   it('binds both, learns IPv6 nodes via nodes6 and finds peers of both families', {
-    skip: !v6 && 'no ::1 here',
+    skip: noV6,
   }, async () => {
     const opts = { family: 'dual' as const, host: '127.0.0.1', host6: '::1' }
     const a = new DHT({ ...opts, bootstrap: [] })

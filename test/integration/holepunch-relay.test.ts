@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test'
 import type { Endpoint } from '../../src/net/types.js'
 import { Swarm } from '../../src/swarm/swarm.js'
 import type { PeerConnection } from '../../src/wire/peer-connection.js'
+import { until } from '../helpers/until.js'
 
 const INFO_HASH = new Uint8Array(20).fill(0x5a)
 
@@ -38,9 +39,14 @@ describe('holepunch relay between three mainline peers (TCP, 127.0.0.1)', () => 
     const ra: PeerConnection = await a.connect(r.address as Endpoint)
     const rb: PeerConnection = await b.connect(r.address as Endpoint)
     // Wait for R to have seen both extended handshakes (it needs B's ut_holepunch and p).
-    while (r.connections.length < 2 || r.connections.some((c) => !c.remoteExtended))
-      await new Promise((x) => setTimeout(x, 10))
-    while (!ra.remoteExtended || !rb.remoteExtended) await new Promise((x) => setTimeout(x, 10))
+    await until(() => r.connections.length >= 2 && r.connections.every((c) => c.remoteExtended), {
+      within: 10_000,
+      what: 'R has both extended handshakes',
+    })
+    await until(() => !!ra.remoteExtended && !!rb.remoteExtended, {
+      within: 10_000,
+      what: "R's extended handshake at A and B",
+    })
 
     // The seed's example, as written in TypeScript:
     const hp = ra.holepunch
@@ -71,9 +77,13 @@ describe('holepunch relay between three mainline peers (TCP, 127.0.0.1)', () => 
     // A learns B only through a handshake: connect A to B once, then drop it.
     const ab = await a.connect(b.address as Endpoint)
     ab.close()
-    while (r.connections.length < 2 || r.connections.some((c) => !c.remoteExtended) || !ra.remoteExtended) {
-      await new Promise((x) => setTimeout(x, 10))
-    }
+    await until(
+      () => r.connections.length >= 2 && r.connections.every((c) => c.remoteExtended) && !!ra.remoteExtended,
+      {
+        within: 10_000,
+        what: 'extended handshakes at R and A',
+      },
+    )
     assert.deepEqual(a.resolvePeerId(b.peerId), b.address)
     const gotA = once<[string, number]>(ra.holepunch, 'hp_connect')
     ra.holepunch.sendHpRendezvous(b.peerId)

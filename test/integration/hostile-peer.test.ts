@@ -11,6 +11,7 @@ import type { Endpoint } from '../../src/net/types.js'
 import { Swarm } from '../../src/swarm/swarm.js'
 import type { WireError } from '../../src/wire/errors.js'
 import type { PeerConnection } from '../../src/wire/peer-connection.js'
+import { until } from '../helpers/until.js'
 
 const IH = new Uint8Array(20).fill(0x77)
 const hello = () =>
@@ -74,7 +75,7 @@ describe('hostile peers', () => {
     const fresh = new Swarm({ infoHash: IH, host: '127.0.0.1' })
     try {
       const c = await fresh.connect(server.address as Endpoint)
-      while (!c.remoteExtended) await new Promise((r) => setTimeout(r, 5))
+      await until(() => !!c.remoteExtended, { within: 5000, every: 5, what: "the relay's extended handshake" })
       let timer: NodeJS.Timeout | undefined
       const answer = new Promise<number>((resolve, reject) => {
         timer = setTimeout(() => reject(new Error('no answer from the relay')), 5000)

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
-import { createSocket } from 'node:dgram'
 import { after, describe, it } from 'node:test'
 import { unmapV4 } from '../../src/net/address.js'
 import { NetError } from '../../src/net/errors.js'
 import type { Endpoint } from '../../src/net/types.js'
 import { UdpSocket } from '../../src/net/udp.js'
+import { ipv6LoopbackSkip } from '../helpers/ipv6.js'
 
 const open: UdpSocket[] = []
 after(async () => {
@@ -27,23 +27,6 @@ function nextDatagram(s: UdpSocket, ms = 2000): Promise<{ data: Uint8Array; from
       resolve({ data, from })
     })
   })
-}
-
-async function ipv6Available(): Promise<boolean> {
-  const s = createSocket({ type: 'udp6', ipv6Only: true })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject)
-      s.bind(0, '::1', () => resolve())
-    })
-    return true
-  } catch {
-    return false
-  } finally {
-    try {
-      s.close()
-    } catch {}
-  }
 }
 
 describe('UdpSocket on 127.0.0.1', () => {
@@ -153,8 +136,7 @@ describe('UdpSocket on 127.0.0.1', () => {
 })
 
 describe('UdpSocket on ::1', async () => {
-  const v6 = await ipv6Available()
-  const skip = v6 ? false : 'IPv6 loopback (::1) is not available on this host'
+  const skip = await ipv6LoopbackSkip()
 
   it('exchanges datagrams over ::1', { skip }, async () => {
     const a = await bind({ host: '::1' })

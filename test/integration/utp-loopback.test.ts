@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import { UdpSocket } from '../../src/net/udp.js'
 import { UtpSocketManager } from '../../src/utp/socket-manager.js'
 import type { UtpStream } from '../../src/utp/stream.js'
+import { ipv6LoopbackSkip } from '../helpers/ipv6.js'
 
 const MiB = 1024 * 1024
 const SIZE = Number(process.env.UTP_LOOPBACK_MIB ?? 64) * MiB
@@ -74,15 +75,10 @@ describe('uTP over real UDP on 127.0.0.1', { timeout: 120_000 }, () => {
   })
 
   it('works over IPv6 loopback (::1)', async (t) => {
-    let a6: UdpSocket
-    let b6: UdpSocket
-    try {
-      a6 = await UdpSocket.bind({ host: '::1' })
-      b6 = await UdpSocket.bind({ host: '::1' })
-    } catch {
-      t.skip('no IPv6 loopback here')
-      return
-    }
+    const noV6 = await ipv6LoopbackSkip()
+    if (noV6) return t.skip(noV6)
+    const a6 = await UdpSocket.bind({ host: '::1' })
+    const b6 = await UdpSocket.bind({ host: '::1' })
     const m1 = new UtpSocketManager(a6)
     const m2 = new UtpSocketManager(b6)
     try {

@@ -1,6 +1,6 @@
 // Our KRPC builders against a real libtorrent 2.0.8 DHT node on 127.0.0.1, and parseKrpc on what it answers.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
@@ -18,12 +18,9 @@ import {
   parseKrpc,
   toHex,
 } from '../../src/codec/index.js'
+import { libtorrentSkip, PYTHON } from './lt-available.js'
 
-const PYTHON = '/usr/bin/python3'
-const hasLibtorrent = spawnSync(PYTHON, ['-c', 'import libtorrent'], { timeout: 10_000 }).status === 0
-if (!hasLibtorrent && process.env.CI)
-  throw new Error('python3-libtorrent is required in CI (apt install python3-libtorrent)')
-const skip = hasLibtorrent ? false : 'python3-libtorrent not installed (/usr/bin/python3 -c "import libtorrent" failed)'
+const skip = libtorrentSkip()
 
 describe('KRPC interop with libtorrent 2.0.8', { skip, timeout: 60_000 }, () => {
   let lt: ChildProcess

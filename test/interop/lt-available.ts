@@ -13,8 +13,14 @@ let probed: string | false | undefined
  */
 export function libtorrentSkip(): string | false {
   if (probed === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 20_000 })
-    probed = r.status === 0 ? false : `libtorrent not available (${PYTHON} -c 'import libtorrent' failed)`
+    // Only "not installed" is a reason to skip. A probe that times out or dies (a loaded machine, a broken
+    // install) is an error: skipping on it would hide every interop test behind a slow import.
+    const r = spawnSync(PYTHON, ['-c', 'import libtorrent'], { stdio: 'ignore', timeout: 120_000 })
+    const err = r.error as NodeJS.ErrnoException | undefined
+    if (err?.code === 'ENOENT') probed = `${PYTHON} is not installed`
+    else if (err || r.signal) throw new Error(`probing libtorrent failed: ${err?.message ?? `killed by ${r.signal}`}`)
+    else
+      probed = r.status === 0 ? false : `libtorrent not available (${PYTHON} -c 'import libtorrent' exited ${r.status})`
   }
   if (probed && process.env.CI) throw new Error(`${probed}; interop tests must run in CI`)
   return probed

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test'
 import { SeededRandom } from '../../src/net/sim/random.js'
 import { SwarmNode } from '../../src/swarm/node.js'
 import { B_AT, connectedWorld, holepunchWorld, INFO_HASH, RELAY, vsleep } from '../helpers/holepunch-sim.js'
+import { until } from '../helpers/until.js'
 
 const outcome = (p: Promise<unknown>) =>
   p.then(
@@ -54,7 +55,12 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
     try {
       await w.b.connect(INFO_HASH, RELAY)
       await w.a.connect(INFO_HASH, RELAY)
-      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT)) await vsleep(w, 50)
+      await until(() => w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT), {
+        clock: w.clock,
+        within: 60_000,
+        every: 50,
+        what: 'A knows B supports holepunch',
+      })
       const events: string[] = []
       w.a.on('hp_connected', (r) => events.push(`connected ${r.target.host}:${r.target.port}`))
       w.a.on('hp_failed', (t, why) => events.push(`failed ${t.host}:${t.port} ${why}`))
@@ -105,7 +111,12 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
     try {
       await w.b.connect(INFO_HASH, RELAY)
       await w.a.connect(INFO_HASH, RELAY)
-      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT)) await vsleep(w, 50)
+      await until(() => w.a.initiator(INFO_HASH)!.supportsHolepunch(B_AT), {
+        clock: w.clock,
+        within: 60_000,
+        every: 50,
+        what: 'A knows B supports holepunch',
+      })
       const failed: string[] = []
       let punching = false
       w.a.on('hp_failed', (t, why) => failed.push(`${t.host} ${why}`))
@@ -113,10 +124,11 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
         punching = true
       })
       const r = outcome(w.a.holepunch(INFO_HASH, B_AT))
-      while (!punching) await vsleep(w, 5)
+      await until(() => punching, { clock: w.clock, within: 60_000, every: 5, what: 'hp_punching' })
       await w.a.close()
       assert.equal(await r, 'rejected aborted')
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await until(() => failed.length > 0, { clock: w.clock, within: 10_000, what: 'hp_failed' })
+      await vsleep(w, 1000) // and no second report after it
       assert.deepEqual(failed, ['203.0.113.1 aborted'])
     } finally {
       stop()

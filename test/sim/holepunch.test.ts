@@ -5,6 +5,7 @@ import type { Endpoint } from '../../src/net/types.js'
 import type { HolepunchFailure, HolepunchSuccess } from '../../src/swarm/initiator.js'
 import type { SwarmNode } from '../../src/swarm/node.js'
 import { B_AT, connectedWorld, holepunchWorld, INFO_HASH, RELAY, type WorldOptions } from '../helpers/holepunch-sim.js'
+import { until } from '../helpers/until.js'
 
 function nextEvent<T extends unknown[]>(node: SwarmNode, name: 'hp_connected' | 'hp_failed'): Promise<T> {
   return new Promise((resolve) => node.once(name, (...args: unknown[]) => resolve(args as T)))
@@ -37,7 +38,6 @@ async function punchThrough(o: WorldOptions, expectKept: 'incoming' | 'outgoing'
     assert.equal(ra.direction, expectKept, 'the connection initiated by the greater peer id is kept')
     assert.equal(rb.conn.transport, 'utp')
     // Let any crossing connection be closed, then check exactly one connection each way.
-    await new Promise((r) => setTimeout(r, 50))
     await vsleep(w, 2000)
     const pa = peersOf(w.a, RELAY.host)
     const pb = peersOf(w.b, RELAY.host)
@@ -98,7 +98,11 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
     try {
       await w.a.connect(INFO_HASH, RELAY)
       const atRelay = w.relay.get(INFO_HASH)!.connections[0]
-      while (!atRelay.holepunch.supported) await vsleep(w, 10)
+      await until(() => atRelay.holepunch.supported, {
+        clock: w.clock,
+        within: 60_000,
+        what: 'the relay sees A support holepunch',
+      })
       const punching: string[] = []
       const ignored: string[] = []
       w.a.on('hp_punching', (_r, t) => punching.push(t.host))
@@ -146,7 +150,12 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
       await w.b.connect(INFO_HASH, RELAY)
       await w.a.connect(INFO_HASH, RELAY)
       const bAt = { host: '203.0.113.1', port: 6881 }
-      while (!w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt)) await vsleep(w, 50)
+      await until(() => w.a.initiator(INFO_HASH)!.supportsHolepunch(bAt), {
+        clock: w.clock,
+        within: 60_000,
+        every: 50,
+        what: 'A knows B supports holepunch',
+      })
       const conn = await w.a.connect(INFO_HASH, bAt)
       assert.equal(conn.transport, 'utp')
       assert.deepEqual(conn.remotePeerId, w.b.peerId)
@@ -181,7 +190,11 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
       await w.a.connect(INFO_HASH, RELAY)
       const self = { host: '198.51.100.1', port: 6881 }
       const conn = w.a.get(INFO_HASH)!.connections[0]
-      while (conn.remoteExtended?.yourip !== self.host) await vsleep(w, 10)
+      await until(() => conn.remoteExtended?.yourip === self.host, {
+        clock: w.clock,
+        within: 60_000,
+        what: 'the relay tells A its address (yourip)',
+      })
       const dialed: string[] = []
       w.net.tap((t) => {
         if (t.event === 'send' && t.from.host === '192.0.2.2' && t.to.host !== RELAY.host) dialed.push(t.to.host)

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { UtpStream } from '../../src/utp/stream.js'
 import { PeerConnection } from '../../src/wire/peer-connection.js'
+import { until } from '../helpers/until.js'
 import { simPair } from './utp-helpers.js'
 
 describe('peer wire over uTP on net/sim: closing', { timeout: 30_000 }, () => {
@@ -63,7 +64,12 @@ describe('uTP on net/sim: a throwing listener', { timeout: 30_000 }, () => {
       p.b.on('connection', (s) => accepted.push(s))
       const bad = await p.a.dial({ host: '203.0.113.7', port: 6881 })
       const good = await p.a.dial({ host: '203.0.113.7', port: 6881 })
-      while (accepted.length < 2) await new Promise<void>((r) => p.clock.setTimeout(r, 5))
+      await until(() => accepted.length === 2, {
+        clock: p.clock,
+        within: 60_000,
+        every: 5,
+        what: 'both connections accepted',
+      })
       const errors: string[] = []
       bad.on('error', (e: Error & { code?: string }) => errors.push(e.code ?? e.message))
       bad.on('data', () => {
@@ -73,7 +79,12 @@ describe('uTP on net/sim: a throwing listener', { timeout: 30_000 }, () => {
       good.on('data', (d: Buffer) => got.push(d))
       accepted[0].write('to the bad one')
       accepted[1].write('to the good one')
-      while (got.length === 0 || errors.length === 0) await new Promise<void>((r) => p.clock.setTimeout(r, 5))
+      await until(() => got.length > 0 && errors.length > 0, {
+        clock: p.clock,
+        within: 60_000,
+        every: 5,
+        what: 'data on the good connection and an error on the bad one',
+      })
       assert.deepEqual(errors, ['EDESTROYED'])
       assert.equal(p.a.stats.handlerErrors, 1)
       assert.equal(Buffer.concat(got).toString(), 'to the good one')

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { CodecError, decode, encode, fromLatin1, latin1, rawSpan } from '../../src/codec/index.js'
+import { fromLatin1, latin1 } from '../../src/codec/bytes.js'
+import { CodecError, decode, encode, rawSpan } from '../../src/codec/index.js'
 
 const b = (s: string) => fromLatin1(s)
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import bencodeAnchor from 'bencode'
 import fc from 'fast-check'
-import { type BValue, CodecError, decode, decodePrefix, encode, fromLatin1, utf8 } from '../../src/codec/index.js'
+import { fromLatin1, utf8 } from '../../src/codec/bytes.js'
+import { type BValue, CodecError, decode, decodePrefix, encode } from '../../src/codec/index.js'
 
 const b = (s: string) => fromLatin1(s)
 

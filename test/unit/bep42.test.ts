@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import {
-  bep42Crc,
-  CodecError,
-  crc32c,
-  fromHex,
-  fromLatin1,
-  isBep42Exempt,
-  isValidNodeIdForIp,
-  nodeIdForIp,
-  toHex,
-} from '../../src/codec/index.js'
+import { bep42Crc } from '../../src/codec/bep42.js'
+import { fromLatin1 } from '../../src/codec/bytes.js'
+import { crc32c } from '../../src/codec/crc32c.js'
+import { CodecError, fromHex, isBep42Exempt, isValidNodeIdForIp, nodeIdForIp, toHex } from '../../src/codec/index.js'
 
 // BEP 42 test vectors (IP, r, example node id, CRC-32C of the masked IP).
 const VECTORS: [string, number, string, number][] = [

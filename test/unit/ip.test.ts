@@ -2,9 +2,8 @@ import assert from 'node:assert/strict'
 import { isIP } from 'node:net'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { CodecError, fromHex, toHex } from '../../src/codec/index.js'
 import {
-  CodecError,
-  fromHex,
   ipFamily,
   ipToBytes,
   ipToString,
@@ -20,9 +19,8 @@ import {
   normalizeIP,
   parseIPv4,
   parseIPv6,
-  toHex,
   unmapV4,
-} from '../../src/codec/index.js'
+} from '../../src/codec/ip.js'
 
 describe('IPv4 text', () => {
   it('parses dotted quads', () => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import bencodeAnchor from 'bencode'
+import { latin1 } from '../../src/codec/bytes.js'
 import {
   buildAnnouncePeerQuery,
   buildAnnouncePeerReply,
@@ -24,7 +25,6 @@ import {
   KRPC_PROTOCOL_ERROR,
   KRPC_SERVER_ERROR,
   type KrpcMessage,
-  latin1,
   parseKrpc,
   query,
   reply,

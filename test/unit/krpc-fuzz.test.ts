@@ -4,6 +4,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { fromLatin1 } from '../../src/codec/bytes.js'
 import {
   type BEncodable,
   buildAnnouncePeerQuery,
@@ -18,7 +19,6 @@ import {
   decode,
   encode,
   fromHex,
-  fromLatin1,
   KrpcError,
   type KrpcMessage,
   type KrpcWant,

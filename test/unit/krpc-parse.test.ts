@@ -2,14 +2,13 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
+import { fromLatin1, latin1 } from '../../src/codec/bytes.js'
 import {
   CodecError,
   decodeNodes,
   decodePeerValues,
   fromHex,
-  fromLatin1,
   KrpcError,
-  latin1,
   parseKrpc,
   toHex,
 } from '../../src/codec/index.js'

@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { compareBytes } from '../../src/codec/bytes.js'
 import {
-  bucketIndex,
   CodecError,
-  commonPrefixLength,
-  compareBytes,
   compareDistance,
   fromHex,
   isNodeId,
-  randomIdInBucket,
   randomNodeId,
   randomTransactionId,
   sortByDistance,
-  TransactionIds,
   toHex,
   xorDistance,
 } from '../../src/codec/index.js'
+import { bucketIndex, commonPrefixLength, randomIdInBucket } from '../../src/codec/node-id.js'
 
 /** A deterministic byte source (xorshift32) so tests are reproducible. */
 function seeded(seed: number) {
@@ -113,15 +110,5 @@ describe('transaction ids', () => {
     assert.equal(randomTransactionId(seeded(1)).length, 2)
     assert.equal(randomTransactionId(seeded(1), 4).length, 4)
     assert.throws(() => randomTransactionId(seeded(1), 0), CodecError)
-  })
-  it('sequential ids wrap and do not repeat within the window', () => {
-    const ids = new TransactionIds(seeded(3), 1)
-    const seen = new Set<string>()
-    for (let i = 0; i < 256; i++) seen.add(toHex(ids.take()))
-    assert.equal(seen.size, 256)
-    assert.ok(seen.has(toHex(ids.take())))
-    const two = new TransactionIds(() => new Uint8Array([0xff, 0xff]))
-    assert.equal(toHex(two.take()), 'ffff')
-    assert.equal(toHex(two.take()), '0000')
   })
 })

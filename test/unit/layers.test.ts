@@ -1,0 +1,49 @@
+// The layers of docs/architecture.md, checked on the import graph of src/: each module imports only from its own
+// layer and the layers its row allows. A new dependency between layers is a deliberate edit of this table and of
+// the document, never an accident.
+import assert from 'node:assert/strict'
+import { relative } from 'node:path'
+import { it } from 'node:test'
+import { importGraph, SRC, sources } from '../helpers/import-graph.js'
+
+/** Layer → the layers it may import (besides itself). Keep in step with docs/architecture.md. */
+const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
+  codec: [],
+  net: ['codec'],
+  'net/sim': ['net', 'codec'],
+  dht: ['net', 'codec'],
+  utp: ['net', 'codec'],
+  wire: ['net', 'codec'],
+  swarm: ['dht', 'utp', 'wire', 'net', 'codec'],
+  cli: ['swarm', 'dht', 'utp', 'wire', 'net/sim', 'net', 'codec'],
+  // The package entries re-export; they are imported by nothing inside src/.
+  entry: ['swarm', 'dht', 'utp', 'wire', 'net/sim', 'net', 'codec'],
+}
+
+function layerOf(file: string): string {
+  const rel = relative(SRC, file).split('\\').join('/')
+  if (!rel.includes('/')) return 'entry'
+  if (rel.startsWith('net/sim/')) return 'net/sim'
+  return rel.slice(0, rel.indexOf('/'))
+}
+
+it('every import in src/ goes to the same layer or one its row in MAY_IMPORT allows', () => {
+  const graph = importGraph(sources(SRC))
+  const wrong: string[] = []
+  for (const [file, deps] of graph) {
+    const from = layerOf(file)
+    const allowed = MAY_IMPORT[from]
+    if (!allowed) {
+      wrong.push(`${relative(SRC, file)}: layer ${from} is not in the table`)
+      continue
+    }
+    for (const dep of deps) {
+      const to = layerOf(dep)
+      if (to !== from && !allowed.includes(to))
+        wrong.push(`${relative(SRC, file)} (${from}) → ${relative(SRC, dep)} (${to})`)
+      if (to === 'entry') wrong.push(`${relative(SRC, file)} imports the package entry ${relative(SRC, dep)}`)
+    }
+  }
+  assert.deepEqual(wrong, [])
+  assert.ok(graph.size > 50, `only ${graph.size} modules found`)
+})
