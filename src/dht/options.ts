@@ -64,8 +64,19 @@ export interface DHTOptions {
   queryRetries?: number
   /** Transactions in flight at most. Default 2048. */
   maxPending?: number
-  /** Peer store caps. Defaults: 200 per info hash, 2,000 info hashes, 20,000 peers, 30 min lifetime. */
-  peerStore?: { maxPerHash?: number; maxHashes?: number; maxPeers?: number; ttlMs?: number }
+  /**
+   * Peer store caps. Defaults: 200 per info hash, 2,000 info hashes, 20,000 peers, 30 min lifetime; per network
+   * (/24, /64) maxPeers / 16, per address a quarter of that. A full store takes room only from the network holding
+   * the most (see docs/security.md).
+   */
+  peerStore?: {
+    maxPerHash?: number
+    maxHashes?: number
+    maxPeers?: number
+    ttlMs?: number
+    maxPerPrefix?: number
+    maxPerAddress?: number
+  }
 }
 
 export interface DHTNode {
