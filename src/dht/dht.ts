@@ -284,7 +284,8 @@ export class DHT extends DHTLookups {
     const nodes = [...this.tables[4].nodes(), ...this.tables[6].nodes()]
       .filter((n) => n.fails === 0)
       .map((n) => ({ id: n.id, host: n.host, port: n.port }))
-    await storage.save({ id: this._id, nodes })
+    // Stopped before any saved node answered (a --timeout or Ctrl-C during start-up): keep what we had.
+    await storage.save({ id: this._id, nodes: nodes.length > 0 ? nodes : this.savedNodes })
   }
 
   /** Stops timers and queries, saves state (if the `state` option is set), closes the socket it opened. */

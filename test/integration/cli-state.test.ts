@@ -4,7 +4,7 @@
 // device, and nothing may hang. Devices are made with mknod in a temp dir (root), never the real /dev/null.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { lstat, mkdir, mkdtemp, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -148,6 +148,9 @@ describe('mainline dht node --state: hostile paths', { timeout: 300_000 }, () =>
     assert.equal(r.signal, null, 'ended by itself')
     assert.equal(r.code, 0, r.stderr)
     assert.doesNotMatch(r.stderr, /\(node:|Warning/)
+    // Stopped before any saved node could answer: the saved nodes are kept, not overwritten with none.
+    const kept = JSON.parse(await readFile(path, 'utf8')) as { nodes: unknown[] }
+    assert.equal(kept.nodes.length, 2000)
   })
 
   it('11+ dead saved nodes at start-up: no MaxListenersExceededWarning, even with Node warnings shown', async () => {
