@@ -206,23 +206,37 @@ export class PeerStore {
     return false
   }
 
-  /** Up to `max` live peers of one address family for `infoHash` (a random window when there are more). */
+  /**
+   * Up to `max` live peers of one address family for `infoHash`. When there are more, a random window of them, one
+   * peer per network first: peers from a few networks (a flood) cannot crowd out the peers of many.
+   */
   get(infoHash: Uint8Array, family: 4 | 6, max: number): Endpoint[] {
     const h = this.byHash.get(hashKey(infoHash))
     if (!h || max <= 0) return []
     const now = this.now()
-    const live: Endpoint[] = []
+    const live: Stored[] = []
     let expired: Stored[] | undefined
     for (const p of h.peers.values()) {
       if (p.expires <= now) (expired ??= []).push(p)
-      else if ((p.host.includes(':') ? 6 : 4) === family) live.push({ host: p.host, port: p.port })
+      else if ((p.host.includes(':') ? 6 : 4) === family) live.push(p)
     }
     if (expired) for (const p of expired) this.remove(p)
-    if (live.length <= max) return live
+    if (live.length <= max) return live.map(endpointOf)
     const r = this.random.bytes(2)
     const start = ((r[0] << 8) | r[1]) % live.length
     const out: Endpoint[] = []
-    for (let i = 0; i < max; i++) out.push(live[(start + i) % live.length])
+    const networks = new Set<string>()
+    const later: Stored[] = []
+    for (let i = 0; i < live.length; i++) {
+      const p = live[(start + i) % live.length]
+      if (out.length < max && !networks.has(p.prefix)) {
+        networks.add(p.prefix)
+        out.push(endpointOf(p))
+      } else {
+        later.push(p)
+      }
+    }
+    for (let i = 0; out.length < max && i < later.length; i++) out.push(endpointOf(later[i]))
     return out
   }
 
@@ -232,6 +246,10 @@ export class PeerStore {
     for (const h of [...this.byHash.values()])
       for (const p of [...h.peers.values()]) if (p.expires <= now) this.remove(p)
   }
+}
+
+function endpointOf(p: Stored): Endpoint {
+  return { host: p.host, port: p.port }
 }
 
 function hashKey(b: Uint8Array): string {

@@ -127,6 +127,22 @@ describe('peer store under floods', () => {
     assert.ok(s.refused > 0)
   })
 
+  it('a reply that cannot carry every peer carries one per network first', () => {
+    const { s } = store()
+    const ih = idOf(7)
+    for (let i = 0; i < 5; i++) s.add(ih, { host: `198.51.${i}.1`, port: 6881 })
+    for (let port = 1; port <= 195; port++) s.add(ih, { host: `203.0.113.${port}`, port })
+    for (let q = 0; q < 20; q++) {
+      const got = s.get(ih, 4, 20)
+      assert.equal(got.length, 20)
+      for (let i = 0; i < 5; i++)
+        assert.ok(
+          got.some((p) => p.host === `198.51.${i}.1`),
+          `query ${q}`,
+        )
+    }
+  })
+
   it('caps one network and one address over all hashes; refreshes are always accepted', () => {
     const { s, clock } = store({ maxPerPrefix: 8, maxPerAddress: 3 })
     for (let k = 0; k < 10; k++) s.add(idOf(k), { host: '203.0.113.1', port: 1 })
