@@ -17,9 +17,12 @@ export {
   type DHTEvents,
   type DHTNode,
   type DHTOptions,
+  type DHTState,
   type DHTStats,
   type LookupResult,
   PUBLIC_BOOTSTRAP,
+  type SavedNode,
+  type StateStorage,
 } from './dht/index.js'
 // The edges protocol code takes, with their real implementations.
 export { cryptoRandom, realClock } from './net/clock.js'

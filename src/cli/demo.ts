@@ -1,9 +1,10 @@
 // `mainline demo`: offline, no set-up. Tells the project's story in chapters, each run with the real protocol code
 // on this machine (real UDP on 127.0.0.1). `npm start` runs it.
-import { parseArgs } from 'node:util'
+
+import { parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
 import { CHAPTERS } from './demo/index.js'
-import { type Output, parseSeconds, UsageError } from './output.js'
+import { type Output, parseSeconds, quote, UsageError } from './output.js'
 
 const HELP = `mainline demo: see the protocols work, offline, in a few seconds.
 
@@ -25,17 +26,16 @@ Everything runs on 127.0.0.1 or in memory (with --netns: in network namespaces o
 the Internet. Exit 0 when every chapter ended as it should.`
 
 async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
+  const { values, positionals } = parseOptions(
+    argv,
+    {
       json: { type: 'boolean' },
       nodes: { type: 'string' },
       netns: { type: 'boolean' },
       timeout: { type: 'string' },
     },
-    allowPositionals: true,
-    strict: true,
-  })
+    true,
+  )
   const nodes = values.nodes === undefined ? 120 : Number(values.nodes)
   if (!Number.isInteger(nodes) || nodes < 10 || nodes > 5000)
     throw new UsageError('--nodes must be an integer 10..5000')
@@ -43,9 +43,7 @@ async function run(argv: string[], out: Output): Promise<number> {
     ? positionals.map((name) => {
         const c = CHAPTERS.find((x) => x.name === name)
         if (!c)
-          throw new UsageError(
-            `unknown chapter ${JSON.stringify(name)}; chapters: ${CHAPTERS.map((x) => x.name).join(', ')}`,
-          )
+          throw new UsageError(`unknown chapter ${quote(name)}; chapters: ${CHAPTERS.map((x) => x.name).join(', ')}`)
         return c
       })
     : CHAPTERS

@@ -1,9 +1,9 @@
 // Argument parsing for `mainline dht`: shared options, bootstrap lists, infohashes and node ids.
-import { parseArgs } from 'node:util'
 import { fromHex } from '../codec/bytes.js'
 import { PUBLIC_BOOTSTRAP } from '../dht/bootstrap.js'
 import type { Endpoint } from '../net/types.js'
-import { parseHostPort, parseSeconds, UsageError } from './output.js'
+import { bootstrapEntries, parseOptions } from './args.js'
+import { parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 
 /** Used when no --bootstrap is given. Tests always pass --bootstrap. */
 export const PUBLIC_ROUTERS = PUBLIC_BOOTSTRAP
@@ -27,40 +27,36 @@ export interface Parsed {
 
 /** Parses one command's argv: the common options plus `extra`; unknown options are usage errors (exit 2). */
 export function parse(argv: string[], extra: Extra = {}, positionals = 0): Parsed {
-  const { values, positionals: pos } = parseArgs({
-    args: argv,
-    options: { ...COMMON, ...extra },
-    allowPositionals: true,
-    strict: true,
-  })
+  const { values, positionals: pos } = parseOptions(argv, { ...COMMON, ...extra }, true)
   if (pos.length !== positionals)
     throw new UsageError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${pos.length}`)
   return { positionals: pos, values: values as Parsed['values'] }
 }
 
-/** `--bootstrap H:P` (repeatable; names allowed), `--bootstrap none` for none, default the public routers. */
+/**
+ * `--bootstrap H:P` (repeatable, and each a comma-separated list; names allowed), `--bootstrap none` for none,
+ * default the public routers.
+ */
 export function bootstrapList(values: Parsed['values']): string[] {
-  const given = values.bootstrap as string[] | undefined
-  if (!given || given.length === 0) return [...PUBLIC_ROUTERS]
-  if (given.length === 1 && given[0] === 'none') return []
-  for (const b of given) {
-    if (b === 'none') throw new UsageError('--bootstrap none cannot be combined with other --bootstrap values')
-    parseHostPort(b, { names: true })
-  }
-  return given
+  const entries = bootstrapEntries(values.bootstrap as string[] | undefined)
+  if (entries === undefined) return [...PUBLIC_ROUTERS]
+  if (entries === 'none') return []
+  for (const b of entries) parseHostPort(b, { names: true })
+  return entries
 }
 
 /** A port option: 0..65535 (0 = ephemeral). */
 export function portOption(v: unknown, name: string, fallback: number): number {
   if (v === undefined) return fallback
   const n = Number(v)
-  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 65535) throw new UsageError(`${name} must be a port 0..65535`)
+  if (typeof v !== 'string' || !/^\d+$/.test(v) || n > 65535)
+    throw new UsageError(`${name} must be a port 0..65535, got ${quote(String(v))}`)
   return n
 }
 
 /** A 40-hex-digit infohash or node id. */
 export function hash20(s: string, what: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{40}$/.test(s)) throw new UsageError(`${what} must be 40 hex digits, got ${JSON.stringify(s)}`)
+  if (!/^[0-9a-fA-F]{40}$/.test(s)) throw new UsageError(`${what} must be 40 hex digits, got ${quote(s)}`)
   return fromHex(s.toLowerCase())!
 }
 

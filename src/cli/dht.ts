@@ -1,10 +1,11 @@
 // `mainline dht …`: run a Mainline DHT node, look up and announce infohashes, ping nodes, find nodes.
 import { toHex } from '../codec/bytes.js'
-import { DHT } from '../dht/index.js'
+import { DHT, DHTError } from '../dht/index.js'
+import { FileStateStorage } from '../dht/state-file.js'
 import type { Endpoint } from '../net/types.js'
 import type { CommandGroup } from './command.js'
 import { bootstrapList, endpoint, hash20, type Parsed, parse, portOption, timeoutMs } from './dht-args.js'
-import { type Output, UsageError } from './output.js'
+import { type Output, oneLine, quote, UsageError } from './output.js'
 
 const HELP = `mainline dht: the Mainline DHT (BEP 5) from the command line.
 
@@ -32,15 +33,18 @@ Usage:
   the short-lived node never enters other nodes' routing tables. "node" is a full node.
 
 Options:
-  --bootstrap H:P   a node to bootstrap from (repeatable; host names allowed). "--bootstrap none" uses none. Without
+  --bootstrap H:P   a node to bootstrap from (repeatable, or a comma-separated list; host names allowed).
+                    "--bootstrap none" (alone) uses none. Without
                     it, the well-known public routers are used: router.bittorrent.com:6881, router.utorrent.com:6881,
                     dht.transmissionbt.com:6881, dht.libtorrent.org:25401.
   --port P          local UDP port (default 6881 for "node", ephemeral for the others); for announce: the port
                     announced
   --host H          local address to bind (default 0.0.0.0; an IPv6 address runs the node on IPv6)
   --host6 H         also bind this IPv6 address, on the same port: a dual-stack node (BEP 32), e.g. --host6 ::
-  --state FILE      routing-table state file (node only)
-  --timeout S       stop after S seconds; every waiting command exits by itself
+  --state FILE      routing-table state file (node only): a regular file, or a new one to create. A directory,
+                    FIFO, device or socket (or a symlink to one), or a place that cannot be written, is refused
+                    before start (exit 2)
+  --timeout S       stop after S seconds, start-up included; every waiting command exits by itself
   --json            one JSON object per line on stdout, each with an "event" key
 
 JSON events:
@@ -59,14 +63,39 @@ interface Session {
   close(): Promise<void>
 }
 
-/** Starts a node for one command and arms the --timeout (if any). */
+/** The --timeout (or, for `node`, Ctrl-C) ended the command while the node was still starting. */
+class StartupAborted extends Error {}
+
+/** `--state FILE`: checked before anything starts, so that a bad path is a one-line usage error (exit 2). */
+async function stateOption(v: unknown): Promise<FileStateStorage | undefined> {
+  if (v === undefined) return undefined
+  if (v === '') throw new UsageError('--state needs a file path')
+  try {
+    const storage = new FileStateStorage(v as string)
+    await storage.check()
+    return storage
+  } catch (err) {
+    if (err instanceof DHTError) throw new UsageError(err.message)
+    throw err
+  }
+}
+
+/**
+ * Starts a node for one command. Every argument is checked first; then the --timeout is armed (and, with
+ * `untilSignal`, Ctrl-C / SIGTERM are caught) before start-up begins, so they cover it too.
+ */
 async function open(
   p: Parsed,
   out: Output,
-  defaults: { port: number; timeoutS?: number; readOnly?: boolean },
+  defaults: { port: number; timeoutS?: number; readOnly?: boolean; untilSignal?: boolean },
   bootstrap: string[],
-) {
+): Promise<Session> {
   const ms = timeoutMs(p.values, defaults.timeoutS)
+  const host = (p.values.host as string | undefined) ?? '0.0.0.0'
+  const host6 = p.values.host6 as string | undefined
+  if (host6 !== undefined && (!host6.includes(':') || host.includes(':')))
+    throw new UsageError('--host6 takes an IPv6 address, next to an IPv4 --host')
+  const state = await stateOption(p.values.state)
   const ac = new AbortController()
   let timedOut = false
   const timer =
@@ -76,39 +105,45 @@ async function open(
           timedOut = true
           ac.abort()
         }, ms)
-  const host = (p.values.host as string | undefined) ?? '0.0.0.0'
-  const host6 = p.values.host6 as string | undefined
-  if (host6 !== undefined && (!host6.includes(':') || host.includes(':')))
-    throw new UsageError('--host6 takes an IPv6 address, next to an IPv4 --host')
+  const stop = () => ac.abort()
+  if (defaults.untilSignal) {
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  }
+  const disarm = () => {
+    clearTimeout(timer)
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
   const dht = new DHT({
     host,
     host6,
     family: host6 !== undefined ? 'dual' : host.includes(':') ? 6 : 4,
     port: defaults.port,
     bootstrap,
-    state: p.values.state as string | undefined,
+    state,
     // One-shot commands run read-only (BEP 43): other nodes do not table a node that is about to vanish.
     readOnly: defaults.readOnly ?? false,
   })
   // Warnings (a state file that cannot be written…) matter under a service manager too: always on stderr.
-  dht.on('warning', (err) => out.error(`warning: ${err.message}`))
+  dht.on('warning', (err) => out.error(`warning: ${oneLine(err.message)}`))
   try {
-    await dht.listen()
+    await raceAbort(dht.listen(), ac.signal)
   } catch (err) {
-    clearTimeout(timer)
+    disarm()
     await dht.destroy().catch(() => {})
+    if (ac.signal.aborted) throw new StartupAborted(timedOut ? 'timed out' : 'interrupted')
     throw err
   }
-  const session: Session = {
+  return {
     dht,
     signal: ac.signal,
     timedOut: () => timedOut,
     async close() {
-      clearTimeout(timer)
+      disarm()
       await dht.destroy()
     },
   }
-  return session
 }
 
 /** Resolves when the session's bootstrap finishes, or rejects when it times out first. */
@@ -171,7 +206,12 @@ async function node(argv: string[], out: Output): Promise<number> {
   const p = parse(argv, { 'stats-interval': { type: 'string' }, state: { type: 'string' } })
   const every = Number(p.values['stats-interval'] ?? 10)
   if (!Number.isFinite(every) || every <= 0) throw new UsageError('--stats-interval must be a positive number')
-  const s = await open(p, out, { port: portOption(p.values.port, '--port', 6881) }, bootstrapList(p.values))
+  const s = await open(
+    p,
+    out,
+    { port: portOption(p.values.port, '--port', 6881), untilSignal: true },
+    bootstrapList(p.values),
+  )
   const [a, a6] = s.dht.addresses()
   out.event(
     'listening',
@@ -197,10 +237,8 @@ async function node(argv: string[], out: Output): Promise<number> {
   }
   const interval = setInterval(printStats, every * 1000)
   await new Promise<void>((resolve) => {
+    if (s.signal.aborted) return resolve()
     s.signal.addEventListener('abort', () => resolve(), { once: true })
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
   })
   clearInterval(interval)
   printStats()
@@ -327,11 +365,19 @@ export const group: CommandGroup = {
   async run(argv, out) {
     const [cmd, ...rest] = argv
     const fn = COMMANDS[cmd]
-    if (!fn) throw new UsageError(`unknown dht command ${JSON.stringify(cmd)}`)
+    if (!fn) throw new UsageError(`unknown dht command ${quote(cmd ?? '')}`)
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${HELP}\n`)
       return 0
     }
-    return fn(rest, out)
+    try {
+      return await fn(rest, out)
+    } catch (err) {
+      if (!(err instanceof StartupAborted)) throw err
+      // `node` runs until --timeout: ending then is its normal end, even before it was listening.
+      if (cmd === 'node') return 0
+      out.error(`${cmd} ${err.message}`)
+      return 1
+    }
   },
 }

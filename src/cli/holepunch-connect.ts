@@ -1,14 +1,14 @@
 // `mainline holepunch connect`: the initiator end to end. Connect to a relay (uTP first, from our shared UDP
 // port), ask it for a rendezvous with a target — or with each holepunch-capable peer the relay lists in PEX —
 // and punch. Prints `connected` (exit 0) or `hp_failed` (exit 1).
-import { parseArgs } from 'node:util'
 import { toHex } from '../codec/bytes.js'
 import { PexFlags, type PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { HolepunchFailedError, type HolepunchSuccess } from '../swarm/initiator.js'
 import { SwarmNode } from '../swarm/node.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
-import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
+import { parseOptions } from './args.js'
+import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { parseInfoHash, parsePeerId } from './peer-common.js'
 
 export const CONNECT_HELP = `  mainline holepunch connect --relay <host:port> --infohash <hex> [--target <host:port>] [--port P]
@@ -21,24 +21,22 @@ export const CONNECT_HELP = `  mainline holepunch connect --relay <host:port> --
       relay_unreachable. --timeout (default 15 s) bounds the whole command.`
 
 export async function holepunchConnect(argv: string[], out: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      relay: { type: 'string' },
-      infohash: { type: 'string' },
-      target: { type: 'string' },
-      port: { type: 'string' },
-      'peer-id': { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-    },
+  const { values } = parseOptions(argv, {
+    relay: { type: 'string' },
+    infohash: { type: 'string' },
+    target: { type: 'string' },
+    port: { type: 'string' },
+    'peer-id': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
   })
   if (!values.relay) throw new UsageError('--relay <host:port> is required')
   const relayEp = parseHostPort(values.relay)
   const infoHash = parseInfoHash(values.infohash)
   const target = values.target ? parseHostPort(values.target) : undefined
   const port = values.port === undefined ? 0 : Number(values.port)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`bad --port ${values.port}`)
+  if (!/^\d+$/.test(values.port ?? '0') || port > 65535)
+    throw new UsageError(`--port must be 0..65535, got ${quote(values.port ?? '')}`)
   const timeout = parseSeconds(values.timeout, 15) * 1000
   const node = new SwarmNode({ port, peerId: parsePeerId(values['peer-id']), dht: false, swarm: { autoDial: false } })
   const failed = (reason: string) => {

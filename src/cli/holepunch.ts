@@ -1,11 +1,11 @@
 // `mainline holepunch`: BEP 55 from the command line. `rendezvous` asks a relay to introduce us to a target and
 // prints the relay's answer: `connect` (with the endpoint to punch towards) or `error` (with the BEP's code).
-import { parseArgs } from 'node:util'
 import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
+import { parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
 import { CONNECT_HELP, holepunchConnect } from './holepunch-connect.js'
-import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
+import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import {
   chooseDialer,
   DIAL_OPTIONS,
@@ -32,17 +32,14 @@ Usage:
 ${CONNECT_HELP}`
 
 async function rendezvous(argv: string[], out: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      relay: { type: 'string' },
-      infohash: { type: 'string' },
-      target: { type: 'string' },
-      'peer-id': { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-      ...DIAL_OPTIONS,
-    },
+  const { values } = parseOptions(argv, {
+    relay: { type: 'string' },
+    infohash: { type: 'string' },
+    target: { type: 'string' },
+    'peer-id': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+    ...DIAL_OPTIONS,
   })
   if (!values.relay) throw new UsageError('--relay <host:port> is required')
   if (!values.target) throw new UsageError('--target <host:port> is required')
@@ -113,6 +110,6 @@ export const group: CommandGroup = {
     const [cmd, ...rest] = argv
     if (cmd === 'rendezvous') return rendezvous(rest, out)
     if (cmd === 'connect') return holepunchConnect(rest, out)
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)}`)
+    throw new UsageError(`unknown holepunch command ${quote(cmd ?? '')}`)
   },
 }

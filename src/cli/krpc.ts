@@ -1,12 +1,12 @@
 // `mainline krpc decode <hex>`: parse one KRPC packet and show it. Byte strings (ids, tokens, compact lists) are
 // hex; method names and error messages are text; compact addresses and lists are also shown decoded.
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
 import { fromHex, isPrintableAscii, toHex } from '../codec/bytes.js'
 import { type CompactNode, decodeNodes, decodePeer, decodePeerValues } from '../codec/compact.js'
 import { KrpcError, type KrpcMessage, parseKrpc } from '../codec/krpc.js'
+import { parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
-import { type Output, UsageError } from './output.js'
+import { type Output, oneLine, quote, UsageError } from './output.js'
 
 const HELP = `mainline krpc: decode KRPC (BEP 5 DHT) packets
 
@@ -59,7 +59,7 @@ function decoded(m: KrpcMessage): Record<string, unknown> {
 }
 
 async function decodeCommand(args: string[], out: Output): Promise<number> {
-  const { positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true })
+  const { positionals } = parseOptions(args, { json: { type: 'boolean' } }, true)
   if (positionals.length !== 1) throw new UsageError('krpc decode takes one argument: the packet as hex (or -)')
   const text = positionals[0] === '-' ? readFileSync(0, 'utf8') : positionals[0]
   const hex = text.replace(/\s+/g, '')
@@ -75,8 +75,10 @@ async function decodeCommand(args: string[], out: Output): Promise<number> {
     m = parseKrpc(bytes)
   } catch (e) {
     if (!(e instanceof KrpcError)) throw e
-    const t = e.tid ? ` t=${toHex(e.tid)}` : ''
-    out.error(`krpc: ${e.krpcCode} ${e.reason} [${e.code}${e.offset >= 0 ? ` at byte ${e.offset}` : ''}]${t}`)
+    // The transaction id as hex, cut: a hostile packet's `t` can be megabytes.
+    const tid = e.tid ? toHex(e.tid.subarray(0, 32)) : ''
+    const t = e.tid ? ` t=${tid}${e.tid.length > 32 ? `… (${e.tid.length} bytes)` : ''}` : ''
+    out.error(oneLine(`krpc: ${e.krpcCode} ${e.reason} [${e.code}${e.offset >= 0 ? ` at byte ${e.offset}` : ''}]${t}`))
     return 1
   }
   // One JSON line in both modes: the decoded packet is structured data, and byte strings are hex either way.
@@ -90,6 +92,6 @@ export const group: CommandGroup = {
   async run(argv: string[], out: Output): Promise<number> {
     const [cmd, ...rest] = argv
     if (cmd === 'decode') return decodeCommand(rest, out)
-    throw new UsageError(`unknown krpc command ${JSON.stringify(cmd)}`)
+    throw new UsageError(`unknown krpc command ${quote(cmd ?? '')}`)
   },
 }

@@ -3,7 +3,7 @@
 // loaded only when used, so `mainline krpc decode` never pays for the DHT or uTP.
 import { readFileSync } from 'node:fs'
 import type { CommandGroup } from './command.js'
-import { Output, UsageError } from './output.js'
+import { Output, oneLine, quote, UsageError } from './output.js'
 
 const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   // Each group adds one line here: name: async () => (await import('./name.js')).group,
@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = GROUPS[first]
   if (!load) {
-    out.error(`unknown group ${JSON.stringify(first)}; see mainline --help`)
+    out.error(`unknown group ${quote(first)} (see mainline --help)`)
     return 2
   }
   const group = await load()
@@ -71,19 +71,28 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await group.run(rest, out)
   } catch (err) {
+    // A usage error is one line: what is wrong, then where to read more.
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      out.error(`${(err as Error).message}\n(see mainline ${first} --help)`)
+      out.error(`${oneLine((err as Error).message)} (see mainline ${first} --help)`)
       return 2
     }
     // Our own errors carry a code and a message meant for the user (a port in use, a timeout): no stack trace.
     const code = (err as { code?: unknown } | undefined)?.code
     if (err instanceof Error && typeof code === 'string') {
-      out.error(`${err.message} (${code})`)
+      out.error(`${oneLine(err.message)} (${code})`)
       return 1
     }
     throw err
   }
 }
+
+// Node's own warnings (MaxListenersExceededWarning, deprecations…) are for developers: the CLI speaks in its own
+// one-line messages only. MAINLINE_DEBUG=1 shows them.
+process.removeAllListeners('warning')
+process.on('warning', (w) => {
+  if (process.env.MAINLINE_DEBUG)
+    process.stderr.write(`mainline: node warning: ${oneLine(`${w.name}: ${w.message}`)}\n`)
+})
 
 // `mainline … | head` closes stdout early: end quietly instead of dying on EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

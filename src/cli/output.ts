@@ -55,23 +55,37 @@ export class Output {
   }
 }
 
+/** Longest piece of user input quoted in a message. */
+const SHOWN = 60
+
+/** `s` quoted for a message, cut to a readable length (a 131 KB argument must not come back whole). */
+export function quote(s: string, max = SHOWN): string {
+  if (s.length <= max) return JSON.stringify(s)
+  return `${JSON.stringify(s.slice(0, max))}… (${s.length} characters)`
+}
+
+/** A message made one line and of bounded length, whatever went into it. */
+export function oneLine(text: string, max = 400): string {
+  const flat = text.replace(/\s*[\r\n]+\s*/g, ' ')
+  return flat.length <= max ? flat : `${flat.slice(0, max)}…`
+}
+
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
-/** Parses "host:port" or "[v6]:port" into an endpoint. */
 /**
  * Parses `ip:port` or `[ipv6]:port`. Host names are accepted only with `names` (DHT bootstrap nodes, which are
  * resolved); peers, relays and targets are named by IP address, as the wire protocols name them.
  */
 export function parseHostPort(s: string, opts: { names?: boolean } = {}): { host: string; port: number } {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s)
-  if (!m) throw new UsageError(`expected host:port, got ${JSON.stringify(s)}`)
+  if (!m) throw new UsageError(`expected host:port, got ${quote(s)}`)
   const port = Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${JSON.stringify(s)}`)
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`bad port in ${quote(s)}`)
   if (!opts.names && isIP(m[1]) === 0) {
-    throw new UsageError(`${JSON.stringify(s)}: give an IP address (host names are accepted only for --bootstrap)`)
+    throw new UsageError(`${quote(s)}: give an IP address (host names are accepted only for --bootstrap)`)
   }
   return { host: m[1], port }
 }
@@ -80,6 +94,7 @@ export function parseHostPort(s: string, opts: { names?: boolean } = {}): { host
 export function parseSeconds(s: string | undefined, fallback: number, name = '--timeout'): number {
   if (s === undefined) return fallback
   const n = Number(s)
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number of seconds, got ${s}`)
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${name} must be a positive number of seconds, got ${quote(s)}`)
   return n
 }

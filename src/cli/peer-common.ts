@@ -7,19 +7,19 @@ import { type Dialer, TcpDialer } from '../swarm/dialer.js'
 import { UtpDialer } from '../swarm/utp.js'
 import { clientFromPeerId } from '../wire/client-name.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
-import { UsageError } from './output.js'
+import { quote, UsageError } from './output.js'
 
 export function parseInfoHash(s: string | undefined): Uint8Array {
   if (s === undefined) throw new UsageError('--infohash <40 hex digits> is required')
   const b = fromHex(s)
-  if (b?.length !== 20) throw new UsageError(`--infohash must be 40 hex digits, got ${JSON.stringify(s)}`)
+  if (b?.length !== 20) throw new UsageError(`--infohash must be 40 hex digits, got ${quote(s)}`)
   return b
 }
 
 export function parsePeerId(s: string | undefined): Uint8Array | undefined {
   if (s === undefined) return undefined
   const b = fromHex(s)
-  if (b?.length !== 20) throw new UsageError(`--peer-id must be 40 hex digits, got ${JSON.stringify(s)}`)
+  if (b?.length !== 20) throw new UsageError(`--peer-id must be 40 hex digits, got ${quote(s)}`)
   return b
 }
 

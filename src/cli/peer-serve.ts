@@ -1,12 +1,12 @@
 // `mainline peer serve` on a SwarmNode: one port (UDP for uTP and the DHT, TCP on the same number), accepting
 // and making connections, PEX, the BEP 55 relay role — and with --bootstrap, joining the DHT and announcing the
 // torrent there (again every --announce-interval seconds).
-import { parseArgs } from 'node:util'
 import { toHex } from '../codec/bytes.js'
 import type { PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { SwarmNode } from '../swarm/node.js'
-import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
+import { bootstrapEntries, parseOptions } from './args.js'
+import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
 
 export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
@@ -15,7 +15,8 @@ export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
       each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
       rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
-      announce the torrent (every --announce-interval, default 300 s; --bootstrap none: no DHT). Runs until the
+      announce the torrent (every --announce-interval, default 300 s). --bootstrap is repeatable or a comma-
+      separated list, as for the dht commands; without it, or with --bootstrap none, no DHT. Runs until the
       timeout (default: until interrupted). (--utp is accepted for compatibility: uTP is always on.)
       Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
       transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
@@ -30,34 +31,29 @@ function peerList(peers: readonly { host: string; port: number; flags?: number }
 }
 
 export async function serve(argv: string[], out: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      infohash: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      connect: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      'auto-dial': { type: 'boolean' },
-      'pex-interval': { type: 'string' },
-      'announce-interval': { type: 'string' },
-      'peer-id': { type: 'string' },
-      timeout: { type: 'string' },
-      json: { type: 'boolean' },
-      utp: { type: 'boolean' },
-    },
+  const { values } = parseOptions(argv, {
+    infohash: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    connect: { type: 'string', multiple: true },
+    bootstrap: { type: 'string', multiple: true },
+    'auto-dial': { type: 'boolean' },
+    'pex-interval': { type: 'string' },
+    'announce-interval': { type: 'string' },
+    'peer-id': { type: 'string' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+    utp: { type: 'boolean' },
   })
   const infoHash = parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!/^\d+$/.test(values.port ?? '0') || port > 65535) {
-    throw new UsageError(`--port must be 0..65535, got ${values.port}`)
+    throw new UsageError(`--port must be 0..65535, got ${quote(values.port ?? '')}`)
   }
   const targets = (values.connect ?? []).map((s) => parseHostPort(s))
-  // `--bootstrap none` (as for the dht commands): no DHT.
-  const bootstrap = (values.bootstrap ?? [])
-    .flatMap((s) => s.split(','))
-    .filter((s) => s !== '' && s !== 'none')
-    .map((s) => parseHostPort(s, { names: true }))
+  // Parsed as the dht commands parse it; none given, or `--bootstrap none`: no DHT.
+  const entries = bootstrapEntries(values.bootstrap)
+  const bootstrap = Array.isArray(entries) ? entries.map((s) => parseHostPort(s, { names: true })) : []
   const timeout = values.timeout === undefined ? undefined : parseSeconds(values.timeout, 0)
   const pexInterval = parseSeconds(values['pex-interval'], 60, '--pex-interval')
   const announceInterval = parseSeconds(values['announce-interval'], 300, '--announce-interval')

@@ -1,14 +1,14 @@
 // `mainline peer`: talk the peer wire protocol. `handshake` connects to one peer and shows what it says; `serve`
 // runs a peer that accepts and makes connections, exchanges PEX and relays BEP 55 rendezvous.
-import { parseArgs } from 'node:util'
 import type { PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { Swarm } from '../swarm/swarm.js'
 import { UtpDialer } from '../swarm/utp.js'
 import type { WireError } from '../wire/errors.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
+import { parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
-import { type Output, parseHostPort, parseSeconds, UsageError } from './output.js'
+import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import {
   chooseDialer,
   DIAL_OPTIONS,
@@ -40,17 +40,17 @@ function peerList(peers: readonly { host: string; port: number; flags?: number }
 }
 
 async function handshake(argv: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
+  const { values, positionals } = parseOptions(
+    argv,
+    {
       infohash: { type: 'string' },
       'peer-id': { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       ...DIAL_OPTIONS,
     },
-  })
+    true,
+  )
   if (positionals.length !== 1) throw new UsageError('expected exactly one <host:port>')
   const to = parseHostPort(positionals[0])
   const timeout = parseSeconds(values.timeout, 10)
@@ -125,6 +125,6 @@ export const group: CommandGroup = {
     const [cmd, ...rest] = argv
     if (cmd === 'handshake') return handshake(rest, out)
     if (cmd === 'serve') return serve(rest, out)
-    throw new UsageError(`unknown command ${JSON.stringify(cmd)}`)
+    throw new UsageError(`unknown peer command ${quote(cmd ?? '')}`)
   },
 }

@@ -12,7 +12,8 @@ import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
 import { type AnnounceResult, DHTLookups, type LookupResult } from './lookups.js'
 import { bytesEq, type DHTNode, type DHTOptions, familyOf } from './node.js'
 import { copyBytes } from './routing-table.js'
-import { loadState, saveState } from './state.js'
+import type { StateStorage } from './state.js'
+import { FileStateStorage } from './state-file.js'
 
 export type { AnnounceResult, LookupResult }
 
@@ -28,9 +29,12 @@ export class DHT extends DHTLookups {
   private readonly refreshing = { 4: false, 6: false }
   private ticks = 0
   private listening: Promise<Endpoint> | undefined
+  /** Where the state is kept between runs (the `state` option), if anywhere. */
+  private readonly storage: StateStorage | undefined
 
   constructor(opts: DHTOptions = {}) {
     super(opts)
+    this.storage = typeof opts.state === 'string' ? new FileStateStorage(opts.state) : opts.state
     if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
     if (opts.socket6 && opts.socket && opts.socket.family !== 4)
       throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
@@ -49,9 +53,12 @@ export class DHT extends DHTLookups {
 
   private async doListen(): Promise<Endpoint> {
     if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
-    if (this.opts.state) {
+    if (this.storage) {
+      // A storage that can never work (a device, a FIFO, an unwritable directory) fails listen(); a bad saved
+      // state is reported and ignored.
+      await this.storage.check?.()
       try {
-        const st = await loadState(this.opts.state)
+        const st = await this.storage.load()
         if (st) {
           if (!this.opts.id) this.adoptId(st.id)
           this.savedNodes = st.nodes
@@ -69,7 +76,7 @@ export class DHT extends DHTLookups {
     this.socket6?.setReceiver((data, from) => this.onDatagram(data, from))
     this.startTimers(
       () => this.tick(),
-      this.opts.state ? () => void this.save().catch((e) => this.emit('warning', e)) : undefined,
+      this.storage ? () => void this.save().catch((e) => this.emit('warning', e)) : undefined,
     )
     this.seedsReady = this.resolveBootstrap().then(
       (nodes) => {
@@ -270,19 +277,21 @@ export class DHT extends DHTLookups {
       })
   }
 
-  /** Writes the node id and the routing table's good nodes to `path` (default: the `state` option), atomically. */
-  async save(path = this.opts.state): Promise<void> {
-    if (!path) throw new DHTError('BAD_ARGUMENT', 'no state path given')
+  /** Writes the node id and the routing table's good nodes to the file `path` (default: the `state` storage). */
+  async save(path?: string): Promise<void> {
+    const storage = path !== undefined ? new FileStateStorage(path) : this.storage
+    if (!storage) throw new DHTError('BAD_ARGUMENT', 'no state path given')
     const nodes = [...this.tables[4].nodes(), ...this.tables[6].nodes()]
       .filter((n) => n.fails === 0)
       .map((n) => ({ id: n.id, host: n.host, port: n.port }))
-    await saveState(path, { id: this._id, nodes })
+    // Stopped before any saved node answered (a --timeout or Ctrl-C during start-up): keep what we had.
+    await storage.save({ id: this._id, nodes: nodes.length > 0 ? nodes : this.savedNodes })
   }
 
   /** Stops timers and queries, saves state (if the `state` option is set), closes the socket it opened. */
   async destroy(): Promise<void> {
     if (this.destroyed) return
-    if (this.opts.state && this.socket) {
+    if (this.storage && this.socket) {
       try {
         await this.save()
       } catch (err) {

@@ -69,9 +69,10 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
       const peer = { host: from.host, port }
       if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
         ctx.drop('bep42_storage')
-      } else {
-        ctx.store.add(a.info_hash, peer, a.seed === 1)
+      } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
         ctx.onAnnounce(peer, copyBytes(a.info_hash))
+      } else {
+        ctx.drop('store_full')
       }
       return buildPingReply(t, ctx.id, opts(ctx, from))
     }

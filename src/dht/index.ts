@@ -6,6 +6,7 @@ export { PUBLIC_BOOTSTRAP } from './bootstrap.js'
 export { type AnnounceResult, DHT, type LookupResult } from './dht.js'
 export { DHTError, type DHTErrorCode } from './errors.js'
 export type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './node.js'
+export type { DHTState, SavedNode, StateStorage } from './state.js'
 export type {
   ClosestNode,
   QueryFn,

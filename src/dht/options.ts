@@ -1,5 +1,6 @@
 // The DHT node's public types: its options (each with its default), stats, events and node records.
 import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
+import type { StateStorage } from './state.js'
 
 export interface DHTOptions {
   /** Run on this socket (net/sim, or one side of the UDP multiplexer); it is not closed by destroy(). Default: listen() binds UDP. */
@@ -36,8 +37,12 @@ export interface DHTOptions {
   random?: Random
   /** BEP 43 read-only node: sends `ro: 1`, answers no queries, is tabled by nobody. Default false. */
   readOnly?: boolean
-  /** State file: loaded by listen() if present, saved every 10 minutes and by destroy(). Default none. */
-  state?: string
+  /**
+   * Where the node id and routing table are kept between runs: a file path (a regular file, or one to create), or a
+   * `StateStorage`. Loaded by listen() (which rejects when the storage cannot work: a directory, FIFO or device,
+   * an unwritable directory), saved every 10 minutes and by destroy(). Default none.
+   */
+  state?: string | StateStorage
   /** Bucket size and lookup width. Default 8. */
   k?: number
   /** Lookup concurrency (slow queries excepted). Default 4. */
@@ -64,8 +69,19 @@ export interface DHTOptions {
   queryRetries?: number
   /** Transactions in flight at most. Default 2048. */
   maxPending?: number
-  /** Peer store caps. Defaults: 200 per info hash, 2,000 info hashes, 20,000 peers, 30 min lifetime. */
-  peerStore?: { maxPerHash?: number; maxHashes?: number; maxPeers?: number; ttlMs?: number }
+  /**
+   * Peer store caps. Defaults: 200 per info hash, 2,000 info hashes, 20,000 peers, 30 min lifetime; per network
+   * (/24, /64) maxPeers / 16, per address a quarter of that. A full store takes room only from the network holding
+   * the most (see docs/security.md).
+   */
+  peerStore?: {
+    maxPerHash?: number
+    maxHashes?: number
+    maxPeers?: number
+    ttlMs?: number
+    maxPerPrefix?: number
+    maxPerAddress?: number
+  }
 }
 
 export interface DHTNode {

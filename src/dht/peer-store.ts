@@ -1,32 +1,55 @@
 // Peers announced to us (announce_peer), by info hash. Entries expire 30 minutes after their last announce
-// (BEP 5 leaves the time open; libtorrent and others use 30 min). Every map is capped, and as in libtorrent a
-// full store makes room rather than refusing: a full info hash drops its oldest peer, a new info hash evicts the
-// one with the fewest peers, and a store full of peers drops the oldest peer of the oldest info hash. So no flood
-// of announces can lock it, nor cost more than bounded memory and bounded work per announce.
+// (BEP 5 leaves the time open; libtorrent and others use 30 min). Every map is capped, and a flood must not evict
+// what legitimate peers stored. An announce needs a token sent to its source address, so announcers are real
+// addresses — but an attacker may have thousands. Hence every entry is accounted to its address's network (/24,
+// /64; prefix-quota.ts) and a full store takes room only from the network that holds the most, never from one
+// holding no more than the newcomer's (then the announce is refused). Within an info hash the same holds, with
+// the network's share of that hash first; a whole info hash is evicted only when one network alone announced it,
+// so info hashes announced by many networks are kept longest. A refresh (re-announce) is always accepted.
 import type { Endpoint, Random } from '../net/types.js'
+import { type Held, PrefixQuota } from './prefix-quota.js'
 
 export interface PeerStoreOptions {
   now: () => number
   random: Random
   /** Peer lifetime after its last announce. Default 30 minutes. */
   ttlMs?: number
-  /** Peers kept per info hash (the oldest goes first). Default 200. */
+  /** Peers kept per info hash. Default 200. */
   maxPerHash?: number
   /** Info hashes kept. Default 2,000. */
   maxHashes?: number
   /** Peers kept over all info hashes. Default 20,000. */
   maxPeers?: number
+  /** Peers one network (/24, /64) may hold over all info hashes. Default maxPeers / 16. */
+  maxPerPrefix?: number
+  /** Peers one address may hold over all info hashes. Default maxPerPrefix / 4. */
+  maxPerAddress?: number
 }
 
-interface Stored {
+interface Stored extends Held {
   readonly host: string
   readonly port: number
+  readonly prefix: string
+  readonly hash: HashEntry
+  readonly key: string
   seed: boolean
   expires: number
 }
 
+interface HashEntry {
+  readonly key: string
+  /** Peers by host|port, oldest announce first. */
+  readonly peers: Map<string, Stored>
+  /** Peers per network in this info hash: its size is the number of distinct networks that announced it. */
+  readonly prefixes: Map<string, number>
+}
+
+/** How far a full store looks through one network's entries for an info hash it alone announced. */
+const HASH_VICTIM_SCAN = 256
+
 export class PeerStore {
-  private readonly byHash = new Map<string, Map<string, Stored>>()
+  private readonly byHash = new Map<string, HashEntry>()
+  private readonly quota: PrefixQuota<Stored>
   private readonly now: () => number
   private readonly random: Random
   readonly ttlMs: number
@@ -34,6 +57,8 @@ export class PeerStore {
   readonly maxHashes: number
   readonly maxPeers: number
   private total = 0
+  /** Announces refused because the store was full with no network over its share (a counter, for stats). */
+  refused = 0
 
   constructor(opts: PeerStoreOptions) {
     this.now = opts.now
@@ -42,6 +67,11 @@ export class PeerStore {
     this.maxPerHash = opts.maxPerHash ?? 200
     this.maxHashes = opts.maxHashes ?? 2000
     this.maxPeers = opts.maxPeers ?? 20_000
+    const perPrefix = opts.maxPerPrefix ?? Math.ceil(this.maxPeers / 16)
+    this.quota = new PrefixQuota({
+      maxPerPrefix: perPrefix,
+      maxPerAddress: opts.maxPerAddress ?? Math.ceil(perPrefix / 4),
+    })
   }
 
   get peers(): number {
@@ -52,100 +82,174 @@ export class PeerStore {
     return this.byHash.size
   }
 
-  /** Stores (or refreshes) a peer, making room when a cap is reached. */
-  add(infoHash: Uint8Array, peer: Endpoint, seed = false): void {
+  /** Peers the network (/24, /64) of `host` holds. */
+  heldBy(host: string): number {
+    return this.quota.count(PrefixQuota.prefixOf(host))
+  }
+
+  /**
+   * Stores (or refreshes) a peer. When a cap is reached, room is taken from the network holding the most; false
+   * when there is none to take from fairly (the announce is refused, nothing is evicted).
+   */
+  add(infoHash: Uint8Array, peer: Endpoint, seed = false): boolean {
     const hk = hashKey(infoHash)
-    let peers = this.byHash.get(hk)
-    if (!peers) {
-      if (this.byHash.size >= this.maxHashes) this.evictSmallestHash()
-      peers = new Map()
-      this.byHash.set(hk, peers)
-    }
     const pk = `${peer.host}|${peer.port}`
-    const expires = this.now() + this.ttlMs
-    const old = peers.get(pk)
-    if (old) {
-      // Re-insert so that Map order stays oldest-announce first.
-      peers.delete(pk)
-      old.expires = expires
-      old.seed = seed
-      peers.set(pk, old)
-      return
-    }
-    if (peers.size >= this.maxPerHash) this.dropOldest(hk, peers)
-    else if (this.total >= this.maxPeers) this.dropOldestAnywhere(hk)
-    peers.set(pk, { host: peer.host, port: peer.port, seed, expires })
-    this.total++
-  }
-
-  private dropOldest(hk: string, peers: Map<string, Stored>): void {
-    const first = peers.keys().next().value
-    if (first === undefined) return
-    peers.delete(first)
-    this.total--
-    if (peers.size === 0) this.byHash.delete(hk)
-  }
-
-  /** The oldest peer of the oldest info hash other than `keep` (or of `keep` when it is the only one). */
-  private dropOldestAnywhere(keep: string): void {
-    for (const [hk, peers] of this.byHash) {
-      if (hk === keep && this.byHash.size > 1) continue
-      return this.dropOldest(hk, peers)
-    }
-  }
-
-  /** Makes room for a new info hash: the one with the fewest peers goes (libtorrent's choice). */
-  private evictSmallestHash(): void {
-    let victim: string | undefined
-    let fewest = Number.POSITIVE_INFINITY
-    for (const [hk, peers] of this.byHash) {
-      if (peers.size < fewest) {
-        fewest = peers.size
-        victim = hk
-        if (fewest <= 1) break
-      }
-    }
-    if (victim === undefined) return
-    this.total -= fewest
-    this.byHash.delete(victim)
-  }
-
-  /** Up to `max` live peers of one address family for `infoHash` (a random window when there are more). */
-  get(infoHash: Uint8Array, family: 4 | 6, max: number): Endpoint[] {
-    const peers = this.byHash.get(hashKey(infoHash))
-    if (!peers || max <= 0) return []
     const now = this.now()
-    const live: Endpoint[] = []
-    for (const [k, p] of peers) {
-      if (p.expires <= now) {
-        peers.delete(k)
-        this.total--
-        continue
-      }
-      if ((p.host.includes(':') ? 6 : 4) === family) live.push({ host: p.host, port: p.port })
+    let h = this.byHash.get(hk)
+    const old = h?.peers.get(pk)
+    if (h && old) {
+      // Re-insert so that the maps stay oldest-announce first.
+      h.peers.delete(pk)
+      h.peers.set(pk, old)
+      this.quota.touch(old)
+      old.expires = now + this.ttlMs
+      old.seed = seed
+      return true
     }
-    if (peers.size === 0) this.byHash.delete(hashKey(infoHash))
-    if (live.length <= max) return live
+    const who: Held = { host: peer.host, prefix: PrefixQuota.prefixOf(peer.host) }
+    // Over its own caps, a network (or address) makes room from its own oldest entries only.
+    if (!this.quota.fits(who)) {
+      const own = this.quota.oldestOwn(who)
+      if (own) this.remove(own)
+    }
+    h = this.byHash.get(hk)
+    if (h && h.peers.size >= this.maxPerHash && !this.freeInHash(h, who.prefix)) return this.refuse()
+    if (!h && this.byHash.size >= this.maxHashes && !this.freeHashSlot(who.prefix)) return this.refuse()
+    if (this.total >= this.maxPeers && !this.freePeer(who.prefix)) return this.refuse()
+    h = this.byHash.get(hk)
+    if (!h) {
+      h = { key: hk, peers: new Map(), prefixes: new Map() }
+      this.byHash.set(hk, h)
+    }
+    const expires = now + this.ttlMs
+    const s: Stored = { host: peer.host, port: peer.port, prefix: who.prefix, hash: h, key: pk, seed, expires }
+    h.peers.set(pk, s)
+    h.prefixes.set(s.prefix, (h.prefixes.get(s.prefix) ?? 0) + 1)
+    this.quota.add(s)
+    this.total++
+    return true
+  }
+
+  private refuse(): false {
+    this.refused++
+    return false
+  }
+
+  private remove(s: Stored): void {
+    const h = s.hash
+    if (h.peers.get(s.key) !== s) return
+    h.peers.delete(s.key)
+    const n = (h.prefixes.get(s.prefix) ?? 1) - 1
+    if (n === 0) h.prefixes.delete(s.prefix)
+    else h.prefixes.set(s.prefix, n)
+    if (h.peers.size === 0) this.byHash.delete(h.key)
+    this.quota.delete(s)
+    this.total--
+  }
+
+  /** One peer from the network holding the most overall (its oldest), if that is fair to `prefix`. */
+  private freePeer(prefix: string): boolean {
+    const victim = this.quota.victimFor(prefix)
+    if (victim === undefined) return false
+    const s = this.quota.entries(victim).next().value
+    if (!s) return false
+    this.remove(s)
+    return true
+  }
+
+  /**
+   * Room in a full info hash: from the network with the most peers in it, when it has at least two more there
+   * than `prefix` (or `prefix` itself is among them: its own oldest goes); between networks with equal shares of
+   * the hash, from one that holds at least two more entries in the whole store (a spammer of many hashes).
+   */
+  private freeInHash(h: HashEntry, prefix: string): boolean {
+    const mineHere = h.prefixes.get(prefix) ?? 0
+    const mineAll = this.quota.count(prefix)
+    let best: string | undefined
+    let bestHere = -1
+    let bestAll = -1
+    for (const [p, here] of h.prefixes) {
+      const all = this.quota.count(p)
+      if (here > bestHere || (here === bestHere && all > bestAll)) {
+        best = p
+        bestHere = here
+        bestAll = all
+      }
+    }
+    let victim: string | undefined
+    if (best === undefined) return false
+    if (bestHere > mineHere + 1) victim = best
+    else if (mineHere === bestHere && mineHere > 0) victim = prefix
+    else if (bestHere === mineHere + 1 && bestAll > mineAll + 1) victim = best
+    if (victim === undefined) return false
+    for (const s of h.peers.values()) {
+      if (s.prefix === victim) {
+        this.remove(s)
+        return true
+      }
+    }
+    return false
+  }
+
+  /** A free info hash slot: an info hash that only the network holding the most announced, if that is fair. */
+  private freeHashSlot(prefix: string): boolean {
+    const victim = this.quota.victimFor(prefix)
+    if (victim === undefined) return false
+    let scanned = 0
+    for (const s of this.quota.entries(victim)) {
+      if (s.hash.prefixes.size === 1) {
+        for (const p of [...s.hash.peers.values()]) this.remove(p)
+        return true
+      }
+      if (++scanned >= HASH_VICTIM_SCAN) break
+    }
+    return false
+  }
+
+  /**
+   * Up to `max` live peers of one address family for `infoHash`. When there are more, a random window of them, one
+   * peer per network first: peers from a few networks (a flood) cannot crowd out the peers of many.
+   */
+  get(infoHash: Uint8Array, family: 4 | 6, max: number): Endpoint[] {
+    const h = this.byHash.get(hashKey(infoHash))
+    if (!h || max <= 0) return []
+    const now = this.now()
+    const live: Stored[] = []
+    let expired: Stored[] | undefined
+    for (const p of h.peers.values()) {
+      if (p.expires <= now) (expired ??= []).push(p)
+      else if ((p.host.includes(':') ? 6 : 4) === family) live.push(p)
+    }
+    if (expired) for (const p of expired) this.remove(p)
+    if (live.length <= max) return live.map(endpointOf)
     const r = this.random.bytes(2)
     const start = ((r[0] << 8) | r[1]) % live.length
     const out: Endpoint[] = []
-    for (let i = 0; i < max; i++) out.push(live[(start + i) % live.length])
+    const networks = new Set<string>()
+    const later: Stored[] = []
+    for (let i = 0; i < live.length; i++) {
+      const p = live[(start + i) % live.length]
+      if (out.length < max && !networks.has(p.prefix)) {
+        networks.add(p.prefix)
+        out.push(endpointOf(p))
+      } else {
+        later.push(p)
+      }
+    }
+    for (let i = 0; out.length < max && i < later.length; i++) out.push(endpointOf(later[i]))
     return out
   }
 
   /** Drops expired peers (and info hashes left empty). */
   sweep(): void {
     const now = this.now()
-    for (const [hk, peers] of this.byHash) {
-      for (const [k, p] of peers) {
-        if (p.expires <= now) {
-          peers.delete(k)
-          this.total--
-        }
-      }
-      if (peers.size === 0) this.byHash.delete(hk)
-    }
+    for (const h of [...this.byHash.values()])
+      for (const p of [...h.peers.values()]) if (p.expires <= now) this.remove(p)
   }
+}
+
+function endpointOf(p: Stored): Endpoint {
+  return { host: p.host, port: p.port }
 }
 
 function hashKey(b: Uint8Array): string {

@@ -47,13 +47,23 @@ interface Pending {
   resolve: (r: RpcReply) => void
   reject: (e: unknown) => void
   done: boolean
-  onAbort: (() => void) | undefined
+}
+
+/** The queries waiting on one caller's signal, and the one listener we put on it. */
+interface SignalWaiters {
+  pending: Set<Pending>
+  onAbort: () => void
 }
 
 export type QueryOutcome = 'reply' | 'error' | 'timeout'
 
 export class Rpc {
   private readonly pending = new Map<number, Pending>()
+  /**
+   * One abort listener per signal, not per query: a lookup's signal has a query per node in flight, and more than
+   * ten listeners on one signal make Node warn of a leak (MaxListenersExceededWarning) where there is none.
+   */
+  private readonly bySignal = new Map<AbortSignal, SignalWaiters>()
   /** Random bytes for transaction ids, drawn 256 at a time. */
   private tidPool: Uint8Array = new Uint8Array(0)
   private tidAt = 0
@@ -109,13 +119,8 @@ export class Rpc {
         resolve,
         reject,
         done: false,
-        onAbort: undefined,
       }
-      if (opts?.signal) {
-        // The caller stops waiting, but the transaction stays: a late reply still updates the routing table.
-        p.onAbort = () => this.settle(p, undefined, new DHTError('ABORTED', 'query aborted'))
-        opts.signal.addEventListener('abort', p.onAbort, { once: true })
-      }
+      if (opts?.signal) this.watch(opts.signal, p)
       this.pending.set(tid, p)
       this.opts.send(packet, to)
     })
@@ -170,10 +175,34 @@ export class Rpc {
     }
   }
 
+  /** Settles `p` when `signal` fires. The caller stops waiting, but the transaction stays: a late reply still
+   * updates the routing table. */
+  private watch(signal: AbortSignal, p: Pending): void {
+    let w = this.bySignal.get(signal)
+    if (!w) {
+      const waiters: SignalWaiters = {
+        pending: new Set(),
+        onAbort: () => {
+          this.bySignal.delete(signal)
+          for (const q of waiters.pending) this.settle(q, undefined, new DHTError('ABORTED', 'query aborted'))
+        },
+      }
+      w = waiters
+      this.bySignal.set(signal, w)
+      signal.addEventListener('abort', w.onAbort, { once: true })
+    }
+    w.pending.add(p)
+  }
+
   private settle(p: Pending, value: RpcReply | undefined, err?: unknown): void {
     if (p.done) return
     p.done = true
-    if (p.onAbort) p.opts?.signal?.removeEventListener('abort', p.onAbort)
+    const signal = p.opts?.signal
+    const w = signal && this.bySignal.get(signal)
+    if (w?.pending.delete(p) && w.pending.size === 0) {
+      this.bySignal.delete(signal!)
+      signal!.removeEventListener('abort', w.onAbort)
+    }
     if (err !== undefined) p.reject(err)
     else p.resolve(value!)
   }

@@ -1,11 +1,8 @@
-// The state file: our node id and the good nodes of our routing tables, so that a restarted node is useful at
-// once. JSON, written atomically: a temp file in the same directory, fsync'd, then renamed over the old file, so a
-// kill at any moment leaves either the old file or the new one, never a torn one.
-import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+// The DHT's saved state — our node id and the good nodes of our routing tables, so that a restarted node is useful
+// at once — its JSON format, and the storage interface the DHT takes it through (an edge, like the socket: the
+// real file storage, state-file.ts, is the default; tests and embedders can inject their own).
 import { fromHex, toHex } from '../codec/bytes.js'
-import { normalizeIP } from '../codec/ip.js'
+import { isUnicastAddress, normalizeIP } from '../codec/ip.js'
 import { DHTError } from './errors.js'
 
 export interface SavedNode {
@@ -17,6 +14,19 @@ export interface SavedNode {
 export interface DHTState {
   id: Uint8Array
   nodes: SavedNode[]
+}
+
+/** Where a DHT keeps its state between runs. Errors are `DHTError` with code `STATE_FILE`. */
+export interface StateStorage {
+  /**
+   * Called by listen() before load(): rejects when the storage can never work (the DHT's listen() then rejects
+   * too), and tidies up after an interrupted save. Optional.
+   */
+  check?(): Promise<void>
+  /** The saved state, or undefined when there is none. A bad one rejects (the DHT reports it and starts afresh). */
+  load(): Promise<DHTState | undefined>
+  /** Replaces the saved state; a crash at any moment leaves the old state or the new one. */
+  save(state: DHTState): Promise<void>
 }
 
 const FORMAT = 'mainline-dht-state'
@@ -53,40 +63,11 @@ export function parseState(text: string): DHTState {
       const [hex, host, port] = e as unknown[]
       const nid = typeof hex === 'string' ? fromHex(hex) : undefined
       const ip = typeof host === 'string' ? normalizeIP(host) : undefined
-      if (nid?.length !== 20 || !ip) continue
+      // Broadcast, multicast and unspecified addresses are never nodes: a hostile file must not make us ping them.
+      if (nid?.length !== 20 || !ip || !isUnicastAddress(ip)) continue
       if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue
       nodes.push({ id: nid, host: ip, port })
     }
   }
   return { id, nodes }
-}
-
-/** Reads a state file; `undefined` if there is none. */
-export async function loadState(path: string): Promise<DHTState | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new DHTError('STATE_FILE', `cannot read state file: ${(err as Error).message}`)
-  }
-  return parseState(text)
-}
-
-/** Writes a state file atomically (temp file + fsync + rename). */
-export async function saveState(path: string, state: DHTState): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  try {
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(serializeState(state), 'utf8')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw new DHTError('STATE_FILE', `cannot write state file: ${(err as Error).message}`)
-  }
 }

@@ -15,7 +15,7 @@ const hex = (s: string): Uint8Array => fromHex(s) ?? assert.fail(`bad hex ${s}`)
 const IH = '1f2e3d4c5b6a79880123456789abcdef01234567'
 const IH2 = '00112233445566778899aabbccddeeff00112233'
 
-describe('mainline dht (CLI)', { timeout: 60_000 }, () => {
+describe('mainline dht (CLI)', { timeout: 180_000 }, () => {
   let net: Testnet
   let boot: string[]
   let localPort: string

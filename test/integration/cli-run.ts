@@ -13,19 +13,34 @@ export interface CliResult {
   events: Array<Record<string, unknown> & { event: string }>
 }
 
+export interface CliOptions {
+  /** Written to the CLI's stdin (default: none, stdin ignored). */
+  input?: string
+  /** Extra environment variables. */
+  env?: Record<string, string>
+  /** A command the CLI runs under, e.g. ['unshare', '-m', 'sh', '-c', 'mount … && exec "$@"', 'sh']. */
+  prefix?: string[]
+}
+
 /** Runs `mainline ...args`; a run still going after `killAfterMs` is killed (and reported with signal SIGKILL). */
-export function runCli(args: string[], killAfterMs = 30_000): Promise<CliResult> {
+export function runCli(args: string[], killAfterMs = 30_000, opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
+    const argv = [process.execPath, '--import', 'tsx', MAIN, ...args]
+    const [cmd, ...rest] = opts.prefix ? [...opts.prefix, ...argv] : argv
+    const child = spawn(cmd, rest, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
     })
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => {})
+      child.stdin?.end(opts.input)
+    }
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       stdout += d
     })
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       stderr += d
     })
     const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)

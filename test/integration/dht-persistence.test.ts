@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { DHT } from '../../src/dht/index.js'
-import { loadState } from '../../src/dht/state.js'
+import { loadState } from '../../src/dht/state-file.js'
 
 describe('DHT state file', { timeout: 30_000 }, () => {
   it('restores id and nodes; the restarted node is useful at once', async () => {

@@ -7,7 +7,8 @@ import { splitHostPort } from '../../src/dht/bootstrap.js'
 import { IpVoter } from '../../src/dht/ip-voter.js'
 import { PeerStore } from '../../src/dht/peer-store.js'
 import { RateLimiter } from '../../src/dht/rate-limit.js'
-import { loadState, parseState, saveState, serializeState } from '../../src/dht/state.js'
+import { parseState, serializeState } from '../../src/dht/state.js'
+import { loadState, saveState } from '../../src/dht/state-file.js'
 import { TOKEN_ROTATE_MS, TokenManager } from '../../src/dht/tokens.js'
 import { idOf, ManualClock, seededRandom } from '../helpers/dht-fixtures.js'
 
@@ -52,7 +53,7 @@ describe('peer store', () => {
     assert.equal(s.infoHashes, 0)
   })
 
-  it('caps peers per info hash, info hashes and peers overall, making room rather than refusing', () => {
+  it('caps peers per info hash, info hashes and peers overall; one network makes room from its own entries', () => {
     const clock = new ManualClock()
     const s = new PeerStore({
       now: () => clock.now(),
@@ -60,27 +61,28 @@ describe('peer store', () => {
       maxPerHash: 5,
       maxHashes: 3,
       maxPeers: 12,
+      maxPerPrefix: 12,
+      maxPerAddress: 12,
     })
+    // One /24 (one network) only ever replaces its own: the oldest of them goes first.
     const host = (i: number) => `198.51.100.${i}`
-    for (let i = 0; i < 20; i++) s.add(idOf(1), { host: host(i), port: 6881 })
+    for (let i = 0; i < 20; i++) assert.ok(s.add(idOf(1), { host: host(i), port: 6881 }))
     assert.equal(s.get(idOf(1), 4, 100).length, 5)
     assert.ok(
       s.get(idOf(1), 4, 100).every((p) => Number(p.host.split('.')[3]) >= 15),
       'oldest dropped first',
     )
     s.add(idOf(2), { host: host(1), port: 1 })
-    s.add(idOf(2), { host: host(2), port: 1 })
     s.add(idOf(3), { host: host(1), port: 1 })
-    // A fourth info hash evicts the one with the fewest peers (3), not the announce.
-    s.add(idOf(4), { host: host(1), port: 1 })
+    // A fourth info hash from the same network replaces one that network alone announced.
+    assert.ok(s.add(idOf(4), { host: host(1), port: 1 }))
     assert.equal(s.infoHashes, 3)
-    assert.deepEqual(s.get(idOf(3), 4, 10), [])
     assert.deepEqual(s.get(idOf(4), 4, 10), [{ host: host(1), port: 1 }])
-    // Full of peers overall: the oldest peer of the oldest info hash makes room.
-    for (let i = 0; i < 10; i++) s.add(idOf(2), { host: host(100 + i), port: 1 })
+    // Another network takes room from the one holding the most, and the caps hold.
+    for (let i = 0; i < 10; i++) s.add(idOf(4), { host: `203.0.113.${i}`, port: 1 })
     assert.ok(s.peers <= 12)
-    assert.equal(s.get(idOf(2), 4, 100).length, 5)
-    assert.equal(s.get(idOf(4), 4, 10).length, 1, 'the newest announce of another info hash survives')
+    assert.ok(s.infoHashes <= 3)
+    assert.ok(s.get(idOf(4), 4, 10).some((p) => p.host.startsWith('203.0.113.')))
   })
 
   it('is never locked by a flood: one address announcing thousands of ports leaves room for the next announce', () => {
