@@ -2,6 +2,7 @@
 // 2.x line (`bencode2`, what k-rpc-socket and so bittorrent-dht use) on four typical messages. Ours does more on
 // decode (typed, validated result) and writes canonical bytes directly on encode.
 import { Buffer } from 'node:buffer'
+import { loadavg } from 'node:os'
 import bencode from 'bencode'
 import bencode2 from 'bencode2'
 import { bytesEqual } from '../src/codec/bytes.js'
@@ -12,6 +13,7 @@ import {
   buildPingQuery,
   parseKrpc,
 } from '../src/codec/index.js'
+import { note } from './record.js'
 import { type Row, report } from './report.js'
 
 const ROUNDS = 10
@@ -107,8 +109,13 @@ function toBuffers(v: unknown): unknown {
 }
 
 export async function run(): Promise<void> {
+  note(
+    `load average at start (1, 5, 15 min): ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(', ')}`,
+  )
   const rows: Row[] = []
-  const extra: string[] = []
+  const rows2: Row[] = []
   let sink = 0
   for (const c of cases()) {
     const wire = c.ours()
@@ -130,17 +137,15 @@ export async function run(): Promise<void> {
 
     rows.push({ key: `codec.${c.name}.encode`, ours: encOurs, anchor: enc4, unit: 'msg/s' })
     rows.push({ key: `codec.${c.name}.decode`, ours: decOurs, anchor: dec4, unit: 'msg/s' })
-    extra.push(
-      `${c.name.padEnd(20)} ${String(wire.length).padStart(5)} B  encode: bencode2 ${Math.round(enc2)}/s (ours ${(encOurs / enc2).toFixed(1)}x)` +
-        `  decode: bencode2 ${Math.round(dec2)}/s (ours ${(decOurs / dec2).toFixed(1)}x)`,
-    )
+    rows2.push({ key: `codec.${c.name}.encode.vs_bencode2`, ours: encOurs, anchor: enc2, unit: 'msg/s' })
+    rows2.push({ key: `codec.${c.name}.decode.vs_bencode2`, ours: decOurs, anchor: dec2, unit: 'msg/s' })
+    note(`${c.name}: ${wire.length} bytes`)
   }
   report(
     'KRPC codec: ours (builders, typed+validated parseKrpc) vs bencode 4.x (generic encode/decode)',
     'bencode@4',
     rows,
   )
-  console.log('\nbencode 2.x (k-rpc-socket):')
-  for (const line of extra) console.log(`  ${line}`)
+  report('KRPC codec: ours vs bencode 2.x (the line k-rpc-socket uses), same rounds', 'bencode@2', rows2)
   if (sink === 42) console.log('') // keep results observable so nothing is optimised away
 }

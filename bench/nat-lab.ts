@@ -2,10 +2,12 @@
 // ours:   createLab()/destroy() from test/nat/lab.ts (batched `ip -batch`, steps in parallel per namespace).
 // anchor: the same topology built the naive way, one `ip`/`sh`/`nft` process per step, in sequence, as a
 //         shell recipe would (the NOTES.md measurement: ~0.3–0.45 s up, ~40 ms down).
+import { loadavg } from 'node:os'
 import { createLab, DEFAULT_PREFIX, ipPath } from '../test/nat/lab.js'
 import { routerRuleset } from '../test/nat/nft.js'
 import { findBinary, mustRun } from '../test/nat/proc.js'
 import { labSupport } from '../test/nat/support.js'
+import { note } from './record.js'
 import { report } from './report.js'
 
 const ROUNDS = 8
@@ -71,6 +73,11 @@ function median(xs: number[]): number {
 }
 
 export async function run(): Promise<void> {
+  note(
+    `load average at start (1, 5, 15 min): ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(', ')}`,
+  )
   const s = await labSupport()
   if (s.mode !== 'root') {
     console.log(`skipped: the NAT lab bench needs root (${s.mode === 'missing' ? s.reason : 'not root'})`)

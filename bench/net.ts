@@ -1,7 +1,9 @@
 // `npm run bench -- net`: the simulator's event rate, and raw UDP loopback throughput for 1,400-byte datagrams
 // (the ceiling the uTP bench compares against). Anchors: a bare setImmediate loop for the simulator (the exact
 // driver yields once per distinct virtual time), plain node:dgram for UdpSocket.
+
 import { createSocket } from 'node:dgram'
+import { loadavg } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { simIPv4 } from '../src/net/sim/addresses.js'
@@ -10,6 +12,7 @@ import { SimNetwork } from '../src/net/sim/network.js'
 import { SeededRandom } from '../src/net/sim/random.js'
 import type { SimSocket } from '../src/net/sim/socket.js'
 import { UdpSocket } from '../src/net/udp.js'
+import { note } from './record.js'
 import { type Row, report } from './report.js'
 
 setFlagsFromString('--expose-gc')
@@ -123,6 +126,11 @@ async function udpRaw(): Promise<Flow> {
 }
 
 export async function run(): Promise<void> {
+  note(
+    `load average at start (1, 5, 15 min): ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(', ')}`,
+  )
   const immediate = await setImmediateRate()
   const exactTimers = await timerRate(0)
   const coalescedTimers = await timerRate(0.05)

@@ -2,8 +2,8 @@
 
 One session with one magnet torrent, listening on --host:--port, optionally uTP only, connecting to --connect
 peers. JSON lines on stdout (ltcommon.emit): started, then `peers` whenever the peer list changes (each peer with
-its endpoint, client, peer id, uTP and holepunch flags), and the holepunch alerts and peer-log lines. Runs until
-killed or --seconds pass.
+its endpoint, client, peer id, uTP and holepunch flags; read every --poll-ms), and the holepunch alerts and peer-log
+lines. Runs until killed or --seconds pass.
 """
 import argparse
 import os
@@ -28,6 +28,7 @@ def main():
     ap.add_argument('--connect', action='append', default=[])
     ap.add_argument('--utp-only', action='store_true')
     ap.add_argument('--seconds', type=float, default=120)
+    ap.add_argument('--poll-ms', type=float, default=50, help='how often the peer list is read (bench: 2)')
     args = ap.parse_args()
 
     extra = {'close_redundant_connections': False}
@@ -75,7 +76,7 @@ def main():
         if peers != last:
             emit('peers', peers=peers)
             last = peers
-        time.sleep(0.05)
+        time.sleep(args.poll_ms / 1000)
     sys.stdout.flush()
     os._exit(0)
 
