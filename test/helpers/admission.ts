@@ -150,14 +150,23 @@ export async function runFlood(target: Endpoint, rate: number, addresses: number
   }
 }
 
-function tcpOpen(target: Endpoint, localAddress: string): Promise<Socket> {
+function tcpOpen(target: Endpoint, localAddress: string, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: target.host, port: target.port, localAddress })
+    const onAbort = () => {
+      s.destroy()
+      reject(new Error('connect timeout'))
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
     s.once('connect', () => {
+      signal?.removeEventListener('abort', onAbort)
       s.off('error', reject)
       resolve(s)
     })
-    s.once('error', reject)
+    s.once('error', (err) => {
+      signal?.removeEventListener('abort', onAbort)
+      reject(err)
+    })
   })
 }
 
@@ -295,10 +304,7 @@ export class LegitPeer {
     try {
       const deadline = AbortSignal.timeout(ms)
       if (transport === 'tcp') {
-        stream = await Promise.race([
-          tcpOpen(this.target, this.host),
-          new Promise<never>((_, rej) => deadline.addEventListener('abort', () => rej(new Error('connect timeout')))),
-        ])
+        stream = await tcpOpen(this.target, this.host, deadline)
       } else stream = await this.utp.dial(this.target, { signal: deadline })
       stream.on('error', () => {})
       const got = awaitHandshake(stream, this.infoHash, Math.max(1, ms - (Date.now() - t0)))
