@@ -26,6 +26,7 @@ import { UtpSocketManager, type UtpSocketManagerOptions } from '../utp/socket-ma
 import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
+import { HandshakeAdmission, type HandshakeAdmissionOptions } from './admission.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
@@ -63,12 +64,17 @@ export interface SwarmNodeOptions {
   connectLimits?: ConnectLimiterOptions
   /** Defaults for each torrent's swarm (connection limits, PEX, relay limits…). `autoDial` defaults to true. */
   swarm?: Omit<SwarmOptions, 'infoHash' | 'peerId' | 'host' | 'port' | 'dialer' | 'clock' | 'random'>
-  /** Incoming streams waiting for their handshake at once; more are refused. Default 64. */
+  /**
+   * Incoming streams of one transport (uTP and TCP each) waiting for their handshake at once. When full, a newcomer
+   * evicts the oldest stream of the source prefix that holds the most (see admission.ts). Default 64.
+   */
   maxPendingIncoming?: number
   /** How long an incoming stream may take to send its handshake, ms. Default 10 s. */
   incomingHandshakeTimeout?: number
   /** Incoming streams from one IP waiting for their handshake at once; more are refused. Default 8. */
   maxPendingIncomingPerIp?: number
+  /** The rest of the admission policy: the shorter timeout under pressure (2 s from half full). */
+  admission?: Pick<HandshakeAdmissionOptions, 'pressureTimeout' | 'pressureAt'>
 }
 
 export type SwarmNodeEvents = {
@@ -102,6 +108,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   readonly clock: Clock
   readonly random: Random
   readonly stats = { incomingRefused: 0, incomingUnknownTorrent: 0, incomingBadHandshake: 0 }
+  /** Incoming streams waiting for their handshake: budgets per transport, per-prefix eviction, timeouts. */
+  readonly admission: HandshakeAdmission
   dht: DHT | undefined
   utp!: UtpSocketManager
   mux!: UdpMux
@@ -109,13 +117,10 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private readonly torrents = new Map<string, Torrent>()
   private server: StreamListener | undefined
   private endpoint: Endpoint | undefined
-  private pendingIncoming = 0
   /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
   private readonly arriving = new Map<string, number>()
   /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
   private readonly peeking = new Set<Duplex>()
-  /** Incoming streams still being read, by remote IP. */
-  private readonly peekingByIp = new Map<string, number>()
   private closed = false
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
@@ -124,6 +129,12 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     this.random = opts.random ?? cryptoRandom
     this.peerId = opts.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...this.random.bytes(12)])
     this.limiter = new ConnectLimiter(this.clock, opts.connectLimits)
+    this.admission = new HandshakeAdmission(this.clock, {
+      ...opts.admission,
+      maxPending: opts.maxPendingIncoming,
+      maxPendingPerIp: opts.maxPendingIncomingPerIp,
+      timeout: opts.incomingHandshakeTimeout,
+    })
   }
 
   /** Where we listen (UDP and TCP), once `listen()` resolved. */
@@ -307,6 +318,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private async teardown(): Promise<void> {
     // Streams still sending their handshake would hold the TCP server's close until they time out.
     for (const s of this.peeking) s.destroy()
+    this.admission.close()
     for (const t of this.torrents.values()) {
       t.initiator.close()
       await t.swarm.close()
@@ -367,26 +379,18 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       transport === 'utp'
         ? (stream as UtpStream).remote
         : socketEndpoint((stream as StreamSocket).remoteAddress, (stream as StreamSocket).remotePort)
-    // One address may not hold every pending slot: silent connections from it would lock everyone else out.
-    const fromIp = remote ? (this.peekingByIp.get(remote.host) ?? 0) : 0
-    if (
-      this.closed ||
-      !remote ||
-      this.pendingIncoming >= (this.opts.maxPendingIncoming ?? 64) ||
-      fromIp >= (this.opts.maxPendingIncomingPerIp ?? 8)
-    ) {
+    // Silent streams must not lock everyone else out: see admission.ts.
+    const ticket =
+      this.closed || !remote ? undefined : this.admission.admit(transport, remote.host, () => stream.destroy())
+    if (!remote || !ticket) {
       this.stats.incomingRefused++
       stream.destroy()
       return
     }
-    this.pendingIncoming++
     this.peeking.add(stream)
-    this.peekingByIp.set(remote.host, fromIp + 1)
     const peeked = () => {
       this.peeking.delete(stream)
-      const n = (this.peekingByIp.get(remote.host) ?? 1) - 1
-      if (n > 0) this.peekingByIp.set(remote.host, n)
-      else this.peekingByIp.delete(remote.host)
+      ticket.release()
     }
     const k = key(remote)
     this.arriving.set(k, (this.arriving.get(k) ?? 0) + 1)
@@ -398,7 +402,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     peekHandshake(stream, this.clock, this.opts.incomingHandshakeTimeout ?? 10_000).then(
       (h) => {
         peeked()
-        this.pendingIncoming--
         const t = this.torrents.get(toHex(h.infoHash))
         if (!t || this.closed || bytesEqual(h.peerId, this.peerId)) {
           arrived()
@@ -426,7 +429,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       () => {
         peeked()
         arrived()
-        this.pendingIncoming--
         this.stats.incomingBadHandshake++
       },
     )

@@ -21,6 +21,7 @@ import {
 } from '../wire/peer-connection.js'
 import { type Dialer, socketEndpoint, TcpDialer } from './dialer.js'
 import { Relay, type RelayOptions, sameEndpoint } from './relay.js'
+import { PeerTurnover } from './turnover.js'
 
 export interface SwarmOptions {
   /** The torrent (20 bytes). */
@@ -39,7 +40,10 @@ export interface SwarmOptions {
   clock?: Clock
   /** Default `cryptoRandom`. */
   random?: Random
-  /** Most connections (handshaking and open). Default 50. */
+  /**
+   * Most connections (handshaking and open). When all are taken, a newcomer replaces an incoming connection that
+   * never became useful (turnover.ts); only when every one is useful is it refused. Default 50.
+   */
   maxConnections?: number
   /**
    * Most connections with one public IP address (handshaking and open; loopback and private addresses are exempt,
@@ -110,6 +114,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   readonly relay: Relay
   readonly stats = {
     refusedForLimit: 0,
+    /** Connections replaced by a newcomer while every slot was taken (turnover.ts). */
+    turnedOver: 0,
     listenerErrors: 0,
     dialFailures: 0,
     autoDials: 0,
@@ -120,6 +126,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly clock: Clock
   private readonly dialer: Dialer
   private readonly conns = new Set<PeerConnection>()
+  private readonly turnover: PeerTurnover
   /** Peers by listen endpoint; insertion order is age (a Map is our LRU). */
   private readonly known = new Map<string, KnownPeer>()
   private readonly dialing = new Set<string>()
@@ -138,6 +145,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.infoHash = options.infoHash
     this.clock = options.clock ?? realClock
     this.dialer = options.dialer ?? new TcpDialer({ network: options.streams, clock: this.clock })
+    this.turnover = new PeerTurnover(this.clock)
     const random = options.random ?? cryptoRandom
     this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode(PEER_ID_PREFIX), ...random.bytes(12)])
     this.relay = new Relay(
@@ -208,7 +216,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     stream: Duplex,
     info: { remote: Endpoint; local?: Endpoint; transport: Transport; direction: Direction },
   ): PeerConnection | undefined {
-    if (this.closed || this.conns.size >= (this.opts.maxConnections ?? 50) || this.ipFull(info.remote.host)) {
+    if (this.closed || this.ipFull(info.remote.host) || !this.makeRoom()) {
       this.stats.refusedForLimit++
       stream.destroy()
       return undefined
@@ -227,6 +235,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       infoHash: this.infoHash,
     })
     this.conns.add(conn)
+    this.turnover.track(conn)
     this.wire(conn)
     return conn
   }
@@ -234,7 +243,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** Dials `to` and resolves once the handshake is done (rejects with a `WireError` otherwise). */
   async connect(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<PeerConnection> {
     if (this.closed) throw new WireError('NOT_CONNECTED', 'swarm is closed')
-    if (this.conns.size >= (this.opts.maxConnections ?? 50) || this.ipFull(to.host)) {
+    if (this.ipFull(to.host) || (this.full() && !this.turnover.victim(this.conns))) {
       throw new WireError('CONNECTION_LIMIT', 'connection limit reached')
     }
     const signal = options.signal ? AbortSignal.any([options.signal, this.closing.signal]) : this.closing.signal
@@ -259,6 +268,21 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         else resolve(conn)
       })
     })
+  }
+
+  private full(): boolean {
+    return this.conns.size >= (this.opts.maxConnections ?? 50)
+  }
+
+  /** True when a slot is free, or was freed by replacing a connection that never became useful. */
+  private makeRoom(): boolean {
+    if (!this.full()) return true
+    const victim = this.turnover.victim(this.conns)
+    if (!victim) return false
+    this.stats.turnedOver++
+    // Its 'close' handler removes it from `conns` at once.
+    victim.close(new WireError('TURNOVER', 'replaced by a new peer: every slot was taken and this one was idle'))
+    return !this.full()
   }
 
   /** Whether one more connection with `host` would pass the per-IP limit (public addresses only). */

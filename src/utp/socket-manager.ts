@@ -1,8 +1,17 @@
 // Many uTP connections over one DatagramSocket: connection ids, routing by (remote endpoint, receive id), accept
-// with a bounded number of half-open connections, ST_RESET matching on either id, optional rate-limited resets to
-// unknown connections, one tick timer for every connection and one deferred flush per I/O turn.
+// through SYN cookies (a SYN costs no state until the peer proves it receives our packets; syn-cookie.ts) or with a
+// bounded number of half-open connections, ST_RESET matching on either id, optional rate-limited resets to unknown
+// connections, one tick timer for every connection and one deferred flush per I/O turn.
 import { EventEmitter } from 'node:events'
-import { decodeUtpPacket, emptyPacket, ST_RESET, ST_SYN, UTP_HEADER_SIZE, writeUtpHeader } from '../codec/utp-packet.js'
+import {
+  decodeUtpPacket,
+  emptyPacket,
+  ST_RESET,
+  ST_SYN,
+  UTP_HEADER_SIZE,
+  type UtpPacket,
+  writeUtpHeader,
+} from '../codec/utp-packet.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import { UtpConnection } from './connection.js'
@@ -10,17 +19,24 @@ import { usNow } from './host.js'
 import { type UtpConnectionOptions, UtpError } from './options.js'
 import { seqAdd } from './seq.js'
 import { type StreamOwner, UtpStream, type UtpStreamOptions } from './stream.js'
+import { SynCookies } from './syn-cookie.js'
 
 export interface UtpSocketManagerOptions extends UtpConnectionOptions, UtpStreamOptions {
   /** Time source. @default realClock */
   clock?: Clock
   /** Connection ids and initial sequence numbers. @default cryptoRandom */
   random?: Random
-  /** Accepted connections still waiting for the initiator's first packet; SYNs beyond this are dropped. @default 1024 */
+  /**
+   * Answer SYNs statelessly and create the connection only when the initiator's first packet acknowledges our
+   * SYN-ACK (syn-cookie.ts): spoofed SYNs then hold nothing. With false, each SYN creates a half-open connection
+   * (bounded by `maxPendingSyns`, expiring after `synRecvTimeout`). @default true
+   */
+  synCookies?: boolean
+  /** Without SYN cookies: half-open accepted connections at once; SYNs beyond this are dropped. @default 1024 */
   maxPendingSyns?: number
   /** Most connections (any state) at once; SYNs and connects beyond it are refused. @default 16384 */
   maxConnections?: number
-  /** How long an accepted connection may wait for the initiator's first packet, ms. @default 10000 */
+  /** Without SYN cookies: how long a half-open connection may wait for the initiator's first packet, ms. @default 10000 */
   synRecvTimeout?: number
   /** Answer packets for unknown connections with ST_RESET (as libutp; libtorrent stays silent). @default true */
   resetUnknown?: boolean
@@ -42,8 +58,12 @@ export interface UtpManagerStats {
   /** Non-SYN packets for no known connection. */
   unknown: number
   accepted: number
-  /** SYNs refused because too many connections were half-open or open. */
+  /** SYNs refused (no listener, ids in use, too many connections half-open or open). */
   synDropped: number
+  /** SYNs answered with a cookie (no state kept). */
+  synCookiesSent: number
+  /** Connections created by a packet that acknowledged a cookie. */
+  synCookiesConfirmed: number
   duplicateSyns: number
   resetsSent: number
   resetsSuppressed: number
@@ -64,6 +84,8 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     unknown: 0,
     accepted: 0,
     synDropped: 0,
+    synCookiesSent: 0,
+    synCookiesConfirmed: 0,
     duplicateSyns: 0,
     resetsSent: 0,
     resetsSuppressed: 0,
@@ -88,6 +110,9 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
   private closed = false
   private randBuf: Uint8Array = new Uint8Array(0)
   private randPos = 0
+  private readonly cookies: SynCookies | undefined
+  /** Set while a cookie-confirmed connection is built: its SYN-ACK went out already, with the SYN. */
+  private muted = false
 
   constructor(socket: DatagramSocket, opts: UtpSocketManagerOptions = {}) {
     super()
@@ -100,6 +125,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     this.defer =
       opts.defer ?? (this.clock === realClock ? (fn) => setImmediate(fn) : (fn) => void this.clock.setTimeout(fn, 0))
     this.resetTokens = opts.resetRate ?? 100
+    this.cookies = opts.synCookies === false ? undefined : new SynCookies(this.random)
     socket.setReceiver((data, from) => this.onDatagram(data, from))
   }
 
@@ -121,8 +147,10 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     let recvId = 0
     for (let tries = 0; ; tries++) {
       recvId = this.rand16()
-      // Our send id is recvId + 1; avoid any id this endpoint already uses in either direction.
-      if (!this.find(recvId, remote) && !this.find(seqAdd(recvId, 1), remote)) break
+      // Our send id is recvId + 1; avoid any id this endpoint already uses in either direction (a connection
+      // receiving on recvId − 1 sends on recvId, which the peer routes it by).
+      if (!this.find(recvId, remote) && !this.find(seqAdd(recvId, 1), remote) && !this.find(seqAdd(recvId, -1), remote))
+        break
       if (tries > 100) throw new Error('no free uTP connection id')
     }
     const stream = new UtpStream(this, remote, this.socket.address(), true, this.opts)
@@ -189,7 +217,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
   }
 
   sendTo(packet: Uint8Array, to: Endpoint): void {
-    this.socket.send(packet, to)
+    if (!this.muted) this.socket.send(packet, to)
   }
 
   release(stream: UtpStream): void {
@@ -304,6 +332,10 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
         if (c !== undefined && c.conn.sendId === pkt.connId) s = c
       }
     } else if (pkt.type === ST_RESET) this.stats.resetsReceived++
+    const confirmed =
+      s === undefined && pkt.type !== ST_RESET && this.cookies ? this.confirmCookie(from, now) : undefined
+    if (confirmed === null) return
+    s ??= confirmed
     if (s === undefined) {
       this.stats.unknown++
       if (pkt.type !== ST_RESET) this.resetUnknown(from, now)
@@ -315,6 +347,8 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
       c.pendingSyn = false
       this.pending--
     }
+    // Announced once connected: its data so far waits in the stream until the flush after this batch.
+    if (confirmed !== undefined && c.state === 'connected') this.emit('connection', confirmed)
     if (c.wantsFlush) this.schedule(c)
   }
 
@@ -332,19 +366,55 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
       // Its send id is a receive id we already use with this endpoint: a reset for one would close the other.
       this.find(pkt.connId, from) !== undefined ||
       this.listenerCount('connection') === 0 ||
-      this.pending >= (this.opts.maxPendingSyns ?? 1024) ||
+      (!this.cookies && this.pending >= (this.opts.maxPendingSyns ?? 1024)) ||
       this.all.size >= (this.opts.maxConnections ?? 16_384)
     ) {
       this.stats.synDropped++
       return
     }
+    if (this.cookies) {
+      // A re-sent SYN gets the same cookie (within a secret's period), as a re-sent SYN-ACK must (ethereum/utp#153).
+      this.stats.synCookiesSent++
+      this.socket.send(this.cookies.synAck(pkt, from, now, this.opts.recvBufferSize ?? 1024 * 1024), from)
+      return
+    }
     this.stats.accepted++
-    const stream = new UtpStream(this, { host: from.host, port: from.port }, this.socket.address(), false, this.opts)
-    this.register(stream, seqAdd(pkt.connId, 1))
-    stream.conn = UtpConnection.accept(stream, pkt, this.rand16(), now, this.opts, this.opts.synRecvTimeout)
+    const stream = this.accept(pkt, from, this.rand16(), now)
     stream.conn.pendingSyn = true
     this.pending++
     this.emit('connection', stream)
+  }
+
+  private accept(syn: UtpPacket, from: Endpoint, seq: number, now: number): UtpStream {
+    const stream = new UtpStream(this, { host: from.host, port: from.port }, this.socket.address(), false, this.opts)
+    this.register(stream, seqAdd(syn.connId, 1))
+    stream.conn = UtpConnection.accept(stream, syn, seq, now, this.opts, this.opts.synRecvTimeout)
+    return stream
+  }
+
+  /**
+   * A packet on no known connection that acknowledges one of our cookies: the peer receives at the address it
+   * claims. The connection is created as if its SYN had just been accepted (the SYN-ACK `accept` sends is muted:
+   * it went out already) and the caller then hands it this packet, which completes the handshake. Null: a valid
+   * cookie that cannot be honoured now (full, or its ids overlap a newer connection); dropped without a reset, so
+   * that the peer's re-send may succeed later.
+   */
+  private confirmCookie(from: Endpoint, now: number): UtpStream | null | undefined {
+    const pkt = this.pkt
+    if (this.closed || this.listenerCount('connection') === 0) return undefined
+    const ok = (this.cookies as SynCookies).confirm(pkt, from, now)
+    if (ok === undefined) return undefined
+    if (this.all.size >= (this.opts.maxConnections ?? 16_384)) return null
+    if (this.find(seqAdd(pkt.connId, -1), from) !== undefined) return null
+    this.stats.accepted++
+    this.stats.synCookiesConfirmed++
+    const syn = { ...pkt, type: ST_SYN, connId: seqAdd(pkt.connId, -1), seq: ok.synSeq, ack: 0 } as UtpPacket
+    this.muted = true
+    try {
+      return this.accept(syn, from, ok.cookie, now)
+    } finally {
+      this.muted = false
+    }
   }
 
   private resetUnknown(to: Endpoint, now: number): void {

@@ -18,6 +18,7 @@ export type WireErrorCode =
   | 'NOT_SUPPORTED' // the remote did not advertise the extension
   | 'UNKNOWN_PEER_ID' // a holepunch target peer id the swarm has not seen
   | 'CONNECTION_LIMIT'
+  | 'TURNOVER' // replaced by a newcomer while every slot was taken: the peer never did anything useful
   | 'DIAL_FAILED'
   | 'TIMEOUT'
 

@@ -16,6 +16,7 @@ import type { DatagramHandler, DatagramSocket, Endpoint } from '../../src/net/ty
 import type { UtpError } from '../../src/utp/options.js'
 import { UtpSocketManager } from '../../src/utp/socket-manager.js'
 import type { UtpStream } from '../../src/utp/stream.js'
+import { CONFIRM_WINDOW, SynCookies } from '../../src/utp/syn-cookie.js'
 
 /** A socket that records what is sent and lets the test inject datagrams. */
 class FakeSocket implements DatagramSocket {
@@ -90,12 +91,17 @@ describe('uTP socket manager: routing and resets', () => {
     const accepted: UtpStream[] = []
     c.m.on('connection', (s) => accepted.push(s))
     // Its send id would be our receive id: a libutp-style reset for it would match our connection.
+    c.sock.take()
     c.sock.inject({ type: ST_SYN, connId: c.s.conn.recvId, seq: 77 }, PEER)
     await c.clock.runFor(1)
-    assert.equal(accepted.length, 0)
+    assert.deepEqual(c.sock.take(), [])
     assert.equal(c.m.stats.synDropped, 1)
-    // Any other id from that endpoint is accepted.
-    c.sock.inject({ type: ST_SYN, connId: (c.s.conn.recvId + 100) & 0xffff, seq: 78 }, PEER)
+    // Any other id from that endpoint is answered (with a cookie) and accepted once the peer acks it.
+    const id = (c.s.conn.recvId + 100) & 0xffff
+    c.sock.inject({ type: ST_SYN, connId: id, seq: 78 }, PEER)
+    const [synAck] = c.sock.take()
+    assert.deepEqual([synAck.type, synAck.connId, synAck.ack], [ST_STATE, id, 78])
+    c.sock.inject({ type: ST_STATE, connId: (id + 1) & 0xffff, seq: 79, ack: (synAck.seq - 1) & 0xffff }, PEER)
     await c.clock.runFor(1)
     assert.equal(accepted.length, 1)
     assert.equal(c.err(), null)
@@ -123,8 +129,8 @@ describe('uTP socket manager: routing and resets', () => {
     assert.equal(t.m.stats.unknown, 20)
   })
 
-  it('bounds half-open accepted connections; a re-sent SYN reaches its connection, not a new one', async () => {
-    const t = setup({ maxPendingSyns: 3, synRecvTimeout: 1000 })
+  it('without SYN cookies: bounds half-open connections; a re-sent SYN reaches its connection, not a new one', async () => {
+    const t = setup({ synCookies: false, maxPendingSyns: 3, synRecvTimeout: 1000 })
     const accepted: UtpStream[] = []
     t.m.on('connection', (s) => {
       accepted.push(s)
@@ -144,5 +150,88 @@ describe('uTP socket manager: routing and resets', () => {
     await t.clock.runFor(2000)
     assert.equal(t.m.pendingSyns, 0)
     assert.equal(t.m.size, 0)
+  })
+})
+
+describe('uTP socket manager: SYN cookies', () => {
+  it('a SYN leaves no state: one 20-byte SYN-ACK, the same for a re-sent SYN', () => {
+    const t = setup()
+    t.m.on('connection', () => assert.fail('no connection before the peer acks'))
+    t.sock.inject({ type: ST_SYN, connId: 4000, seq: 321 }, PEER)
+    t.sock.inject({ type: ST_SYN, connId: 4000, seq: 321 }, PEER)
+    const [a, b, ...rest] = t.sock.take()
+    assert.deepEqual(rest, [])
+    assert.deepEqual([a.type, a.connId, a.ack], [ST_STATE, 4000, 321])
+    assert.equal(b.seq, a.seq)
+    assert.equal(t.m.size, 0)
+    assert.equal(t.m.stats.synCookiesSent, 2)
+  })
+
+  it("the initiator's first data packet completes the handshake and its payload is delivered", async () => {
+    const t = setup()
+    const got: Buffer[] = []
+    const accepted: UtpStream[] = []
+    t.m.on('connection', (s) => {
+      accepted.push(s)
+      s.on('data', (d: Buffer) => got.push(d))
+    })
+    t.sock.inject({ type: ST_SYN, connId: 4000, seq: 321 }, PEER)
+    const [synAck] = t.sock.take()
+    t.sock.inject(
+      { type: ST_DATA, connId: 4001, seq: 322, ack: (synAck.seq - 1) & 0xffff, payload: Buffer.from('hello') },
+      PEER,
+    )
+    await t.clock.runFor(1)
+    assert.equal(accepted.length, 1)
+    assert.equal(Buffer.concat(got).toString(), 'hello')
+    // Our ACK: on the initiator's id, acking its data, from the cookie's sequence (not consumed by the SYN-ACK).
+    const [ack] = t.sock.take()
+    assert.deepEqual([ack.type, ack.connId, ack.ack, ack.seq], [ST_STATE, 4000, 322, synAck.seq])
+    // Our data goes out with the cookie's seq, as the initiator expects.
+    accepted[0].write(Buffer.from('hi'))
+    await t.clock.runFor(1)
+    const [data] = t.sock.take()
+    assert.deepEqual([data.type, data.seq], [ST_DATA, synAck.seq])
+  })
+
+  it('a packet that does not ack a cookie creates nothing (answered like any unknown packet)', async () => {
+    const t = setup()
+    t.m.on('connection', () => assert.fail('forged'))
+    t.sock.inject({ type: ST_SYN, connId: 4000, seq: 321 }, PEER)
+    const [synAck] = t.sock.take()
+    t.sock.inject({ type: ST_STATE, connId: 4001, seq: 322, ack: synAck.seq }, PEER) // off by one
+    t.sock.inject({ type: ST_STATE, connId: 4001, seq: 322, ack: (synAck.seq - 1) & 0xffff }, OTHER) // wrong address
+    t.sock.inject({ type: ST_STATE, connId: 4001, seq: 330, ack: (synAck.seq - 1) & 0xffff }, PEER) // seq too far
+    await t.clock.runFor(1)
+    assert.equal(t.m.size, 0)
+    assert.equal(t.m.stats.unknown, 3)
+    assert.ok(t.sock.take().every((p) => p.type === ST_RESET))
+  })
+})
+
+const OTHER = { host: '203.0.113.10', port: 7000 }
+
+describe('SynCookies', () => {
+  const syn = (connId: number, seq: number) =>
+    decodeUtpPacket(encodeUtpPacket({ type: ST_SYN, connId, timestamp: 0, timestampDiff: 0, wnd: 0, seq, ack: 0 }))
+  const ackOf = (connId: number, seq: number, ack: number) =>
+    decodeUtpPacket(encodeUtpPacket({ type: ST_STATE, connId, timestamp: 0, timestampDiff: 0, wnd: 0, seq, ack }))
+
+  it('a blind guess succeeds for 2 × CONFIRM_WINDOW of the 65,536 possible acks', () => {
+    const c = new SynCookies(new SeededRandom(5))
+    const cookie = decodeUtpPacket(c.synAck(syn(900, 1000), PEER, 0, 0)).seq
+    let hits = 0
+    for (let ack = 0; ack < 65536; ack++) if (c.confirm(ackOf(901, 1001, ack), PEER, 0)) hits++
+    assert.ok(hits >= CONFIRM_WINDOW && hits <= 2 * CONFIRM_WINDOW, `${hits} acks pass`)
+    assert.deepEqual(c.confirm(ackOf(901, 1001, (cookie - 1) & 0xffff), PEER, 0), { synSeq: 1000, cookie })
+  })
+
+  it('a cookie is valid for one to two periods', () => {
+    const c = new SynCookies(new SeededRandom(6), { period: 1000 })
+    const cookie = decodeUtpPacket(c.synAck(syn(900, 1000), PEER, 0, 0)).seq
+    const confirm = (at: number) => c.confirm(ackOf(901, 1001, (cookie - 1) & 0xffff), PEER, at) !== undefined
+    assert.ok(confirm(999))
+    assert.ok(confirm(1500))
+    assert.ok(!confirm(2500))
   })
 })
