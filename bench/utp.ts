@@ -9,6 +9,7 @@ import { SimNetwork } from '../src/net/sim/network.js'
 import { SeededRandom } from '../src/net/sim/random.js'
 import { UtpSocketManager } from '../src/utp/socket-manager.js'
 import type { UtpStream } from '../src/utp/stream.js'
+import { note } from './record.js'
 import { report } from './report.js'
 
 const MIB = Number(process.env.UTP_BENCH_MIB ?? 256)
@@ -77,7 +78,9 @@ async function bestInterleaved(kinds: string[], n: number): Promise<Record<strin
   for (let i = 0; i < n; i++) {
     for (const kind of kinds) {
       const r = await transfer(kind)
-      console.log(`  ${kind.padEnd(6)} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`)
+      const line = `${kind} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`
+      console.log(`  ${line}`)
+      note(line)
       if (!best[kind] || r.mbps > best[kind].mbps) best[kind] = r
     }
   }
@@ -115,6 +118,7 @@ async function simLoss(mib: number, loss: number): Promise<{ mbps: number; cpu: 
 export async function run(): Promise<void> {
   const runs = Number(process.env.UTP_BENCH_RUNS ?? 4)
   console.log(`uTP bulk transfer, ${MIB} MiB per run, best of ${runs}, 127.0.0.1, two processes`)
+  note(`${MIB} MiB per run, best of ${runs} per kind (interleaved), 127.0.0.1, two processes`)
   const b = await bestInterleaved(['ours', 'native', 'udp'], runs)
   const { ours, native, udp } = b
   const tcp = (await bestInterleaved(['tcp'], 1)).tcp
@@ -129,8 +133,9 @@ export async function run(): Promise<void> {
   const simMib = 32
   const lossy = await simLoss(simMib, 0.01)
   const clean = await simLoss(simMib, 0)
-  console.log(
-    `\nnet/sim, 20 ms one way, ${simMib} MiB: 1% loss ${lossy.mbps.toFixed(2)} MB/s virtual ` +
-      `(${lossy.cpu.toFixed(2)} CPU s); no loss ${clean.mbps.toFixed(2)} MB/s virtual (${clean.cpu.toFixed(2)} CPU s)`,
-  )
+  const sim =
+    `net/sim, 20 ms one way, ${simMib} MiB: 1% loss ${lossy.mbps.toFixed(2)} MB/s virtual ` +
+    `(${lossy.cpu.toFixed(2)} CPU s); no loss ${clean.mbps.toFixed(2)} MB/s virtual (${clean.cpu.toFixed(2)} CPU s)`
+  console.log(`\n${sim}`)
+  note(sim)
 }
