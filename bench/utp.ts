@@ -78,7 +78,9 @@ async function transfer(kind: string): Promise<Result> {
 async function bestInterleaved(kinds: string[], n: number): Promise<Record<string, Result>> {
   const best: Record<string, Result> = {}
   for (let i = 0; i < n; i++) {
-    for (const kind of kinds) {
+    // The order rotates each round, so that no kind always runs first or always follows the same other kind.
+    const order = [...kinds.slice(i % kinds.length), ...kinds.slice(0, i % kinds.length)]
+    for (const kind of order) {
       const r = await transfer(kind)
       const line = `${kind} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`
       console.log(`  ${line}`)
