@@ -1,6 +1,8 @@
 // uTP throughput and CPU: one connection, a bulk one-way transfer on 127.0.0.1 between two processes.
 // Ours against utp-native (libutp, 4 MiB socket buffers), with Node TCP and raw UDP as ceilings.
 // Env: UTP_BENCH_MIB (transfer size per run, default 256), UTP_BENCH_RUNS (runs per kind, default 4).
+// UTP_BENCH_BASE=<another checkout> adds its uTP as kind "base", interleaved with ours, and a table of ours against
+// it: how a change moved throughput and CPU, measured under the same background load (UTP_BENCH_BASE_LABEL names it).
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -9,6 +11,7 @@ import { SimNetwork } from '../src/net/sim/network.js'
 import { SeededRandom } from '../src/net/sim/random.js'
 import { UtpSocketManager } from '../src/utp/socket-manager.js'
 import type { UtpStream } from '../src/utp/stream.js'
+import { note } from './record.js'
 import { report } from './report.js'
 
 const MIB = Number(process.env.UTP_BENCH_MIB ?? 256)
@@ -75,9 +78,13 @@ async function transfer(kind: string): Promise<Result> {
 async function bestInterleaved(kinds: string[], n: number): Promise<Record<string, Result>> {
   const best: Record<string, Result> = {}
   for (let i = 0; i < n; i++) {
-    for (const kind of kinds) {
+    // The order rotates each round, so that no kind always runs first or always follows the same other kind.
+    const order = [...kinds.slice(i % kinds.length), ...kinds.slice(0, i % kinds.length)]
+    for (const kind of order) {
       const r = await transfer(kind)
-      console.log(`  ${kind.padEnd(6)} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`)
+      const line = `${kind} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`
+      console.log(`  ${line}`)
+      note(line)
       if (!best[kind] || r.mbps > best[kind].mbps) best[kind] = r
     }
   }
@@ -115,7 +122,9 @@ async function simLoss(mib: number, loss: number): Promise<{ mbps: number; cpu: 
 export async function run(): Promise<void> {
   const runs = Number(process.env.UTP_BENCH_RUNS ?? 4)
   console.log(`uTP bulk transfer, ${MIB} MiB per run, best of ${runs}, 127.0.0.1, two processes`)
-  const b = await bestInterleaved(['ours', 'native', 'udp'], runs)
+  note(`${MIB} MiB per run, best of ${runs} per kind (interleaved), 127.0.0.1, two processes`)
+  const base = process.env.UTP_BENCH_BASE
+  const b = await bestInterleaved(base ? ['ours', 'base', 'native', 'udp'] : ['ours', 'native', 'udp'], runs)
   const { ours, native, udp } = b
   const tcp = (await bestInterleaved(['tcp'], 1)).tcp
   console.log(`  ceilings: node TCP ${tcp.mbps.toFixed(1)} MB/s, raw UDP ${udp.mbps.toFixed(1)} MB/s`)
@@ -126,11 +135,25 @@ export async function run(): Promise<void> {
   report('uTP against the raw-UDP ceiling', 'raw UDP', [
     { key: 'utp.throughput_vs_udp', ours: ours.mbps, anchor: udp.mbps, unit: 'MB/s' },
   ])
+  if (base) {
+    const label = process.env.UTP_BENCH_BASE_LABEL ?? base
+    note(`base: our uTP from ${label}, interleaved run by run with this checkout's`)
+    report('uTP this checkout against the base checkout (same runs, interleaved)', `base ${label}`, [
+      { key: 'utp.vs_base_throughput_mbps', ours: ours.mbps, anchor: b.base.mbps, unit: 'MB/s' },
+      {
+        key: 'utp.vs_base_cpu_s_per_gib',
+        ours: ours.cpuPerGiB,
+        anchor: b.base.cpuPerGiB,
+        unit: 'CPU s/GiB (both sides)',
+      },
+    ])
+  }
   const simMib = 32
   const lossy = await simLoss(simMib, 0.01)
   const clean = await simLoss(simMib, 0)
-  console.log(
-    `\nnet/sim, 20 ms one way, ${simMib} MiB: 1% loss ${lossy.mbps.toFixed(2)} MB/s virtual ` +
-      `(${lossy.cpu.toFixed(2)} CPU s); no loss ${clean.mbps.toFixed(2)} MB/s virtual (${clean.cpu.toFixed(2)} CPU s)`,
-  )
+  const sim =
+    `net/sim, 20 ms one way, ${simMib} MiB: 1% loss ${lossy.mbps.toFixed(2)} MB/s virtual ` +
+    `(${lossy.cpu.toFixed(2)} CPU s); no loss ${clean.mbps.toFixed(2)} MB/s virtual (${clean.cpu.toFixed(2)} CPU s)`
+  console.log(`\n${sim}`)
+  note(sim)
 }

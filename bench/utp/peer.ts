@@ -4,13 +4,16 @@
 //   peer.ts send <kind> <port> <bytes>   sends <bytes> bytes, prints "DONE <bytes> <seconds> <cpuSeconds>", then
 //                                    stays up (its stack may still be sending) until a line on stdin, and answers
 //                                    "CPU <cpuSeconds since the first byte>"
-// kinds: ours (our uTP), native (utp-native = libutp), tcp (node:net), udp (raw datagrams: the ceiling).
+// kinds: ours (our uTP), native (utp-native = libutp), tcp (node:net), udp (raw datagrams: the ceiling), and base:
+// our uTP from another checkout (env UTP_BENCH_BASE, its root directory), to compare a change against what it changed.
 import { createSocket } from 'node:dgram'
 import { createRequire } from 'node:module'
 import { createConnection, createServer } from 'node:net'
+import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
-import { UdpSocket } from '../../src/net/udp.js'
-import { UtpSocketManager } from '../../src/utp/socket-manager.js'
+import { pathToFileURL } from 'node:url'
+import { UdpSocket as OurUdpSocket } from '../../src/net/udp.js'
+import { UtpSocketManager as OurUtpSocketManager } from '../../src/utp/socket-manager.js'
 
 const [role, kind, portArg, bytesArg] = process.argv.slice(2)
 const BUF = 4 * 1024 * 1024
@@ -33,6 +36,19 @@ interface NativeUtp {
 const nativeUtp = createRequire(import.meta.url)('utp-native') as {
   (): NativeUtp
   createServer(f?: (s: NativeSocket) => void): NativeUtp
+}
+
+/** Our uTP, from this checkout or (kind base) from the checkout at UTP_BENCH_BASE. */
+async function utpStack(): Promise<{ UdpSocket: typeof OurUdpSocket; UtpSocketManager: typeof OurUtpSocketManager }> {
+  if (kind !== 'base') return { UdpSocket: OurUdpSocket, UtpSocketManager: OurUtpSocketManager }
+  const base = process.env.UTP_BENCH_BASE
+  if (!base) throw new Error('kind base needs UTP_BENCH_BASE')
+  const load = (rel: string) => import(pathToFileURL(join(base, rel)).href)
+  const [{ UdpSocket }, { UtpSocketManager }] = await Promise.all([
+    load('src/net/udp.ts'),
+    load('src/utp/socket-manager.ts'),
+  ])
+  return { UdpSocket, UtpSocketManager }
 }
 
 function cpu(): number {
@@ -77,11 +93,12 @@ async function send(s: Duplex, bytes: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const { UdpSocket, UtpSocketManager } = await utpStack()
   if (role === 'recv') {
-    if (kind === 'ours') {
+    if (kind === 'ours' || kind === 'base') {
       const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
       const mgr = new UtpSocketManager(sock, { recvBufferSize: WND })
-      mgr.on('connection', (s) => receive(s, () => setTimeout(() => process.exit(0), 50)))
+      mgr.on('connection', (s: Duplex) => receive(s, () => setTimeout(() => process.exit(0), 50)))
       process.stdout.write(`PORT ${sock.address().port}\n`)
     } else if (kind === 'native') {
       const server = nativeUtp.createServer((s) => receive(s, () => process.exit(0)))
@@ -121,7 +138,7 @@ async function main(): Promise<void> {
   }
   const port = Number(portArg)
   const bytes = Number(bytesArg)
-  if (kind === 'ours') {
+  if (kind === 'ours' || kind === 'base') {
     const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
     const mgr = new UtpSocketManager(sock, { recvBufferSize: WND })
     const s = await mgr.dial({ host: '127.0.0.1', port })

@@ -1,6 +1,9 @@
 // One uTP connection as a state machine: packets and clock ticks in, datagrams and stream events out through a
 // `ConnectionHost`. No sockets and no timers of its own (the socket manager ticks every connection from one timer),
 // so scripted packet sequences drive it in unit tests with an injected "now".
+// It owns its parts and wires them: the sending half (sender.ts: in flight, acks, loss, timeouts), the receiving
+// half (receiver.ts: ack, reordering, window, delivery), the congestion controller (ledbat.ts) and the RTT
+// estimator (rtt.ts). Here live the handshake, packetisation of written bytes, the FIN exchange and the states.
 import {
   ST_DATA,
   ST_FIN,
@@ -13,26 +16,32 @@ import {
   writeUtpHeader,
 } from '../codec/utp-packet.js'
 import { type ConnectionHost, usNow } from './host.js'
+import { Ledbat } from './ledbat.js'
 import { type ResolvedOptions, resolveOptions, type UtpConnectionOptions, UtpError } from './options.js'
 import { UtpReceiver } from './receiver.js'
-import { alloc, type OutPacket } from './sender.js'
-
-export type { ConnectionStats } from './sender.js'
-
-import { seqAdd, seqDiff } from './seq.js'
+import { RttEstimator } from './rtt.js'
+import { alloc, UtpSender } from './sender.js'
+import { seqAdd } from './seq.js'
+import { type ConnectionStats, newStats } from './stats.js'
 import { type WriteCallback, WriteQueue } from './write-queue.js'
 
+export type { ConnectionStats } from './stats.js'
+
 const HDR = UTP_HEADER_SIZE
-/** Most packets we keep in flight (well under half the sequence space). */
-const MAX_OUTSTANDING = 16_000
 
 export type ConnState = 'syn-sent' | 'syn-recv' | 'connected' | 'closed'
 
-export class UtpConnection extends UtpReceiver {
+export class UtpConnection {
   state: ConnState
   readonly recvId: number
   readonly sendId: number
   readonly opts: ResolvedOptions
+  readonly stats: ConnectionStats = newStats()
+  readonly rtt: RttEstimator
+  /** The congestion controller. */
+  readonly ledbat: Ledbat
+  readonly sender: UtpSender
+  readonly receiver: UtpReceiver
   /** Set by the socket manager (dirty-list membership, pending-SYN accounting). */
   scheduled = false
   pendingSyn = false
@@ -41,7 +50,6 @@ export class UtpConnection extends UtpReceiver {
 
   private readonly host: ConnectionHost
   private readonly wq = new WriteQueue()
-  private probeAt = 0
   private endRequested = false
   private finSent = false
   private finSeq = 0
@@ -60,16 +68,18 @@ export class UtpConnection extends UtpReceiver {
   private lastRecvAt: number
   private lastSendAt: number
   private synRecvDeadline = 0
+  private finishedReported = false
 
   private constructor(
     host: ConnectionHost,
     opts: ResolvedOptions,
     recvId: number,
     sendId: number,
-    seq: number,
+    nextSeq: number,
+    lastAcked: number,
+    ackNr: number,
     now: number,
   ) {
-    super(opts, seq)
     this.host = host
     this.opts = opts
     this.recvId = recvId
@@ -77,6 +87,21 @@ export class UtpConnection extends UtpReceiver {
     this.state = 'syn-sent'
     this.lastRecvAt = now
     this.lastSendAt = now
+    this.rtt = new RttEstimator(opts)
+    this.ledbat = new Ledbat(opts)
+    this.receiver = new UtpReceiver(opts, ackNr, this.stats, {
+      onPayload: (payload) => host.onData(payload),
+      onEof: (t) => {
+        host.onEnd()
+        this.maybeFinish(t)
+      },
+      unreadBytes: () => host.unreadBytes(),
+    })
+    const rx = this.receiver
+    this.sender = new UtpSender(opts, nextSeq, lastAcked, this.ledbat, this.rtt, this.stats, {
+      restamp: (buf, t) => rx.stamp(buf, t),
+      transmit: (buf, t) => this.transmit(buf, t),
+    })
   }
 
   /** The initiator: picks nothing itself — `recvId` and the initial `seq` come from the caller (random). */
@@ -87,11 +112,18 @@ export class UtpConnection extends UtpReceiver {
     now: number,
     options?: UtpConnectionOptions,
   ): UtpConnection {
-    const c = new UtpConnection(host, resolveOptions(options), recvId, seqAdd(recvId, 1), seq, now)
+    // The SYN takes `seq`; data starts after it. Acks count from the SYN once it is answered.
+    const c = new UtpConnection(
+      host,
+      resolveOptions(options),
+      recvId,
+      seqAdd(recvId, 1),
+      seqAdd(seq, 1),
+      seqAdd(seq, -1),
+      0,
+      now,
+    )
     c.synSeq = seq
-    c.seqNr = seqAdd(seq, 1)
-    c.lastAckRecv = seqAdd(seq, -1)
-    c.recoverSeq = c.lastAckRecv
     c.sendSyn(now)
     return c
   }
@@ -105,17 +137,32 @@ export class UtpConnection extends UtpReceiver {
     options?: UtpConnectionOptions,
     synRecvTimeout = 10_000,
   ): UtpConnection {
-    const c = new UtpConnection(host, resolveOptions(options), seqAdd(syn.connId, 1), syn.connId, seq, now)
+    const opts = resolveOptions(options)
+    const c = new UtpConnection(host, opts, seqAdd(syn.connId, 1), syn.connId, seq, seqAdd(seq, -1), syn.seq, now)
     c.state = 'syn-recv'
     c.remoteSynSeq = syn.seq
     c.synAckSeq = seq
-    c.ackNr = syn.seq
-    c.replyMicro = (usNow(now) - syn.timestamp) >>> 0
+    c.receiver.onTimestamp(syn.timestamp, now)
     // A SYN's window is not meaningful (libtorrent sends 0): keep the default until the peer's next packet.
     c.synRecvDeadline = now + synRecvTimeout
-    c.ackDue = true
+    c.receiver.ackDue = true
     c.flush(now)
     return c
+  }
+
+  /** Next sequence number we send. */
+  get seqNr(): number {
+    return this.sender.seqNr
+  }
+
+  /** Last sequence number received in order. */
+  get ackNr(): number {
+    return this.receiver.ackNr
+  }
+
+  /** Bytes of our packets in the network. */
+  get inflight(): number {
+    return this.sender.inflight
   }
 
   // ---- application side ----
@@ -146,20 +193,24 @@ export class UtpConnection extends UtpReceiver {
   /** The application read data: if the window we advertised was nearly closed, tell the peer it reopened. */
   onRead(): void {
     if (this.state === 'closed') return
-    if (this.lastWndSent < this.opts.packetSize * 2 && this.advertisedWindow() > this.lastWndSent) this.ackDue = true
+    this.receiver.onRead()
   }
 
   /** Aborts: sends ST_RESET (unless already closed) and closes with `err` (default: EDESTROYED). */
   destroy(now: number, err: UtpError | null = null): void {
     if (this.state === 'closed') return
-    this.sendControl(ST_RESET, now, this.ackNr)
+    this.sendControl(ST_RESET, now, this.receiver.ackNr)
     this.close(err ?? new UtpError('EDESTROYED', 'connection destroyed'), now, false)
   }
 
   /** Whether the manager should flush this connection (it has something to send). */
   get wantsFlush(): boolean {
     return (
-      this.ackDue || this.synAckDue || this.queued > 0 || this.lostCount > 0 || (this.endRequested && !this.finSent)
+      this.receiver.ackDue ||
+      this.synAckDue ||
+      this.queued > 0 ||
+      this.sender.hasLost ||
+      (this.endRequested && !this.finSent)
     )
   }
 
@@ -169,16 +220,17 @@ export class UtpConnection extends UtpReceiver {
   receive(pkt: UtpPacket, now: number): void {
     this.stats.packetsReceived++
     const type = pkt.type
+    const rx = this.receiver
     if (this.state === 'closed') {
       // Lingering after a graceful close: re-acknowledge a re-sent FIN or data.
-      if (type === ST_DATA || type === ST_FIN) this.ackDue = true
+      if (type === ST_DATA || type === ST_FIN) rx.ackDue = true
       return
     }
     if (type === ST_RESET) {
       // Both FINs exchanged and every data packet acknowledged (only our FIN's ACK went missing): the peer has
       // everything and already forgot the connection. That is a close, not an error.
-      if (this.gotEof && this.finSent && this.lastAckRecv === seqAdd(this.finSeq, -1)) {
-        this.finAcked = true
+      if (rx.gotEof && this.finSent && this.sender.lastAckRecv === seqAdd(this.finSeq, -1)) {
+        this.sender.finAcked = true
         this.maybeFinish(now)
         return
       }
@@ -191,27 +243,26 @@ export class UtpConnection extends UtpReceiver {
       return
     }
     this.lastRecvAt = now
-    this.replyMicro = (usNow(now) - pkt.timestamp) >>> 0
+    rx.onTimestamp(pkt.timestamp, now)
     if (this.state === 'syn-sent') {
       // Only the SYN-ACK (an ST_STATE acking our SYN) says where the peer's sequence starts. Data that overtook it
       // would put ackNr past the peer's first data packet, which would then pass for delivered and be lost; the
       // peer re-sends it once we are connected.
       if (type !== ST_STATE || pkt.ack !== this.synSeq) return
       this.state = 'connected'
-      this.lastAckRecv = this.synSeq
-      this.recoverSeq = this.synSeq
+      this.sender.onSynAcked(this.synSeq)
       // The acceptor's ST_STATE does not consume its seq: its first data packet reuses it.
-      this.ackNr = seqAdd(pkt.seq, -1)
+      rx.ackNr = seqAdd(pkt.seq, -1)
       if (this.synSends === 1 && this.synRepeats === 0) this.rtt.sample(now - this.synSentAt)
       this.rtt.onProgress()
-      this.ackDue = true
+      rx.ackDue = true
       this.host.onConnect()
       if (this.state !== 'connected') return
     } else if (this.state === 'syn-recv') {
       this.state = 'connected'
     }
-    this.processAck(pkt, now)
-    if (type === ST_DATA || type === ST_FIN) this.processData(pkt, now)
+    this.sender.onAck(pkt, now)
+    if (type === ST_DATA || type === ST_FIN) rx.onData(pkt, now)
     if ((this.state as ConnState) !== 'closed') this.maybeFinish(now)
   }
 
@@ -237,24 +288,13 @@ export class UtpConnection extends UtpReceiver {
       this.close(new UtpError('ETIMEDOUT', 'peer went silent'), now, false)
       return
     }
-    if (this.lastAckRecv !== seqAdd(this.seqNr, -1)) {
-      if (now >= this.rtoDeadline) {
-        if (this.rtt.backoff >= this.opts.maxTimeouts) {
-          this.close(new UtpError('ETIMEDOUT', 'retransmissions timed out'), now, false)
-          return
-        }
-        this.onTimeout(now)
-      } else if (
-        this.probes < 2 &&
-        this.rtt.rtt > 0 &&
-        now >= this.progressAt + this.probeTimeout() * (this.probes + 1)
-      ) {
-        this.tailLossProbe(now)
-      }
+    if (!this.sender.tick(now)) {
+      this.close(new UtpError('ETIMEDOUT', 'retransmissions timed out'), now, false)
+      return
     }
     if (now - this.lastSendAt >= this.opts.keepaliveInterval) {
       // ack − 1 cannot be mistaken for a duplicate ACK by the peer.
-      this.sendControl(ST_STATE, now, seqAdd(this.ackNr, -1))
+      this.sendControl(ST_STATE, now, seqAdd(this.receiver.ackNr, -1))
     }
     this.flush(now)
   }
@@ -262,51 +302,41 @@ export class UtpConnection extends UtpReceiver {
   /** Sends what is due: re-sends of lost packets, new data as the windows allow, FIN, and a pending ACK. */
   flush(now: number): void {
     this.host.onFlush?.()
+    const rx = this.receiver
     if (this.state === 'closed') {
-      if (this.ackDue) this.sendControl(ST_STATE, now, this.ackNr)
-      this.ackDue = false
+      if (rx.ackDue) this.sendControl(ST_STATE, now, rx.ackNr)
+      rx.ackDue = false
       return
     }
     if (this.state === 'syn-sent') return
     if (this.synAckDue) {
       this.synAckDue = false
-      this.sendControl(ST_STATE, now, this.ackNr, this.synAckSeq)
+      this.sendControl(ST_STATE, now, rx.ackNr, this.synAckSeq)
     }
-    if (this.lostCount > 0) this.sendResends(now)
+    if (this.sender.hasLost) this.sender.resendLost(now)
     if (this.queued > 0 || (this.endRequested && !this.finSent)) this.sendNewData(now)
-    if (this.ackDue) this.sendControl(ST_STATE, now, this.ackNr)
+    if (rx.ackDue) this.sendControl(ST_STATE, now, rx.ackNr)
   }
 
   // ---- internals: sending ----
 
   private sendNewData(now: number): void {
-    const win = this.window()
+    const tx = this.sender
+    const win = tx.window()
     const size = this.opts.packetSize
     while (true) {
       if (this.queued === 0) {
-        this.cwndFull = false
+        tx.appLimited()
         if (this.endRequested && !this.finSent) this.sendFin(now)
         return
       }
       const n = Math.min(this.queued, size)
-      if (this.inflight + n + HDR <= win) this.probeAt = 0
-      else {
-        if (this.inflight > 0) {
-          this.cwndFull = true
-          return
-        }
-        // Nothing in flight and the peer's window is shut: probe with one packet after a timeout.
-        if (this.peerWnd < n + HDR) {
-          if (this.probeAt === 0) this.probeAt = now + this.rtt.rto
-          if (now < this.probeAt) return
-          this.probeAt = 0
-        }
-      }
-      if (n < size && this.inflight > 0 && this.opts.nagle && !this.endRequested) {
+      if (!tx.admit(n + HDR, win, now)) return
+      if (n < size && tx.inflight > 0 && this.opts.nagle && !this.endRequested) {
         this.wq.adoptTail()
         return
       }
-      if (seqDiff(this.seqNr, this.lastAckRecv) >= MAX_OUTSTANDING) return
+      if (tx.outstandingFull) return
       this.sendDataPacket(n, now)
     }
   }
@@ -319,26 +349,17 @@ export class UtpConnection extends UtpReceiver {
 
   private sendFin(now: number): void {
     this.finSent = true
-    this.finSeq = this.seqNr
+    this.finSeq = this.sender.seqNr
     this.pushPacket(alloc(HDR), ST_FIN, now, true)
   }
 
   private pushPacket(buf: Uint8Array, type: UtpType, now: number, fin: boolean): void {
-    const seq = this.seqNr
-    if (this.out.size === 0) {
-      this.rtoDeadline = now + this.rtt.rto
-      this.progressAt = now
-      this.probes = 0
-    }
-    const p: OutPacket = { seq, buf, size: buf.length, sentAt: now, transmits: 1, sacked: false, lost: false, fin }
-    this.out.put(p, seqDiff(seq, this.lastAckRecv) + 1)
-    this.seqNr = seqAdd(seq, 1)
-    this.inflight += p.size
-    writeUtpHeader(buf, this.header(type, seq, this.ackNr, now))
+    const seq = this.sender.track(buf, now, fin)
+    writeUtpHeader(buf, this.header(type, seq, this.receiver.ackNr, now))
     this.stats.bytesSent += buf.length - HDR
     this.transmit(buf, now)
     // Data carries the ACK; a STATE is still needed when out-of-order data wants a SACK.
-    if (this.reorder.size === 0) this.ackDue = false
+    if (!this.receiver.hasGaps) this.receiver.ackDue = false
   }
 
   /**
@@ -369,17 +390,18 @@ export class UtpConnection extends UtpReceiver {
   }
 
   /** ST_STATE (with a SACK when data arrived out of order) or ST_RESET. */
-  private sendControl(type: UtpType, now: number, ack: number, seq = this.seqNr): void {
-    this.ackDue = false
+  private sendControl(type: UtpType, now: number, ack: number, seq = this.sender.seqNr): void {
+    const rx = this.receiver
+    rx.ackDue = false
     // The SACK bitmap is relative to the ack field: only an ACK of ackNr may carry one (not a keep-alive's ack − 1).
-    const sackLen = type === ST_STATE && ack === this.ackNr ? this.reorder.sackLength(this.ackNr) : 0
+    const sackLen = type === ST_STATE && ack === rx.ackNr ? rx.sackLength() : 0
     const buf = alloc(HDR + (sackLen > 0 ? 2 + sackLen : 0))
     if (sackLen > 0) buf.fill(0, HDR)
     writeUtpHeader(buf, this.header(type, seq, ack, now), sackLen > 0 ? 1 : 0)
     if (sackLen > 0) {
       buf[HDR] = 0
       buf[HDR + 1] = sackLen
-      this.reorder.writeSack(this.ackNr, buf, HDR + 2, sackLen)
+      rx.writeSack(buf, HDR + 2, sackLen)
     }
     this.transmit(buf, now)
   }
@@ -391,43 +413,28 @@ export class UtpConnection extends UtpReceiver {
     h.type = type
     h.connId = this.sendId
     h.timestamp = usNow(now)
-    h.timestampDiff = this.replyMicro
-    h.wnd = this.advertisedWindow()
-    this.lastWndSent = h.wnd
+    h.timestampDiff = this.receiver.delayEcho
+    h.wnd = this.receiver.advertise()
     h.seq = seq
     h.ack = ack
     return h
   }
 
-  protected transmit(buf: Uint8Array, now: number): void {
+  private transmit(buf: Uint8Array, now: number): void {
     this.stats.packetsSent++
     this.lastSendAt = now
     this.host.send(buf)
   }
 
-  protected unreadBytes(): number {
-    return this.host.unreadBytes()
-  }
-
   // ---- internals: end of the stream ----
 
-  protected onPayload(payload: Uint8Array): void {
-    this.host.onData(payload)
-  }
-
-  protected onEof(now: number): void {
-    this.host.onEnd()
-    this.maybeFinish(now)
-  }
-
-  private finishedReported = false
-
   private maybeFinish(now: number): void {
-    if (this.finAcked && !this.finishedReported) {
+    const finAcked = this.sender.finAcked
+    if (finAcked && !this.finishedReported) {
       this.finishedReported = true
       this.host.onFinished()
     }
-    if (this.finAcked && this.gotEof && this.state !== 'closed') this.close(null, now, true)
+    if (finAcked && this.receiver.gotEof && this.state !== 'closed') this.close(null, now, true)
   }
 
   private close(err: UtpError | null, now: number, linger: boolean): void {
@@ -435,10 +442,8 @@ export class UtpConnection extends UtpReceiver {
     this.state = 'closed'
     this.lingerUntil = linger ? now + Math.min(Math.max(3000, 4 * this.rtt.rto), 60_000) : 0
     // Release queued writers and buffers.
-    this.out.clear()
-    this.reorder.clear()
-    this.inflight = 0
-    this.lostCount = 0
+    this.sender.clear()
+    this.receiver.clear()
     this.wq.fail(err ?? new UtpError('ECLOSED', 'connection closed'))
     this.host.onClose(err)
   }

@@ -59,7 +59,27 @@ function lessU32(a: number, b: number): boolean {
   return ((a - b) | 0) < 0
 }
 
-export class Ledbat {
+/**
+ * What the sending half needs of a congestion controller: a window, and the events that move it. `Ledbat` is the
+ * one we ship; tests drive the sender with a scripted one.
+ */
+export interface CongestionControl {
+  /** Congestion window, bytes. */
+  readonly cwnd: number
+  readonly ssthresh: number
+  /** A one-way delay sample (the peer's timestamp_difference of our packets), µs. 0 means "no sample". */
+  onDelaySample(sampleUs: number, nowMs: number): void
+  /** Newly acknowledged bytes; `windowLimited` says the window, not the application, held the sender back. */
+  onAck(bytes: number, windowLimited: boolean): void
+  /** A lost packet: the caller applies this at most once per window. */
+  onLoss(): void
+  /** A retransmission timeout. */
+  onTimeout(): void
+  /** A loss turned out spurious: take back the reduction (`cwnd`, `ssthresh` as they were before it). */
+  undoLoss(cwnd: number, ssthresh: number): void
+}
+
+export class Ledbat implements CongestionControl {
   /** Congestion window, bytes. */
   cwnd: number
   ssthresh = Number.POSITIVE_INFINITY
@@ -114,6 +134,12 @@ export class Ledbat {
     this.cwnd = Math.max(this.cwnd / 2, this.minWindow)
     this.ssthresh = this.cwnd
     this.slowStart = false
+  }
+
+  /** The halving was for reordering, not loss (Eifel): restore the window if it was larger, and ssthresh. */
+  undoLoss(cwnd: number, ssthresh: number): void {
+    if (cwnd > this.cwnd) this.cwnd = cwnd
+    this.ssthresh = ssthresh
   }
 
   /** A retransmission timeout: back to the minimum window. */

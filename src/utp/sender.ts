@@ -1,15 +1,28 @@
 // The sending half of a uTP connection: packets in flight, acknowledgements (cumulative and selective), loss
-// detection and recovery, retransmission timeout and tail-loss probes, and the congestion window they drive.
-// `UtpConnection` extends it with the handshake, packetisation, the receiving half and the state machine.
+// detection and recovery, retransmission timeout and tail-loss probes, and the windows that limit sending.
+// It owns the outgoing sequence numbers. It does not build packets or know what the receiving half acknowledges:
+// re-sent packets are re-stamped and put on the wire through a `SenderLink`, and the congestion window lives in a
+// `CongestionControl` and the timeouts in an `RttEstimator`, both handed in by the connection that owns them.
 import { ST_STATE, type UtpPacket } from '../codec/utp-packet.js'
-import { Ledbat } from './ledbat.js'
+import type { CongestionControl } from './ledbat.js'
 import type { ResolvedOptions } from './options.js'
 import { SeqRing } from './ring.js'
-import { RttEstimator } from './rtt.js'
+import type { RttEstimator } from './rtt.js'
 import { seqAdd, seqDiff } from './seq.js'
+import type { SenderStats } from './stats.js'
 
 /** Window assumed for the peer until it advertises one (libtorrent's SYN carries wnd = 0). */
 const DEFAULT_PEER_WINDOW = 1024 * 1024
+/** Most packets we keep in flight (well under half the sequence space). */
+const MAX_OUTSTANDING = 16_000
+
+/** What the sender needs from the rest of the connection. */
+export interface SenderLink {
+  /** Re-stamps a packet being re-sent with what the receiving half reports now (timestamp, delay echo, window, ack). */
+  restamp(buf: Uint8Array, now: number): void
+  /** Puts a datagram on the wire. */
+  transmit(buf: Uint8Array, now: number): void
+}
 
 export interface OutPacket {
   seq: number
@@ -23,91 +36,143 @@ export interface OutPacket {
   fin: boolean
 }
 
-/** Counters per connection (for tests, stats and debugging). */
-export interface ConnectionStats {
-  packetsSent: number
-  packetsReceived: number
-  bytesSent: number
-  bytesReceived: number
-  resent: number
-  fastResent: number
-  /** Re-sends found unnecessary (the original arrived): reordering, not loss. */
-  spurious: number
-  timeouts: number
-  duplicates: number
-  outOfOrder: number
-  dropped: number
-}
-
-export abstract class UtpSender {
-  readonly rtt: RttEstimator
-  readonly ledbat: Ledbat
-  readonly stats: ConnectionStats = {
-    packetsSent: 0,
-    packetsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    resent: 0,
-    fastResent: 0,
-    spurious: 0,
-    timeouts: 0,
-    duplicates: 0,
-    outOfOrder: 0,
-    dropped: 0,
-  }
-  /** Next sequence number to send. */
-  seqNr: number
+export class UtpSender {
   /** Highest sequence number the peer acknowledged cumulatively. */
   lastAckRecv: number
   /** Bytes of packets in the network (sent, not acked, not SACKed, not presumed lost). */
   inflight = 0
   /** The peer's advertised receive window, bytes. */
   peerWnd = DEFAULT_PEER_WINDOW
-  protected readonly out = new SeqRing<OutPacket>()
-  protected lostCount = 0
-  protected dupAcks = 0
+  /** Our FIN was acknowledged cumulatively (or the peer's reset said it had everything). */
+  finAcked = false
+  private seq: number
+  private readonly out = new SeqRing<OutPacket>()
+  private lostCount = 0
+  private dupAcks = 0
   /** Losses before this seq belong to the window already halved for. */
-  protected recoverSeq: number
+  private recoverSeq: number
   /** The last send was held back by the window (growth is earned only then). */
-  protected cwndFull = false
-  protected rtoDeadline = 0
+  private cwndFull = false
+  private rtoDeadline = 0
   /** When the current wait for an ACK began (last ACK progress, or the first send into an empty pipe). */
-  protected progressAt = 0
+  private progressAt = 0
   /** Reordering window multiplier (grows on spurious re-sends). */
-  protected reoMult = 1
-  protected undoSeq = -1
-  protected undoCwnd = 0
-  protected undoSsthresh = 0
+  private reoMult = 1
+  private undoSeq = -1
+  private undoCwnd = 0
+  private undoSsthresh = 0
   /** Tail-loss probes sent since the last ACK progress. */
-  protected probes = 0
-  /** Our FIN was acknowledged cumulatively. */
-  protected finAcked = false
+  private probes = 0
+  /** When a zero-window probe may go (0: none pending). */
+  private probeAt = 0
   /** A peer window below one full packet (plus header) is shut: only a zero-window probe may go out. */
   private readonly shutWindow: number
+  private readonly maxTimeouts: number
 
-  constructor(opts: ResolvedOptions, seq: number) {
+  /**
+   * `nextSeq` is the first sequence number to send; `lastAcked` the one taken as acknowledged before any ACK (the
+   * initiator's SYN sits between them until the SYN-ACK, see `onSynAcked`).
+   */
+  constructor(
+    opts: Pick<ResolvedOptions, 'packetSize' | 'maxTimeouts'>,
+    nextSeq: number,
+    lastAcked: number,
+    private readonly cc: CongestionControl,
+    private readonly rtt: RttEstimator,
+    private readonly stats: SenderStats,
+    private readonly link: SenderLink,
+  ) {
     this.shutWindow = opts.packetSize + 20
-    this.rtt = new RttEstimator(opts)
-    this.ledbat = new Ledbat(opts)
-    this.seqNr = seq
-    this.lastAckRecv = seqAdd(seq, -1)
-    this.recoverSeq = this.lastAckRecv
+    this.maxTimeouts = opts.maxTimeouts
+    this.seq = nextSeq
+    this.lastAckRecv = lastAcked
+    this.recoverSeq = lastAcked
   }
 
-  /** Re-stamps a packet being re-sent (timestamp, delay echo, window, ack). */
-  protected abstract stamp(buf: Uint8Array, now: number): void
-  /** Puts a datagram on the wire. */
-  protected abstract transmit(buf: Uint8Array, now: number): void
-
-  protected window(): number {
-    return Math.min(this.ledbat.cwnd, this.peerWnd)
+  /** Next sequence number to send. */
+  get seqNr(): number {
+    return this.seq
   }
 
-  protected processAck(pkt: UtpPacket, now: number): void {
-    if (pkt.timestampDiff !== 0) this.ledbat.onDelaySample(pkt.timestampDiff, now)
+  /** Packets sent and not yet cumulatively acknowledged. */
+  get outstanding(): number {
+    return this.out.size
+  }
+
+  /** Something presumed lost waits to be re-sent. */
+  get hasLost(): boolean {
+    return this.lostCount > 0
+  }
+
+  /** Every packet sent was acknowledged cumulatively. */
+  get idle(): boolean {
+    return this.lastAckRecv === seqAdd(this.seq, -1)
+  }
+
+  /** The initiator's SYN was answered: acknowledgements count from it. */
+  onSynAcked(synSeq: number): void {
+    this.lastAckRecv = synSeq
+    this.recoverSeq = synSeq
+  }
+
+  /** Bytes the windows allow in flight. */
+  window(): number {
+    return Math.min(this.cc.cwnd, this.peerWnd)
+  }
+
+  /**
+   * May a new packet of `size` bytes go now, given the window `win`? False when the window is full (the growth it
+   * earns is noted) or the peer's window is shut and the zero-window probe is not due yet.
+   */
+  admit(size: number, win: number, now: number): boolean {
+    if (this.inflight + size <= win) {
+      this.probeAt = 0
+      return true
+    }
+    if (this.inflight > 0) {
+      this.cwndFull = true
+      return false
+    }
+    // Nothing in flight and the peer's window is shut: probe with one packet after a timeout.
+    if (this.peerWnd < size) {
+      if (this.probeAt === 0) this.probeAt = now + this.rtt.rto
+      if (now < this.probeAt) return false
+      this.probeAt = 0
+    }
+    return true
+  }
+
+  /** The sequence space in flight is at its limit. */
+  get outstandingFull(): boolean {
+    return seqDiff(this.seq, this.lastAckRecv) >= MAX_OUTSTANDING
+  }
+
+  /** The application has nothing more to send: the window did not hold us back. */
+  appLimited(): void {
+    this.cwndFull = false
+  }
+
+  /** Takes the next sequence number for a new packet and holds `buf` until it is acknowledged. */
+  track(buf: Uint8Array, now: number, fin: boolean): number {
+    const seq = this.seq
+    if (this.out.size === 0) {
+      this.rtoDeadline = now + this.rtt.rto
+      this.progressAt = now
+      this.probes = 0
+    }
+    const p: OutPacket = { seq, buf, size: buf.length, sentAt: now, transmits: 1, sacked: false, lost: false, fin }
+    this.out.put(p, seqDiff(seq, this.lastAckRecv) + 1)
+    this.seq = seqAdd(seq, 1)
+    this.inflight += p.size
+    return seq
+  }
+
+  /** The ack part of any packet from the peer: its ack, SACK, window and delay sample. */
+  onAck(pkt: UtpPacket, now: number): void {
+    if (pkt.timestampDiff !== 0) this.cc.onDelaySample(pkt.timestampDiff, now)
     const ack = pkt.ack
     const d = seqDiff(ack, this.lastAckRecv)
-    const lastSent = seqAdd(this.seqNr, -1)
+    const lastSent = seqAdd(this.seq, -1)
     // An ack of something never sent is forged or stale: ignore the ack part.
     if (seqDiff(ack, lastSent) > 0) return
     let acked = 0
@@ -133,21 +198,19 @@ export abstract class UtpSender {
       // update repeats the ack but reports no loss).
       if (++this.dupAcks === 3) {
         const p = this.out.get(seqAdd(ack, 1))
-        if (p !== undefined && !p.sacked) this.markLost(p, now, true)
+        if (p !== undefined && !p.sacked) this.markLost(p, true)
       }
     }
-    if (pkt.sack !== null && this.out.size > 0) acked += this.processSack(ack, pkt.sack, now)
+    if (pkt.sack !== null && this.out.size > 0) acked += this.onSack(ack, pkt.sack, now)
     this.peerWnd = pkt.wnd
-    if (acked > 0) {
-      this.ledbat.onAck(acked, this.cwndFull)
-    }
+    if (acked > 0) this.cc.onAck(acked, this.cwndFull)
   }
 
   /**
    * Forgets an acknowledged packet; returns the bytes it newly acknowledged. Only the packet the ACK names is an
    * RTT sample: older ones covered by a cumulative jump lost their own ACK and would inflate the estimate.
    */
-  protected release(p: OutPacket, now: number, ack: number): number {
+  private release(p: OutPacket, now: number, ack: number): number {
     // Cumulatively acknowledged: everything up to this packet arrived.
     if (p.fin) this.finAcked = true
     if (p.sacked) return 0
@@ -158,9 +221,9 @@ export abstract class UtpSender {
     return p.size
   }
 
-  protected processSack(ack: number, mask: Uint8Array, now: number): number {
+  private onSack(ack: number, mask: Uint8Array, now: number): number {
     let acked = 0
-    const lastSent = seqAdd(this.seqNr, -1)
+    const lastSent = seqAdd(this.seq, -1)
     const bits = mask.length * 8
     // Walk from the highest bit down, counting SACKed packets above each hole: a hole with packets above it
     // may be lost.
@@ -191,7 +254,7 @@ export abstract class UtpSender {
         // A packet sent before one that arrived is lost once it is overdue by more than a reordering window
         // (RACK, RFC 8985): time-based, so jitter and reordering do not trigger spurious re-sends, and small
         // windows (fewer than 3 packets above a hole) still recover without a timeout.
-        if (!p.lost && above >= 1 && now - p.sentAt > reoDeadline) this.markLost(p, now, true)
+        if (!p.lost && above >= 1 && now - p.sentAt > reoDeadline) this.markLost(p, true)
       }
     }
     return acked
@@ -202,18 +265,17 @@ export abstract class UtpSender {
    * was spurious (reordering, not loss). Widen the reordering window (RACK's reo_wnd_mult) and, if that loss halved
    * the window, undo the halving (as Eifel does).
    */
-  protected checkSpurious(p: OutPacket, now: number): void {
+  private checkSpurious(p: OutPacket, now: number): void {
     if (now - p.sentAt >= this.rtt.rtt / 2) return
     this.stats.spurious++
     if (this.reoMult < 4) this.reoMult++
     if (p.seq === this.undoSeq) {
       this.undoSeq = -1
-      if (this.undoCwnd > this.ledbat.cwnd) this.ledbat.cwnd = this.undoCwnd
-      this.ledbat.ssthresh = this.undoSsthresh
+      this.cc.undoLoss(this.undoCwnd, this.undoSsthresh)
     }
   }
 
-  protected markLost(p: OutPacket, _now: number, fast: boolean): void {
+  private markLost(p: OutPacket, fast: boolean): void {
     if (p.lost || p.sacked) return
     p.lost = true
     this.inflight -= p.size
@@ -223,23 +285,42 @@ export abstract class UtpSender {
       // Halve at most once per window of data.
       if (seqDiff(p.seq, this.recoverSeq) > 0) {
         this.undoSeq = p.seq
-        this.undoCwnd = this.ledbat.cwnd
-        this.undoSsthresh = this.ledbat.ssthresh
-        this.ledbat.onLoss()
-        this.recoverSeq = seqAdd(this.seqNr, -1)
+        this.undoCwnd = this.cc.cwnd
+        this.undoSsthresh = this.cc.ssthresh
+        this.cc.onLoss()
+        this.recoverSeq = seqAdd(this.seq, -1)
       }
     }
   }
 
-  protected onTimeout(now: number): void {
+  /**
+   * The sender's timers, while something is unacknowledged: the retransmission timeout and tail-loss probes.
+   * False when the retransmissions ran out (`maxTimeouts` in a row): the connection is dead.
+   */
+  tick(now: number): boolean {
+    if (this.idle) return true
+    if (now >= this.rtoDeadline) {
+      if (this.rtt.backoff >= this.maxTimeouts) return false
+      this.onTimeout(now)
+    } else if (
+      this.probes < 2 &&
+      this.rtt.rtt > 0 &&
+      now >= this.progressAt + this.probeTimeout() * (this.probes + 1)
+    ) {
+      this.tailLossProbe(now)
+    }
+    return true
+  }
+
+  private onTimeout(now: number): void {
     this.stats.timeouts++
     this.rtt.onTimeout()
-    this.ledbat.onTimeout()
-    this.recoverSeq = seqAdd(this.seqNr, -1)
+    this.cc.onTimeout()
+    this.recoverSeq = seqAdd(this.seq, -1)
     // Everything in flight is presumed lost and goes again, oldest first, as the (now minimal) window allows.
-    for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seqNr; s = seqAdd(s, 1)) {
+    for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seq; s = seqAdd(s, 1)) {
       const p = this.out.get(s)
-      if (p !== undefined) this.markLost(p, now, false)
+      if (p !== undefined) this.markLost(p, false)
     }
     this.rtoDeadline = now + this.rtt.rto
     // The oldest packet goes at once even if the window is exhausted.
@@ -248,7 +329,7 @@ export abstract class UtpSender {
   }
 
   /** Tail-loss probe timeout: a lost ACK (or a lost last packet) is found after ~2 RTT instead of a full RTO. */
-  protected probeTimeout(): number {
+  private probeTimeout(): number {
     return Math.max(2 * this.rtt.rtt, 10)
   }
 
@@ -256,33 +337,26 @@ export abstract class UtpSender {
    * Re-sends the newest outstanding packet so that the peer answers with a fresh ACK (RFC 8985's tail-loss probe).
    * Small windows see a timeout for every lost ACK otherwise. The window is left alone.
    */
-  protected tailLossProbe(now: number): void {
+  private tailLossProbe(now: number): void {
     this.probes++
-    for (let s = seqAdd(this.seqNr, -1); s !== this.lastAckRecv; s = seqAdd(s, -1)) {
+    for (let s = seqAdd(this.seq, -1); s !== this.lastAckRecv; s = seqAdd(s, -1)) {
       const p = this.out.get(s)
       if (p === undefined || p.sacked) continue
       if (p.lost) {
         this.resend(p, now)
         return
       }
-      const buf = alloc(p.size)
-      buf.set(p.buf)
-      p.buf = buf
-      p.transmits++
-      p.sentAt = now
-      this.stats.resent++
-      this.stamp(buf, now)
-      this.transmit(buf, now)
+      this.retransmit(p, now)
       return
     }
   }
 
-  protected sendResends(now: number): void {
+  /** Re-sends packets presumed lost: the oldest hole at once (fast retransmit), the others as the window allows. */
+  resendLost(now: number): void {
     const win = this.window()
-    for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seqNr && this.lostCount > 0; s = seqAdd(s, 1)) {
+    for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seq && this.lostCount > 0; s = seqAdd(s, 1)) {
       const p = this.out.get(s)
       if (p === undefined || !p.lost) continue
-      // The oldest hole is re-sent regardless of the window (fast retransmit); others wait for room.
       if (s !== seqAdd(this.lastAckRecv, 1) && this.inflight + p.size > win) {
         this.cwndFull = true
         return
@@ -291,19 +365,30 @@ export abstract class UtpSender {
     }
   }
 
-  protected resend(p: OutPacket, now: number): void {
+  private resend(p: OutPacket, now: number): void {
+    p.lost = false
+    this.lostCount--
+    this.inflight += p.size
+    this.retransmit(p, now)
+  }
+
+  private retransmit(p: OutPacket, now: number): void {
     // A fresh copy: the old array may still sit in a send queue (or in a simulated network).
     const buf = alloc(p.size)
     buf.set(p.buf)
     p.buf = buf
-    p.lost = false
-    this.lostCount--
-    this.inflight += p.size
     p.transmits++
     p.sentAt = now
     this.stats.resent++
-    this.stamp(buf, now)
-    this.transmit(buf, now)
+    this.link.restamp(buf, now)
+    this.link.transmit(buf, now)
+  }
+
+  /** The connection closed: forget everything in flight. */
+  clear(): void {
+    this.out.clear()
+    this.inflight = 0
+    this.lostCount = 0
   }
 }
 

@@ -12,6 +12,9 @@ function start(args: string[]) {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   const lines: Record<string, unknown>[] = []
+  // Waiting for an event line is decided by the child: the line arrives, or the child exits without it.
+  const waiters: Array<{ event: string; resolve: (l: Record<string, unknown>) => void }> = []
+  let exited = false
   let buf = ''
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => {
@@ -20,20 +23,26 @@ function start(args: string[]) {
   child.stdout.on('data', (d: Buffer) => {
     buf += d.toString()
     for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>)
+      const line = JSON.parse(buf.slice(0, i)) as Record<string, unknown>
+      lines.push(line)
       buf = buf.slice(i + 1)
+      for (const w of waiters.filter((x) => x.event === line.event)) w.resolve(line)
     }
   })
-  const closed = new Promise<number | null>((r) => child.on('close', r))
-  const next = async (event: string, ms = 15_000) => {
-    const end = Date.now() + ms
-    for (;;) {
+  const closed = new Promise<number | null>((r) =>
+    child.on('close', (code) => {
+      exited = true
+      r(code)
+    }),
+  )
+  const next = (event: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
       const l = lines.find((x) => x.event === event)
-      if (l) return l
-      if (Date.now() > end) throw new Error(`no ${event} event; stderr: ${stderr}`)
-      await new Promise((r) => setTimeout(r, 20))
-    }
-  }
+      if (l) return resolve(l)
+      if (exited) return reject(new Error(`exited without a ${event} event; stderr: ${stderr}`))
+      waiters.push({ event, resolve })
+      void closed.then(() => reject(new Error(`exited without a ${event} event; stderr: ${stderr}`)))
+    })
   return { child, lines, closed, next, stderr: () => stderr }
 }
 

@@ -24,7 +24,12 @@ describe('UdpMux: uTP and the DHT on one UDP port', { timeout: 20_000 }, () => {
       // KRPC comes from a third socket: the client's own socket belongs to its uTP manager.
       const krpcSock = await UdpSocket.bind({ host: '127.0.0.1' })
       const replies: string[] = []
-      krpcSock.setReceiver((d) => replies.push(Buffer.from(d).toString('latin1')))
+      const replied = new Promise<void>((resolve) =>
+        krpcSock.setReceiver((d) => {
+          replies.push(Buffer.from(d).toString('latin1'))
+          resolve()
+        }),
+      )
       const ping = 'd1:ad2:id20:bbbbbbbbbbbbbbbbbbbbe1:q4:ping1:t2:xx1:y1:qe'
       krpcSock.send(new TextEncoder().encode(ping), shared.address())
       krpcSock.send(new TextEncoder().encode('garbage that is neither'), shared.address())
@@ -35,7 +40,7 @@ describe('UdpMux: uTP and the DHT on one UDP port', { timeout: 20_000 }, () => {
       stream.write('over utp')
       const echoed = await new Promise<string>((r) => stream.once('data', (d: Buffer) => r(d.toString())))
       assert.equal(echoed, 'over utp')
-      for (let i = 0; i < 100 && replies.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+      await replied
       assert.deepEqual(dhtSeen, [ping])
       assert.equal(replies.length, 1)
       assert.equal(mux.stats.dht, 1)
