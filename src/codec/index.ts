@@ -5,7 +5,11 @@
  */
 export * from './bencode.js'
 export * from './bencode-span.js'
+export * from './bep33.js'
 export * from './bep42.js'
+export * from './bep44.js'
+export * from './bep44-build.js'
+export * from './bep51.js'
 export * from './bytes.js'
 export * from './compact.js'
 export * from './crc32c.js'
