@@ -25,7 +25,6 @@ import {
   generateKeypair,
   immutableTargetOf,
   mutableTargetOf,
-  sha1,
   signMutableItem,
   verifyMutableItem,
   verifySignature,
