@@ -1,5 +1,6 @@
 // The BEP 44 / 51 / 33 part of the KRPC parser: typed `put` arguments and the storage keys of a reply, built from
 // the scanner's slots once the schema has checked them.
+import { type BValue, decodePrefix } from './bencode.js'
 import {
   F_BFPE,
   F_BFSD,
@@ -13,6 +14,9 @@ import {
   F_SIG,
   F_TOKEN,
   F_V,
+  FIELDS,
+  Kind,
+  type Slots,
 } from './krpc-schema.js'
 import type { PutArgs, ReplyValues } from './krpc-types.js'
 
@@ -50,4 +54,20 @@ export function storageReply(r: ReplyValues, v: readonly unknown[], p: number): 
   if (p & (1 << F_NUM)) r.num = v[F_NUM] as number
   if (p & (1 << F_BFSD)) r.BFsd = v[F_BFSD] as Uint8Array
   if (p & (1 << F_BFPE)) r.BFpe = v[F_BFPE] as Uint8Array
+}
+
+/**
+ * A known key's value where the message does not type it (an unknown query's `a`, a key another method owns):
+ * as decoded bencode like any other extra key, not the raw span or bigint the typed field would hold.
+ */
+export function extraValue(f: number, slots: Slots): unknown {
+  const v = slots.v[f]
+  if ((slots.bad & (1 << f)) !== 0) return v
+  const kind = FIELDS[f].kind
+  if (kind === Kind.Raw) return decodePrefix(v as Uint8Array, 0, { strict: false }).value as BValue
+  if (kind === Kind.Int64) {
+    const n = v as bigint
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n
+  }
+  return v
 }

@@ -4,7 +4,7 @@
 import type { BValue } from './bencode.js'
 import { copyBytes, fromLatin1, latin1, tryUtf8 } from './bytes.js'
 import { CodecError } from './errors.js'
-import { putArgs, STORAGE_REPLY_MASK, storageReply } from './krpc-parse-storage.js'
+import { extraValue, putArgs, STORAGE_REPLY_MASK, storageReply } from './krpc-parse-storage.js'
 import { CH_0, CH_9, CH_D, CH_E, CH_I, DictSlots, Scanner } from './krpc-scan.js'
 import {
   F_ID,
@@ -82,7 +82,7 @@ function setExtra(obj: Record<string, unknown>, key: string, value: unknown): vo
 function addExtras(obj: Record<string, unknown>, slots: DictSlots, mask: number): void {
   const other = slots.present & ~mask
   if (other !== 0) {
-    for (let f = 0; f < FIELDS.length; f++) if (other & (1 << f)) setExtra(obj, FIELDS[f].name, slots.v[f])
+    for (let f = 0; f < FIELDS.length; f++) if (other & (1 << f)) setExtra(obj, FIELDS[f].name, extraValue(f, slots))
   }
   if (slots.extras !== null) for (const [k, v] of slots.extras) setExtra(obj, k, v)
 }

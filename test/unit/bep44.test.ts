@@ -10,6 +10,7 @@ import {
   buildPutReply,
   CodecError,
   checkMutableItem,
+  decode,
   encode,
   fromHex,
   fromLatin1,
@@ -306,5 +307,18 @@ describe('put validation in the parser (error codes and texts)', () => {
     assert.equal(checkMutableItem({ k: PK.subarray(1), sig: SIG1, seq: 1n, v })?.code, 203)
     assert.equal(checkMutableItem({ k: PK, sig: SIG1, seq: -1n, v })?.message, 'invalid (negative) sequence number')
     assert.equal(checkMutableItem({ k: PK, sig: SIG1, seq: 1n, v }), undefined)
+  })
+})
+
+describe('BEP 44 keys where no method types them', () => {
+  it('an unknown query keeps `v` and `seq` as decoded bencode, like any other key', () => {
+    const m = parseKrpc(encode({ a: { id: NID, seq: 7, v: { x: [1, 'y'] } }, q: 'put', t: T, y: 'q' }))
+    assert.ok(m.y === 'q' && !m.known)
+    assert.equal(m.a.seq, 7)
+    assert.deepEqual(m.a.v, decode(encode({ x: [1, 'y'] })))
+    const ping = parseKrpc(encode({ a: { id: NID, seq: 2n ** 60n, v: 'x' }, q: 'ping', t: T, y: 'q' }))
+    assert.ok(ping.y === 'q')
+    assert.equal(ping.a.seq, 2n ** 60n)
+    assert.deepEqual(ping.a.v, fromLatin1('x'))
   })
 })
