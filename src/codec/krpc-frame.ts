@@ -19,6 +19,7 @@ export interface FrameOptions {
 
 const OPEN_Q = ascii('d1:ad')
 const OPEN_R = ascii('1:rd')
+const D = ascii('d')
 const K_IP = ascii('2:ip')
 const K_Q = ascii('1:q')
 const K_RO = ascii('2:roi1e')
@@ -79,7 +80,7 @@ export function closeQuery(method: Uint8Array, tid: Uint8Array, o: FrameOptions 
 export function openReply(o: FrameOptions | undefined): void {
   const ip = o?.ip === undefined ? undefined : ipBytes(o.ip)
   reset()
-  raw(ascii('d'))
+  raw(D)
   if (ip !== undefined) {
     raw(K_IP)
     str(ip)
