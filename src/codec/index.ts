@@ -18,8 +18,49 @@ export {
   encode,
 } from './bencode.js'
 export { rawSpan, type SpanOptions } from './bencode-span.js'
+// BEP 33 scrape bloom filters.
+export { BLOOM_FILTER_BYTES, bloomEstimate, estimateUnion, ScrapeBloomFilter } from './bep33.js'
 // BEP 42 node ids.
 export { isBep42Exempt, isValidNodeIdForIp, nodeIdForIp } from './bep42.js'
+// BEP 44 storage: signature buffers, targets, size rules, get/put messages.
+export {
+  BEP44_MAX_SALT_LENGTH,
+  BEP44_MAX_SEQ,
+  BEP44_MAX_VALUE_LENGTH,
+  BEP44_PUBLIC_KEY_LENGTH,
+  BEP44_SIGNATURE_LENGTH,
+  type Bep44Problem,
+  checkMutableItem,
+  checkSaltSize,
+  checkValueSize,
+  type HashFunction,
+  INVALID_SIGNATURE,
+  immutableTarget,
+  type MutableItemFields,
+  mutableTarget,
+  mutableTargetInput,
+  signatureBuffer,
+  toSeq,
+} from './bep44.js'
+export {
+  buildGetQuery,
+  buildGetReply,
+  buildPutQuery,
+  buildPutReply,
+  type GetQueryOptions,
+  type GetReplyFields,
+  type PutItem,
+} from './bep44-build.js'
+// BEP 51 infohash sampling.
+export {
+  buildSampleInfohashesQuery,
+  buildSampleInfohashesReply,
+  SAMPLE_INTERVAL_MAX,
+  type SampleQueryOptions,
+  type SampleReplyFields,
+  samplesThatFit,
+  splitSamples,
+} from './bep51.js'
 // Hex, for info hashes and ids typed by people.
 export { fromHex, toHex } from './bytes.js'
 // Compact peer and node info (BEP 5, BEP 32).

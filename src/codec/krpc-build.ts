@@ -23,6 +23,16 @@ export interface KrpcOptions {
   impliedPort?: boolean
   /** BEP 32 `nodes6` (find_node and get_peers replies): compact IPv6 nodes, or nodes to encode. */
   nodes6?: Uint8Array | readonly CompactNode[]
+  /** BEP 33 `scrape: 1` (get_peers queries): ask for the `BFsd`/`BFpe` bloom filters. */
+  scrape?: boolean
+  /** BEP 33 `noseed: 1` (get_peers queries): ask for non-seeds in `values`. */
+  noseed?: boolean
+  /** BEP 33 `seed: 1` (announce_peer queries): we seed this torrent. */
+  seed?: boolean
+  /** BEP 33 `BFsd` (get_peers replies): the seeds' bloom filter, 256 bytes. */
+  BFsd?: Uint8Array
+  /** BEP 33 `BFpe` (get_peers replies): the downloaders' bloom filter, 256 bytes. */
+  BFpe?: Uint8Array
 }
 
 /** Compact IPv4 nodes as bytes (a multiple of 26) or as a list to encode. */
@@ -34,6 +44,13 @@ export type PeerArg = Uint8Array | CompactPeer
 const Q_START = ascii('d1:ad2:id20:')
 const R_START = ascii('d')
 const R_BODY = ascii('1:rd2:id20:')
+const K_R = ascii('1:rd')
+const K_ID = ascii('2:id20:')
+const K_BFPE = ascii('4:BFpe256:')
+const K_BFSD = ascii('4:BFsd256:')
+const K_NOSEED = ascii('6:noseedi1e')
+const K_SCRAPE = ascii('6:scrapei1e')
+const K_SEED = ascii('4:seedi1e')
 const K_IP = ascii('2:ip')
 const K_Q = ascii('e1:q')
 const K_RO = ascii('2:roi1e')
@@ -124,15 +141,37 @@ function queryEnd(method: Uint8Array, tid: Uint8Array, opts: KrpcOptions | undef
   return finish()
 }
 
+function bloom(b: Uint8Array | undefined, what: string): Uint8Array | undefined {
+  if (b === undefined) return undefined
+  if (bytesArg(b, what).length !== 256) throw new CodecError('BAD_LENGTH', `${what} must be 256 bytes, got ${b.length}`)
+  return b
+}
+
 function replyStart(nid: Uint8Array, opts: KrpcOptions | undefined): void {
-  reset()
   id20(nid, 'node id')
+  const bfpe = bloom(opts?.BFpe, 'BFpe')
+  const bfsd = bloom(opts?.BFsd, 'BFsd')
+  reset()
   raw(R_START)
   if (opts?.ip !== undefined) {
     raw(K_IP)
     str(ipBytes(opts.ip))
   }
-  raw(R_BODY)
+  if (bfpe === undefined && bfsd === undefined) {
+    raw(R_BODY)
+  } else {
+    // BEP 33: the capitalised keys sort before `id`.
+    raw(K_R)
+    if (bfpe !== undefined) {
+      raw(K_BFPE)
+      raw(bfpe)
+    }
+    if (bfsd !== undefined) {
+      raw(K_BFSD)
+      raw(bfsd)
+    }
+    raw(K_ID)
+  }
   raw(nid)
 }
 
@@ -194,6 +233,8 @@ export function buildGetPeersQuery(
   queryStart(nid)
   raw(K_INFO_HASH)
   raw(id20(infoHash, 'info_hash'))
+  if (options?.noseed) raw(K_NOSEED)
+  if (options?.scrape) raw(K_SCRAPE)
   want(options)
   return queryEnd(M_GET_PEERS, tid, options)
 }
@@ -222,6 +263,7 @@ export function buildAnnouncePeerQuery(
   raw(K_PORT)
   digits(port)
   end()
+  if (options?.seed) raw(K_SEED)
   raw(K_TOKEN)
   str(token)
   return queryEnd(M_ANNOUNCE, tid, options)

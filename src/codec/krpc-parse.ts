@@ -4,20 +4,25 @@
 import type { BValue } from './bencode.js'
 import { copyBytes, fromLatin1, latin1, tryUtf8 } from './bytes.js'
 import { CodecError } from './errors.js'
+import { extraValue, putArgs, STORAGE_REPLY_MASK, storageReply } from './krpc-parse-storage.js'
 import { CH_0, CH_9, CH_D, CH_E, CH_I, DictSlots, Scanner } from './krpc-scan.js'
 import {
-  checkRules,
   F_ID,
   F_IMPLIED_PORT,
   F_INFO_HASH,
   F_NODES,
   F_NODES6,
+  F_NOSEED,
   F_PORT,
+  F_SCRAPE,
+  F_SEED,
+  F_SEQ,
   F_TARGET,
   F_TOKEN,
   F_VALUES,
   F_WANT,
   FIELDS,
+  firstFailure,
   QUERY_MASKS,
   QUERY_RULES,
   REPLY_MASK,
@@ -27,11 +32,13 @@ import {
 import type {
   AnnouncePeerArgs,
   FindNodeArgs,
+  GetArgs,
   GetPeersArgs,
   KrpcMessage,
   KrpcMethod,
   KrpcQuery,
   ReplyValues,
+  SampleInfohashesArgs,
   UnknownArgs,
 } from './krpc-types.js'
 import { KrpcError } from './krpc-types.js'
@@ -41,6 +48,11 @@ export interface ParseKrpcOptions {
   maxDepth?: number
   /** Most values in one unknown key's value, and most `values` peers. Default 1024. */
   maxItems?: number
+  /**
+   * Also type and validate BEP 44 `get`/`put` and BEP 51 `sample_infohashes` queries (`known: true`). Default
+   * false: they parse as unknown queries (`known: false`), for a server that answers them 204.
+   */
+  allMethods?: boolean
 }
 
 const scanner = new Scanner()
@@ -70,7 +82,7 @@ function setExtra(obj: Record<string, unknown>, key: string, value: unknown): vo
 function addExtras(obj: Record<string, unknown>, slots: DictSlots, mask: number): void {
   const other = slots.present & ~mask
   if (other !== 0) {
-    for (let f = 0; f < FIELDS.length; f++) if (other & (1 << f)) setExtra(obj, FIELDS[f].name, slots.v[f])
+    for (let f = 0; f < FIELDS.length; f++) if (other & (1 << f)) setExtra(obj, FIELDS[f].name, extraValue(f, slots))
   }
   if (slots.extras !== null) for (const [k, v] of slots.extras) setExtra(obj, k, v)
 }
@@ -84,6 +96,7 @@ function wantOf(v: unknown): string[] {
 const M_FIND_NODE = fromLatin1('find_node')
 const M_GET_PEERS = fromLatin1('get_peers')
 const M_ANNOUNCE_PEER = fromLatin1('announce_peer')
+const M_SAMPLE_INFOHASHES = fromLatin1('sample_infohashes')
 
 function same(buf: Uint8Array, s: number, word: Uint8Array): boolean {
   for (let i = 0; i < word.length; i++) if (buf[s + i] !== word[i]) return false
@@ -99,6 +112,14 @@ function methodOf(buf: Uint8Array, s: number, n: number): KrpcMethod | undefined
     if (c === 0x67 && same(buf, s, M_GET_PEERS)) return 'get_peers'
   }
   if (n === 13 && c === 0x61 && same(buf, s, M_ANNOUNCE_PEER)) return 'announce_peer'
+  return undefined
+}
+
+/** BEP 44 and 51 methods. */
+function storageMethodOf(buf: Uint8Array, s: number, n: number): KrpcMethod | undefined {
+  if (n === 3 && buf[s + 1] === 0x65 && buf[s + 2] === 0x74) return buf[s] === 0x67 ? 'get' : undefined
+  if (n === 3 && buf[s] === 0x70 && buf[s + 1] === 0x75 && buf[s + 2] === 0x74) return 'put'
+  if (n === 17 && same(buf, s, M_SAMPLE_INFOHASHES)) return 'sample_infohashes'
   return undefined
 }
 
@@ -119,6 +140,8 @@ function buildArgs(method: KrpcMethod): KrpcQuery['a'] {
     case 'get_peers': {
       const gp: GetPeersArgs = { id, info_hash: v[F_INFO_HASH] as Uint8Array }
       if (A.present & (1 << F_WANT)) gp.want = wantOf(v[F_WANT])
+      if (A.present & (1 << F_SCRAPE)) gp.scrape = v[F_SCRAPE] as number
+      if (A.present & (1 << F_NOSEED)) gp.noseed = v[F_NOSEED] as number
       a = gp
       break
     }
@@ -130,7 +153,24 @@ function buildArgs(method: KrpcMethod): KrpcQuery['a'] {
         token: v[F_TOKEN] as Uint8Array,
       }
       if (A.present & (1 << F_IMPLIED_PORT)) ap.implied_port = v[F_IMPLIED_PORT] !== 0
+      if (A.present & (1 << F_SEED)) ap.seed = v[F_SEED] as number
       a = ap
+      break
+    }
+    case 'get': {
+      const g: GetArgs = { id, target: v[F_TARGET] as Uint8Array }
+      if (A.present & (1 << F_SEQ)) g.seq = v[F_SEQ] as bigint
+      if (A.present & (1 << F_WANT)) g.want = wantOf(v[F_WANT])
+      a = g
+      break
+    }
+    case 'put':
+      a = putArgs(id, v, A.present)
+      break
+    case 'sample_infohashes': {
+      const si: SampleInfohashesArgs = { id, target: v[F_TARGET] as Uint8Array }
+      if (A.present & (1 << F_WANT)) si.want = wantOf(v[F_WANT])
+      a = si
       break
     }
   }
@@ -146,6 +186,7 @@ function buildReply(): ReplyValues {
   if (p & (1 << F_NODES6)) r.nodes6 = v[F_NODES6] as Uint8Array
   if (p & (1 << F_VALUES)) r.values = v[F_VALUES] as Uint8Array[]
   if (p & (1 << F_TOKEN)) r.token = v[F_TOKEN] as Uint8Array
+  if (p & STORAGE_REPLY_MASK) storageReply(r, v, p)
   if (R.extras !== null || (p & ~REPLY_MASK) !== 0) addExtras(r, R, REPLY_MASK)
   return r
 }
@@ -297,12 +338,15 @@ export function parseKrpc(buf: Uint8Array, options: ParseKrpcOptions = {}): Krpc
   if (y === 0x71) {
     if ((seen & T_Q) === 0) throw invalid(t, isQuery, 'MISSING_KEY', "missing 'q' key")
     if (qBad) throw invalid(t, isQuery, 'BAD_TYPE', "invalid value for 'q'")
-    const method = methodOf(buf, qs, qn)
+    const method = methodOf(buf, qs, qn) ?? (options.allMethods ? storageMethodOf(buf, qs, qn) : undefined)
     const name = method ?? latin1(buf, qs, qs + qn)
     if ((seen & T_A) === 0) throw invalid(t, isQuery, 'MISSING_KEY', "missing 'a' key", name)
     if (aBad) throw invalid(t, isQuery, 'BAD_TYPE', "invalid value for 'a'", name)
-    const fail = checkRules(A, method ? QUERY_RULES[method] : UNKNOWN_QUERY_RULES)
-    if (fail !== undefined) throw invalid(t, isQuery, ruleCode(fail), fail, name)
+    const fail = firstFailure(A, method ? QUERY_RULES[method] : UNKNOWN_QUERY_RULES)
+    if (fail !== undefined) {
+      const code = fail.code === 203 ? ruleCode(fail.reason) : 'BAD_LENGTH'
+      throw new KrpcError(code, fail.reason, { tid: t, isQuery, method: name, krpcCode: fail.code })
+    }
     if (method) msg = { y: 'q', known: true, t, q: method, a: buildArgs(method) }
     else msg = { y: 'q', known: false, t, q: name, a: slotsObject(A) as UnknownArgs }
     if (ro) msg.ro = true
@@ -310,8 +354,8 @@ export function parseKrpc(buf: Uint8Array, options: ParseKrpcOptions = {}): Krpc
   } else if (y === 0x72) {
     if ((seen & T_R) === 0) throw invalid(t, isQuery, 'MISSING_KEY', "missing 'r' key")
     if (rBad) throw invalid(t, isQuery, 'BAD_TYPE', "invalid value for 'r'")
-    const fail = checkRules(R, REPLY_RULES)
-    if (fail !== undefined) throw invalid(t, isQuery, ruleCode(fail), fail)
+    const fail = firstFailure(R, REPLY_RULES)
+    if (fail !== undefined) throw invalid(t, isQuery, ruleCode(fail.reason), fail.reason)
     msg = { y: 'r', t, r: buildReply() }
     if (seen & T_A) setExtra(msg, 'a', slotsObject(A))
   } else {

@@ -5,14 +5,28 @@ import { type BValue, decodePrefix } from './bencode.js'
 import { latin1 } from './bytes.js'
 import { CodecError, type CodecErrorCode } from './errors.js'
 import {
+  F_BFPE,
+  F_BFSD,
+  F_CAS,
   F_ID,
   F_IMPLIED_PORT,
   F_INFO_HASH,
+  F_INTERVAL,
+  F_K,
   F_NODES,
   F_NODES6,
+  F_NOSEED,
+  F_NUM,
   F_PORT,
+  F_SALT,
+  F_SAMPLES,
+  F_SCRAPE,
+  F_SEED,
+  F_SEQ,
+  F_SIG,
   F_TARGET,
   F_TOKEN,
+  F_V,
   F_VALUES,
   F_WANT,
   FIELDS,
@@ -41,6 +55,10 @@ const K_NODES = ascii('nodes')
 const K_TOKEN = ascii('token')
 const K_INFO_HASH = ascii('info_hash')
 const K_IMPLIED_PORT = ascii('implied_port')
+const K_SCRAPE = ascii('scrape')
+const K_NOSEED = ascii('noseed')
+const K_SAMPLES = ascii('samples')
+const K_INTERVAL = ascii('interval')
 
 /** A dictionary's slots plus its unknown keys, reused from parse to parse. */
 export class DictSlots implements Slots {
@@ -149,6 +167,28 @@ export class Scanner {
     return neg ? -n : n
   }
 
+  /** At 'i': an integer, exactly, as a bigint (lenient about leading zeros like `int`). */
+  int64(): bigint {
+    const b = this.buf
+    const end = this.end
+    const start = this.pos + 1
+    let i = start
+    if (i < end && b[i] === MINUS) i++
+    const digits = i
+    for (;;) {
+      if (i >= end) this.fail('TRUNCATED', 'input ended inside an integer', i)
+      const c = b[i]
+      if (c === CH_E) break
+      if (c < CH_0 || c > CH_9) this.fail('UNEXPECTED_BYTE', 'bad integer', i)
+      i++
+    }
+    if (i === digits) this.fail('UNEXPECTED_BYTE', 'integer without digits', i)
+    // Longer than any int64 (with leading zeros at most a few): refuse before building a huge bigint.
+    if (i - digits > 40) this.fail('INTEGER_OVERFLOW', 'integer too long', start)
+    this.pos = i + 1
+    return BigInt(latin1(b, start, i))
+  }
+
   /** Any value, decoded generically (lenient) within the depth and item bounds. */
   generic(depth: number): BValue {
     if (this.pos >= this.end) this.fail('TRUNCATED', 'input ended where a value was expected')
@@ -213,12 +253,16 @@ export class Scanner {
   field(s: number, n: number): number {
     const b = this.buf
     switch (n) {
+      case 1:
+        return b[s] === 0x76 ? F_V : b[s] === 0x6b ? F_K : -1
       case 2:
         return b[s] === 0x69 && b[s + 1] === 0x64 ? F_ID : -1
+      case 3:
+        return this.field3(s)
       case 4:
         if (b[s] === 0x70 && b[s + 1] === 0x6f && b[s + 2] === 0x72 && b[s + 3] === 0x74) return F_PORT
         if (b[s] === 0x77 && b[s + 1] === 0x61 && b[s + 2] === 0x6e && b[s + 3] === 0x74) return F_WANT
-        return -1
+        return this.field4(s)
       case 5:
         if (this.is(s, K_NODES)) return F_NODES
         if (this.is(s, K_TOKEN)) return F_TOKEN
@@ -227,7 +271,13 @@ export class Scanner {
         if (this.is(s, K_VALUES)) return F_VALUES
         if (this.is(s, K_TARGET)) return F_TARGET
         if (this.is(s, K_NODES6)) return F_NODES6
+        if (this.is(s, K_SCRAPE)) return F_SCRAPE
+        if (this.is(s, K_NOSEED)) return F_NOSEED
         return -1
+      case 7:
+        return this.is(s, K_SAMPLES) ? F_SAMPLES : -1
+      case 8:
+        return this.is(s, K_INTERVAL) ? F_INTERVAL : -1
       case 9:
         return this.is(s, K_INFO_HASH) ? F_INFO_HASH : -1
       case 12:
@@ -235,6 +285,41 @@ export class Scanner {
       default:
         return -1
     }
+  }
+
+  /** The 3-letter keys: `seq`, `sig`, `cas`, `num` (BEP 44, 51). */
+  private field3(s: number): number {
+    const b = this.buf
+    const c0 = b[s]
+    const c1 = b[s + 1]
+    const c2 = b[s + 2]
+    if (c0 === 0x73) {
+      if (c1 === 0x65 && c2 === 0x71) return F_SEQ
+      if (c1 === 0x69 && c2 === 0x67) return F_SIG
+      return -1
+    }
+    if (c0 === 0x63 && c1 === 0x61 && c2 === 0x73) return F_CAS
+    if (c0 === 0x6e && c1 === 0x75 && c2 === 0x6d) return F_NUM
+    return -1
+  }
+
+  /** The other 4-letter keys: `salt`, `seed` (BEP 44, 33) and `BFsd`, `BFpe` (BEP 33). */
+  private field4(s: number): number {
+    const b = this.buf
+    const c0 = b[s]
+    const c1 = b[s + 1]
+    const c2 = b[s + 2]
+    const c3 = b[s + 3]
+    if (c0 === 0x73) {
+      if (c1 === 0x61 && c2 === 0x6c && c3 === 0x74) return F_SALT
+      if (c1 === 0x65 && c2 === 0x65 && c3 === 0x64) return F_SEED
+      return -1
+    }
+    if (c0 === 0x42 && c1 === 0x46) {
+      if (c2 === 0x73 && c3 === 0x64) return F_BFSD
+      if (c2 === 0x70 && c3 === 0x65) return F_BFPE
+    }
+    return -1
   }
 
   is(s: number, key: Uint8Array): boolean {
@@ -277,6 +362,11 @@ export class Scanner {
       else if (kind === Kind.Int && t === CH_I) slots.v[f] = this.int()
       else if (kind === Kind.Peers && t === CH_L) slots.v[f] = this.peers(depth + 1)
       else if (kind === Kind.List && t === CH_L) slots.v[f] = this.generic(depth + 1)
+      else if (kind === Kind.Raw) {
+        const start = this.pos
+        this.generic(depth + 1)
+        slots.v[f] = this.view(start, this.pos - start)
+      } else if (kind === Kind.Int64 && t === CH_I) slots.v[f] = this.int64()
       else {
         slots.v[f] = this.generic(depth + 1)
         slots.bad |= bit

@@ -27,9 +27,15 @@ export const KRPC_ERROR_NAMES: Readonly<Record<number, string>> = Object.freeze(
   302: 'Sequence number less than current',
 })
 
-/** The query methods the parser types and validates; any other `q` parses as an unknown query. */
-export type KrpcMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer'
+/**
+ * The query methods the parser types and validates; any other `q` parses as an unknown query. BEP 44 `get`/`put`
+ * and BEP 51 `sample_infohashes` are typed only with `parseKrpc(bytes, { allMethods: true })`.
+ */
+export type KrpcMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer' | StorageMethod
 export const KRPC_METHODS: readonly KrpcMethod[] = ['ping', 'find_node', 'get_peers', 'announce_peer']
+/** BEP 44 and BEP 51 methods. */
+export type StorageMethod = 'get' | 'put' | 'sample_infohashes'
+export const STORAGE_METHODS: readonly StorageMethod[] = ['get', 'put', 'sample_infohashes']
 
 /** Address families a query can ask for with `want` (BEP 32). */
 export type KrpcWant = 'n4' | 'n6'
@@ -63,6 +69,10 @@ export interface GetPeersArgs {
   id: Uint8Array
   info_hash: Uint8Array
   want?: string[]
+  /** BEP 33: 1 asks for the `BFsd`/`BFpe` bloom filters. Any integer is kept; only 1 means yes. */
+  scrape?: number
+  /** BEP 33: 1 asks for non-seeds in `values` (best effort). */
+  noseed?: number
   [key: string]: unknown
 }
 
@@ -74,6 +84,42 @@ export interface AnnouncePeerArgs {
   token: Uint8Array
   /** True when `implied_port` is a non-zero integer: use the UDP source port. */
   implied_port?: boolean
+  /** BEP 33: 1 when the announcer seeds. Absent or any other value: a downloader. */
+  seed?: number
+  [key: string]: unknown
+}
+
+/** BEP 44 `get`: the item stored under `target`; with `seq`, only when the stored one is newer. */
+export interface GetArgs {
+  id: Uint8Array
+  target: Uint8Array
+  seq?: bigint
+  want?: string[]
+  [key: string]: unknown
+}
+
+/**
+ * BEP 44 `put`. `v` is the value's bencoding exactly as sent (canonical, 1-1000 bytes: checked). Mutable when
+ * `k` (32 bytes) is present, and then `sig` (64 bytes) and `seq` (≥ 0) are too; `salt` is ≤ 64 bytes. The
+ * signature is not checked here: that needs Ed25519, outside the codec.
+ */
+export interface PutArgs {
+  id: Uint8Array
+  token: Uint8Array
+  v: Uint8Array
+  k?: Uint8Array
+  sig?: Uint8Array
+  seq?: bigint
+  cas?: bigint
+  salt?: Uint8Array
+  [key: string]: unknown
+}
+
+/** BEP 51 `sample_infohashes`: `target` only steers the `nodes` returned. */
+export interface SampleInfohashesArgs {
+  id: Uint8Array
+  target: Uint8Array
+  want?: string[]
   [key: string]: unknown
 }
 
@@ -109,6 +155,21 @@ export interface AnnouncePeerQuery extends QueryEnvelope {
   q: 'announce_peer'
   a: AnnouncePeerArgs
 }
+export interface GetQuery extends QueryEnvelope {
+  known: true
+  q: 'get'
+  a: GetArgs
+}
+export interface PutQuery extends QueryEnvelope {
+  known: true
+  q: 'put'
+  a: PutArgs
+}
+export interface SampleInfohashesQuery extends QueryEnvelope {
+  known: true
+  q: 'sample_infohashes'
+  a: SampleInfohashesArgs
+}
 /** A query whose method we do not know (`known: false`): answer 204, or handle it (BEP 44, BEP 51) yourself. */
 export interface UnknownQuery extends QueryEnvelope {
   known: false
@@ -116,7 +177,14 @@ export interface UnknownQuery extends QueryEnvelope {
   a: UnknownArgs
 }
 
-export type KnownQuery = PingQuery | FindNodeQuery | GetPeersQuery | AnnouncePeerQuery
+export type KnownQuery =
+  | PingQuery
+  | FindNodeQuery
+  | GetPeersQuery
+  | AnnouncePeerQuery
+  | GetQuery
+  | PutQuery
+  | SampleInfohashesQuery
 export type KrpcQuery = KnownQuery | UnknownQuery
 
 /** The body of a reply. Which keys are present depends on the query it answers. */
@@ -129,6 +197,24 @@ export interface ReplyValues {
   /** Compact peers, each 6 or 18 bytes; entries of other lengths are skipped (as libtorrent does). */
   values?: Uint8Array[]
   token?: Uint8Array
+  /** BEP 44 `get`: the item's bencoding as received (hash or verify these bytes, do not re-encode). */
+  v?: Uint8Array
+  /** BEP 44: the mutable item's public key, 32 bytes. */
+  k?: Uint8Array
+  /** BEP 44: the mutable item's signature, 64 bytes. */
+  sig?: Uint8Array
+  /** BEP 44: the mutable item's sequence number (int64). */
+  seq?: bigint
+  /** BEP 51: stored infohashes, a multiple of 20 bytes. */
+  samples?: Uint8Array
+  /** BEP 51: seconds (0-21600) before asking this node for samples again. */
+  interval?: number
+  /** BEP 51: how many infohashes the node stores (≥ 0). */
+  num?: number
+  /** BEP 33: bloom filter of the seeds' IPs, 256 bytes. */
+  BFsd?: Uint8Array
+  /** BEP 33: bloom filter of the downloaders' IPs, 256 bytes. */
+  BFpe?: Uint8Array
   [key: string]: unknown
 }
 

@@ -1,5 +1,7 @@
 // KRPC (BEP 5) in one import: builders, the parser, types and error codes. `query` and `reply` group the
 // builders the way the seed's `:query` and `:reply` export tags do.
+import { buildGetQuery, buildGetReply, buildPutQuery, buildPutReply } from './bep44-build.js'
+import { buildSampleInfohashesQuery, buildSampleInfohashesReply } from './bep51.js'
 import {
   buildAnnouncePeerQuery,
   buildAnnouncePeerReply,
@@ -22,6 +24,9 @@ export const query = Object.freeze({
   findNode: buildFindNodeQuery,
   getPeers: buildGetPeersQuery,
   announcePeer: buildAnnouncePeerQuery,
+  get: buildGetQuery,
+  put: buildPutQuery,
+  sampleInfohashes: buildSampleInfohashesQuery,
 })
 
 /** Reply builders: `reply.ping(tid, nid)`, `reply.getPeers(tid, nid, values, nodes, token)`, `reply.error(…)`. */
@@ -30,5 +35,8 @@ export const reply = Object.freeze({
   findNode: buildFindNodeReply,
   getPeers: buildGetPeersReply,
   announcePeer: buildAnnouncePeerReply,
+  get: buildGetReply,
+  put: buildPutReply,
+  sampleInfohashes: buildSampleInfohashesReply,
   error: buildErrorReply,
 })

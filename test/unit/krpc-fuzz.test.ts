@@ -257,7 +257,7 @@ function invariants(m: KrpcMessage): void {
       assert.ok(m.a.token instanceof Uint8Array)
       assert.ok(Number.isInteger(m.a.port) && m.a.port >= (m.a.implied_port ? 0 : 1) && m.a.port <= 65535)
     }
-    if (m.known && m.q !== 'announce_peer' && m.q !== 'ping' && m.a.want) {
+    if (m.known && m.q !== 'announce_peer' && m.q !== 'ping' && m.q !== 'put' && m.a.want) {
       for (const w of m.a.want) assert.equal(typeof w, 'string')
     }
   } else if (m.y === 'r') {
