@@ -57,13 +57,20 @@ def seed(path, save_path):
                       'enable_upnp': False, 'enable_natpmp': False})
     h = ses.add_torrent({'ti': lt.torrent_info(path), 'save_path': save_path})
     h.force_recheck()
-    deadline = time.time() + 60
+    # The recheck ends in seeding (every piece verified) or downloading/finished (some failed); wait for either
+    # once the check has started (or 3 s passed without one being seen: a tiny torrent checks in an instant).
+    checking = (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data)
+    start = time.time()
+    seen_check = False
     st = h.status()
-    while time.time() < deadline:
+    while time.time() < start + 60:
         st = h.status()
-        if st.state == lt.torrent_status.seeding or (st.state not in (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data) and st.progress < 1 and st.num_pieces == 0 and time.time() > deadline - 55):
+        seen_check = seen_check or st.state in checking
+        if st.state == lt.torrent_status.seeding:
             break
-        time.sleep(0.1)
+        if st.state not in checking and (seen_check or time.time() > start + 3):
+            break
+        time.sleep(0.05)
     print(json.dumps({'event': 'seed', 'state': str(st.state), 'seeding': st.state == lt.torrent_status.seeding,
                       'num_pieces': st.num_pieces, 'progress': st.progress, **hashes(h.torrent_file())}))
 

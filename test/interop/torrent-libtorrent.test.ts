@@ -80,4 +80,18 @@ describe('.torrent interop with libtorrent 2.0.8', { skip, timeout: 300_000 }, (
       })
     }
   }
+
+  it('the seeding check can fail: one changed byte and libtorrent does not seed', async () => {
+    const copy = join(dir, 'corrupt')
+    mkdirSync(copy)
+    const data = new Uint8Array(readFileSync(join(dir, 'single.bin')))
+    writeFileSync(join(copy, 'single.bin'), data)
+    const r = await createTorrent(join(copy, 'single.bin'), { pieceLength: 16384, version: 'hybrid' })
+    const file = join(dir, 'corrupt.torrent')
+    writeFileSync(file, r.torrent)
+    data[50000] ^= 0xff
+    writeFileSync(join(copy, 'single.bin'), data)
+    const seeded = await lt('seed', file, copy)
+    assert.equal(seeded.seeding, false, `libtorrent state ${seeded.state}`)
+  })
 })
