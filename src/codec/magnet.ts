@@ -210,7 +210,8 @@ export function formatMagnet(link: Partial<MagnetLink>): string {
   if (link.name !== undefined) parts.push(`dn=${percentEncode(link.name)}`)
   for (const t of link.trackers ?? []) parts.push(`tr=${percentEncode(t)}`)
   for (const w of link.webSeeds ?? []) parts.push(`ws=${percentEncode(w)}`)
-  for (const p of link.peers ?? []) parts.push(`x.pe=${percentEncode(formatPeer(p))}`)
+  // Raw `[v6]:port`: libtorrent 2.0.8 does not percent-decode x.pe and drops an escaped IPv6 peer.
+  for (const p of link.peers ?? []) parts.push(`x.pe=${formatPeer(p)}`)
   if (link.select && link.select.length > 0)
     parts.push(`so=${link.select.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')}`)
   for (const [k, v] of link.extra ?? []) parts.push(`${percentEncode(k)}=${percentEncode(v)}`)

@@ -4,6 +4,10 @@
       makes a .torrent with lt.create_torrent and prints its infohashes as one JSON line
   lt_torrent.py info <file.torrent>
       loads a .torrent with lt.torrent_info and prints what libtorrent read as one JSON line
+  lt_torrent.py magnet <file.torrent>
+      prints lt.make_magnet_uri for the torrent
+  lt_torrent.py parse-magnet <uri>
+      prints what lt.parse_magnet_uri read: infohashes, name, trackers, peers, file priorities (from `so`)
   lt_torrent.py seed <file.torrent> <save_path>
       adds the torrent with its data, forces a hash check and prints the final state (seeding or not)
 """
@@ -75,12 +79,33 @@ def seed(path, save_path):
                       'num_pieces': st.num_pieces, 'progress': st.progress, **hashes(h.torrent_file())}))
 
 
+def magnet(path):
+    print(json.dumps({'event': 'magnet', 'uri': lt.make_magnet_uri(lt.torrent_info(path))}))
+
+
+def parse_magnet(uri):
+    p = lt.parse_magnet_uri(uri)
+    ih = p.info_hashes
+    out = {'event': 'parsed', 'name': p.name, 'trackers': list(p.trackers),
+           'peers': ['[%s]:%d' % (h, port) if ':' in h else '%s:%d' % (h, port) for h, port in p.peers],
+           'file_priorities': [int(x) for x in p.file_priorities]}
+    if ih.has_v1():
+        out['v1'] = str(ih.v1)
+    if ih.has_v2():
+        out['v2'] = str(ih.v2)
+    print(json.dumps(out))
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'create':
         create(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6:])
     elif cmd == 'info':
         info(sys.argv[2])
+    elif cmd == 'magnet':
+        magnet(sys.argv[2])
+    elif cmd == 'parse-magnet':
+        parse_magnet(sys.argv[2])
     elif cmd == 'seed':
         seed(sys.argv[2], sys.argv[3])
     else:

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { encodeMetainfo, parseMetainfo, toHex } from '../../src/codec/index.js'
+import { encodeMetainfo, formatMagnet, parseMagnet, parseMetainfo, toHex } from '../../src/codec/index.js'
 import { badPieceLayers, createTorrent, infoHashes } from '../../src/torrent/index.js'
 import { writeFixtureData } from '../helpers/torrent-data.js'
 import { libtorrentSkip, PYTHON } from './lt-available.js'
@@ -80,6 +80,42 @@ describe('.torrent interop with libtorrent 2.0.8', { skip, timeout: 300_000 }, (
       })
     }
   }
+
+  it('magnet links both ways: libtorrent reads ours and we read its own', async () => {
+    const file = join(dir, 'lt-multi-hybrid.torrent')
+    await lt('create', join(dir, 'multi'), file, 'hybrid', '32768', 'http://t.example/a', 'udp://t2.example:6969')
+    const m = parseMetainfo(new Uint8Array(readFileSync(file)))
+    const h = infoHashes(m.info)
+    const theirs = parseMagnet(((await lt('magnet', file)) as { uri: string }).uri)
+    assert.deepEqual(theirs.infoHash, h.v1)
+    assert.deepEqual(theirs.infoHashV2, h.v2)
+    assert.equal(theirs.name, 'multi')
+    assert.deepEqual(theirs.trackers, ['http://t.example/a', 'udp://t2.example:6969'])
+
+    const link = {
+      infoHash: h.v1,
+      infoHashV2: h.v2,
+      name: 'a name & more/é',
+      trackers: ['udp://t.example:6969/announce?k=1&x=2'],
+      peers: [
+        { host: '127.0.0.1', port: 6881 },
+        { host: '::1', port: 51413 },
+      ],
+      select: [[1, 2]] as Array<[number, number]>,
+    }
+    const read = (await lt('parse-magnet', formatMagnet(link))) as LtOut & {
+      name: string
+      trackers: string[]
+      peers: string[]
+      file_priorities: number[]
+    }
+    assert.equal(read.v1, toHex(h.v1 as Uint8Array))
+    assert.equal(read.v2, toHex(h.v2 as Uint8Array))
+    assert.equal(read.name, link.name)
+    assert.deepEqual(read.trackers, link.trackers)
+    assert.deepEqual(read.peers, ['127.0.0.1:6881', '[::1]:51413'])
+    assert.deepEqual(read.file_priorities, [0, 4, 4])
+  })
 
   it('the seeding check can fail: one changed byte and libtorrent does not seed', async () => {
     const copy = join(dir, 'corrupt')
