@@ -62,6 +62,15 @@ export type { PunchOptions } from './swarm/punch.js'
 export type { Relay, RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
 export { acceptUtp, bindUtpPort, UtpDialer, type UtpDialerOptions, type UtpPort } from './swarm/utp.js'
+// .torrent files: infohashes of a metainfo's info bytes, and making a torrent from files on disk.
+export {
+  type CreatedTorrent,
+  type CreateProgress,
+  type CreateTorrentOptions,
+  createTorrent,
+  TorrentCreateError,
+} from './torrent/create.js'
+export { type InfoHashes, infoHashes, infoHashV1, infoHashV2 } from './torrent/hash.js'
 // uTP (BEP 29).
 export type { ConnectionStats, ConnState, UtpConnection } from './utp/connection.js'
 export { type UtpConnectionOptions, UtpError, type UtpErrorCode } from './utp/options.js'

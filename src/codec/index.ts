@@ -105,6 +105,31 @@ export {
 export type { IpFamily } from './ip.js'
 // KRPC (BEP 5): builders, the parser, message types, error codes.
 export * from './krpc.js'
+// Magnet links (BEP 9, BEP 53; v2 btmh from BEP 52).
+export {
+  formatMagnet,
+  fromBase32,
+  MAGNET_MAX_LENGTH,
+  MagnetError,
+  type MagnetErrorCode,
+  type MagnetLink,
+  type MagnetPeer,
+  magnetSelects,
+  parseMagnet,
+  toBase32,
+} from './magnet.js'
+// Metainfo (.torrent) files: v1, v2 and hybrid, with the info dictionary's exact bytes.
+export {
+  encodeMetainfo,
+  type Metainfo,
+  MetainfoError,
+  type MetainfoFile,
+  type MetainfoInfo,
+  type MetainfoLimits,
+  type MetainfoVersion,
+  parseInfo,
+  parseMetainfo,
+} from './metainfo.js'
 // Node ids, XOR distance, transaction ids.
 export {
   type ByteSource,
@@ -146,6 +171,17 @@ export {
   type PexMessage,
   type PexPeer,
 } from './pex.js'
+// BEP 9 metadata exchange messages.
+export {
+  decodeUtMetadata,
+  encodeUtMetadata,
+  METADATA_MAX_SIZE,
+  METADATA_PIECE_SIZE,
+  metadataPieceCount,
+  metadataPieceLength,
+  type UtMetadataContext,
+  type UtMetadataMessage,
+} from './ut-metadata.js'
 // uTP packets (BEP 29).
 export {
   decodeUtpPacket,
