@@ -26,6 +26,9 @@ export class DHT extends DHTLookups {
   private owned: DatagramSocket[] = []
   private bootstrapPromise: Promise<void> | undefined
   private readonly refreshing = { 4: false, 6: false }
+  /** Self-lookups while the table is short of K nodes: the tick of the next one, and the growing pause. */
+  private readonly selfLookupTick = { 4: 0, 6: 0 }
+  private readonly selfBackoff = { 4: 1, 6: 1 }
   private ticks = 0
   private listening: Promise<Endpoint> | undefined
 
@@ -239,11 +242,17 @@ export class DHT extends DHTLookups {
     }
   }
 
-  /** One family's table upkeep: ping the stalest node, refresh a stale bucket, look ourselves up when nearly empty. */
+  /**
+   * One family's table upkeep: ping the stalest node and verify one unconfirmed entry, refresh a stale bucket, and
+   * look ourselves up again while the table is short of K nodes (after 1, 2, 4, 8, then every 12 ticks): the
+   * first nodes to join a network learn of the others only that way.
+   */
   private maintain(family: 4 | 6): void {
     const table = this.tables[family]
     const stale = table.stalest()
     if (stale) this.pingQuietly(stale)
+    const unverified = table.unverified()
+    if (unverified) this.pingQuietly(unverified)
     if (this.refreshing[family]) return
     let target: Uint8Array | undefined
     if (table.size > 0) {
@@ -253,14 +262,14 @@ export class DHT extends DHTLookups {
         target = this.refreshTarget(buckets[0])
       }
     }
-    // Few or no nodes (alone at first, or the network was down): look ourselves up again.
-    if (
-      !target &&
-      this.ticks % 12 === 0 &&
-      table.size < this.k &&
-      (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
-    )
+    // Few or no nodes (alone at first, or the network was down): look ourselves up again, backing off.
+    const short = table.size < this.k && (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
+    if (!short) this.selfBackoff[family] = 1
+    else if (!target && this.ticks >= this.selfLookupTick[family]) {
       target = this._id
+      this.selfLookupTick[family] = this.ticks + this.selfBackoff[family]
+      this.selfBackoff[family] = Math.min(12, this.selfBackoff[family] * 2)
+    }
     if (!target) return
     this.refreshing[family] = true
     this.findNodeIn(family, target)
