@@ -118,7 +118,11 @@ export class DHT extends DHTLookups {
 
   protected override idChanged(): void {
     if (this.destroyed || !this.socket) return
-    this.findNode(this._id).catch(() => {})
+    this.findNode(this._id)
+      .catch(() => {})
+      .then(() => {
+        for (const f of this.families) if (!this.destroyed) void this.refreshBuckets(f)
+      })
   }
 
   private adoptId(id: Uint8Array): void {
@@ -154,6 +158,29 @@ export class DHT extends DHTLookups {
       if (!this.destroyed) this.emit('warning', err as Error)
     }
     if (!this.destroyed) this.emit('ready')
+    for (const f of this.families) void this.refreshBuckets(f)
+  }
+
+  /**
+   * After the bootstrap lookup, each bucket that is not full is refreshed once, far to near, one lookup after the
+   * other (Kademlia's join: "refresh all buckets further away than the closest neighbour"). The self-lookup meets
+   * only the nodes next to us; without this a subtree beside ours stays unknown until the 15-minute refresh, and
+   * lookups into it from us or from our neighbours end on our side of it. The bucket holding our id (the last) is
+   * the self-lookup's.
+   */
+  private async refreshBuckets(family: 4 | 6): Promise<void> {
+    const table = this.tables[family]
+    if (this.refreshing[family] || table.size === 0) return
+    this.refreshing[family] = true
+    try {
+      for (let i = 0; i < table.bucketCount - 1 && !this.destroyed; i++) {
+        if (table.bucketSize(i) >= this.k) continue
+        table.touch(i)
+        await this.findNodeIn(family, this.refreshTarget(i)).catch(() => {})
+      }
+    } finally {
+      this.refreshing[family] = false
+    }
   }
 
   private async resolveBootstrap(): Promise<Endpoint[]> {
@@ -262,6 +289,7 @@ export class DHT extends DHTLookups {
         target = this.refreshTarget(buckets[0])
       }
     }
+
     // Few or no nodes (alone at first, or the network was down): look ourselves up again, backing off.
     const short = table.size < this.k && (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
     if (!short) this.selfBackoff[family] = 1

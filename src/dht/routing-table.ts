@@ -371,6 +371,15 @@ export class RoutingTable {
     return out
   }
 
+  /** Confirmed nodes in bucket `index` (0 when there is no such bucket). */
+  bucketSize(index: number): number {
+    const b = this.buckets[index]
+    if (!b) return 0
+    let n = 0
+    for (const x of b.nodes) if (x.lastReply >= 0) n++
+    return n
+  }
+
   /** Marks a bucket refreshed (a lookup into it was started). */
   touch(index: number): void {
     const b = this.buckets[index]

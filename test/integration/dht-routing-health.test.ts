@@ -49,7 +49,8 @@ describe('routing health of 200 nodes on 127.0.0.1', { timeout: 180_000 }, () =>
         await Promise.all(batch)
       }
       // Settle: the first joiners met a network of one node and fill their tables on their next self-lookups
-      // (after 5, 10, 20 s...). Checked once a second until every node is tabled somewhere and has K nodes itself.
+      // (after 5, 10, 20 s...), and every node refreshes its buckets once after joining. Checked once a second
+      // until every node is tabled somewhere and has K nodes itself.
       const settled = () => health().unseen === 0 && nodes.every((d) => d.nodes().length >= 8)
       for (let s = 0; s < 90 && !settled(); s++) {
         await new Promise((r) => setTimeout(r, 1000))
