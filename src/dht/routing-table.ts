@@ -84,6 +84,19 @@ export interface InsertResult {
 
 const NO_PING: TableNode[] = []
 
+/**
+ * Whether `host` lies in `prefix` (a defined result of `restrictedPrefix`). For a canonical IPv4 literal that is a
+ * string comparison, with no parsing: the table asks this of every node of a bucket for every newcomer.
+ */
+export function inPrefix(host: string, prefix: string): boolean {
+  if (!host.includes(':')) {
+    const dot = host.lastIndexOf('.')
+    if (dot === prefix.length && host.startsWith(prefix)) return true
+    if (/^[0-9.]+$/.test(host)) return false // canonical dotted quad: the comparison was exact
+  }
+  return restrictedPrefix(host) === prefix
+}
+
 /** The /24 (v4) or /64 (v6) prefix of an IP literal as a short string, or undefined if exempt/unparseable. */
 export function restrictedPrefix(host: string): string | undefined {
   if (isLocalNetwork(host)) return undefined
@@ -209,7 +222,7 @@ export class RoutingTable {
       const i = this.indexOf(node.id)
       const b = this.buckets[i]
       if (prefix !== undefined) {
-        const same = b.nodes.findIndex((n) => restrictedPrefix(n.host) === prefix)
+        const same = b.nodes.findIndex((n) => inPrefix(n.host, prefix))
         // One node per /24 (/64) in a bucket; a confirmed node takes the place of an unconfirmed one there.
         if (same >= 0 && b.nodes[same].confirmed) return REJECTED
         if (same >= 0) this.drop(b, same)
@@ -247,7 +260,7 @@ export class RoutingTable {
     for (;;) {
       const i = this.indexOf(contact.id)
       const b = this.buckets[i]
-      if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return REJECTED
+      if (prefix !== undefined && b.nodes.some((n) => inPrefix(n.host, prefix))) return REJECTED
       if (b.nodes.length < this.k) {
         const node = new TableNode(copyId(contact.id), contact.host, contact.port, now, false)
         this.add(b, node, prefix, now)
@@ -279,9 +292,7 @@ export class RoutingTable {
   }
 
   private park(b: Bucket, node: TableNode, prefix: string | undefined): void {
-    const r = b.repl.findIndex(
-      (n) => sameId(n.id, node.id) || (prefix !== undefined && restrictedPrefix(n.host) === prefix),
-    )
+    const r = b.repl.findIndex((n) => sameId(n.id, node.id) || (prefix !== undefined && inPrefix(n.host, prefix)))
     if (r >= 0) b.repl.splice(r, 1)
     b.repl.push(node)
     if (b.repl.length > this.k) b.repl.shift()
@@ -330,7 +341,7 @@ export class RoutingTable {
     const n = b.repl.pop()
     if (!n) return
     const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
-    if (p !== undefined && (this.byIp.has(n.host) || b.nodes.some((m) => restrictedPrefix(m.host) === p))) return
+    if (p !== undefined && (this.byIp.has(n.host) || b.nodes.some((m) => inPrefix(m.host, p)))) return
     this.add(b, n, p, this.now())
   }
 
@@ -346,11 +357,22 @@ export class RoutingTable {
 
   /** Up to `n` confirmed nodes closest to `target`, closest first; bad nodes are left out. */
   closest(target: Uint8Array, n = this.k): TableNode[] {
+    // Every query we answer asks for this: keep the n best by insertion (most nodes lose to the current n-th at
+    // the first comparison) instead of sorting the whole table.
     const out: TableNode[] = []
-    for (const b of this.buckets)
-      for (const node of b.nodes) if (node.fails < BAD_FAILS && node.lastReply >= 0) out.push(node)
-    out.sort((a, b) => compareDistance(target, a.id, b.id))
-    if (out.length > n) out.length = n
+    if (n <= 0) return out
+    for (const b of this.buckets) {
+      for (const node of b.nodes) {
+        if (node.fails >= BAD_FAILS || node.lastReply < 0) continue
+        if (out.length === n && compareDistance(target, node.id, out[n - 1].id) >= 0) continue
+        let i = out.length === n ? n - 1 : out.length
+        while (i > 0 && compareDistance(target, node.id, out[i - 1].id) < 0) {
+          out[i] = out[i - 1]
+          i--
+        }
+        out[i] = node
+      }
+    }
     return out
   }
 
