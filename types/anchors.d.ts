@@ -23,8 +23,11 @@ declare module 'bittorrent-dht' {
   class DHT extends EventEmitter {
     constructor(opts?: { bootstrap?: false | string[]; host?: string; k?: number; concurrency?: number })
     nodeId: Buffer
-    /** Internals the benchmark counts through (k-rpc and its socket). */
-    _rpc: { socket: { query: (...a: unknown[]) => unknown; socket: { send: (...a: unknown[]) => unknown } } }
+    /** Internals the benchmark counts through (k-rpc, its dgram socket and its k-bucket routing table). */
+    _rpc: {
+      socket: { query: (...a: unknown[]) => unknown; socket: import('node:dgram').Socket }
+      nodes: { toArray(): Array<{ id: Buffer; host: string; port: number }> }
+    }
     listen(port: number, host: string, cb?: () => void): void
     address(): { address: string; port: number; family: string }
     addNode(node: Peer & { id?: Buffer }): void

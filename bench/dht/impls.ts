@@ -1,83 +1,98 @@
 // The two DHT implementations under the same harness: ours (`DHT` over `UdpSocket`) and the anchor, webtorrent's
-// `bittorrent-dht`. Both run on real UDP on 127.0.0.1; every byte a node sends is counted at its socket.
+// `bittorrent-dht`. Both run on real UDP on 127.0.0.1 and every datagram a node sends or receives is counted by one
+// `DatagramCounter` (src/net/counting.ts): through `CountingSocket` for ours, through a wrapper around the anchor's
+// `dgram` socket for bittorrent-dht.
+import type { Socket as DgramSocket } from 'node:dgram'
+import { CountingSocket, DatagramCounter } from '../../src/net/counting.js'
 import type { Endpoint } from '../../src/net/types.js'
-import type { UdpSocket as Udp } from '../../src/net/udp.js'
 
 export interface BenchNode {
   readonly port: number
+  readonly counter: DatagramCounter
+  /** The node's current id. */
+  id(): Uint8Array
+  /** The contacts in its routing table. */
+  table(): Array<{ id: Uint8Array; host: string; port: number }>
   /** Announces `port` for the infohash; resolves once the announce queries were answered. */
   announce(infoHash: Uint8Array, port: number): Promise<void>
-  /** A full get_peers lookup; `queries` is the number of queries this node sent for it. */
-  lookup(infoHash: Uint8Array): Promise<{ peers: Endpoint[]; queries: number }>
+  /** A full get_peers lookup. */
+  lookup(infoHash: Uint8Array): Promise<{ peers: Endpoint[] }>
   destroy(): Promise<void>
+}
+
+export interface ImplSettings {
+  /** Bucket size / lookup width; undefined = the implementation's default. */
+  k?: number
+  /** Lookup concurrency; undefined = the implementation's default. */
+  concurrency?: number
 }
 
 export interface Impl {
   readonly name: string
-  /** Starts a node on 127.0.0.1 bootstrapping off `seed` (none for node 0); resolves when its bootstrap is done. */
+  /** Starts a node on 127.0.0.1 bootstrapping off `seed` (none for node 0); resolves when its bootstrap is done.
+   * `onStored` sees every announce the node stores. */
   create(seed: Endpoint | null, onStored: (infoHash: Uint8Array) => void): Promise<BenchNode>
-  /** Total UDP payload bytes sent by every node of this implementation so far. */
-  bytesSent(): number
 }
 
-export async function ours(): Promise<Impl> {
+export async function ours(s: ImplSettings = {}): Promise<Impl> {
   const [{ DHT }, { UdpSocket }] = await Promise.all([import('../../src/dht/index.js'), import('../../src/net/udp.js')])
-  const sockets: Udp[] = []
-  // Closed sockets keep their final count here so bytesSent() stays monotonic.
-  let closedBytes = 0
   return {
     name: 'mainline',
-    bytesSent: () => closedBytes + sockets.reduce((n, s) => n + s.stats().sentBytes, 0),
     async create(seed, onStored) {
       // Small kernel buffers: 1,000 sockets asking for 4 MiB each would measure the kernel, not the DHT.
-      const socket = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
-      sockets.push(socket)
-      const dht = new DHT({ socket, bootstrap: seed ? [seed] : [] })
+      const udp = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
+      const socket = new CountingSocket(udp)
+      const dht = new DHT({ socket, bootstrap: seed ? [seed] : [], k: s.k, alpha: s.concurrency })
       dht.on('announce', (_peer, infoHash) => onStored(infoHash))
       await dht.listen()
       await dht.bootstrapped()
       return {
         port: socket.address().port,
+        counter: socket.counter,
+        id: () => dht.id,
+        table: () => dht.nodes(),
         async announce(infoHash, port) {
           await dht.announce(infoHash, { port })
         },
         async lookup(infoHash) {
           const r = await dht.lookup(infoHash)
-          return { peers: r.peers, queries: r.queries }
+          return { peers: r.peers }
         },
         async destroy() {
           await dht.destroy()
-          await socket.close()
-          closedBytes += socket.stats().sentBytes
-          sockets.splice(sockets.indexOf(socket), 1)
+          await udp.close()
         },
       }
     },
   }
 }
 
-export async function anchor(): Promise<Impl> {
+/** Counts every datagram of a `dgram` socket into `counter`: sends through `send`, receipts before any listener. */
+function countDgram(sock: DgramSocket, counter: DatagramCounter): void {
+  const send = sock.send.bind(sock) as (...a: unknown[]) => void
+  ;(sock as unknown as { send: (...a: unknown[]) => void }).send = (buf: unknown, ...rest: unknown[]) => {
+    // k-rpc-socket calls send(buf, offset, length, port, host, cb).
+    const port = typeof rest[2] === 'number' ? rest[2] : 0
+    const host = typeof rest[3] === 'string' ? rest[3] : ''
+    counter.sent(buf as Uint8Array, { host, port })
+    send(buf, ...rest)
+  }
+  sock.prependListener('message', (buf: Buffer, rinfo) =>
+    counter.received(buf, { host: rinfo.address, port: rinfo.port }),
+  )
+}
+
+export async function anchor(s: ImplSettings = {}): Promise<Impl> {
   const { default: DHT } = await import('bittorrent-dht')
-  let bytes = 0
   return {
     name: 'bittorrent-dht',
-    bytesSent: () => bytes,
     async create(seed, onStored) {
-      const dht = new DHT({ bootstrap: seed ? [`${seed.host}:${seed.port}`] : false })
-      // Count every datagram at the dgram socket, and every query this node sends.
-      const sock = dht._rpc.socket.socket
-      const send = sock.send.bind(sock)
-      sock.send = (buf: unknown, ...rest: unknown[]) => {
-        bytes += (buf as Uint8Array).length
-        return send(buf, ...rest)
-      }
-      let queries = 0
-      const krpcSocket = dht._rpc.socket
-      const query = krpcSocket.query.bind(krpcSocket)
-      krpcSocket.query = (...a: unknown[]) => {
-        queries++
-        return query(...a)
-      }
+      const opts: Record<string, unknown> = { bootstrap: seed ? [`${seed.host}:${seed.port}`] : false }
+      if (s.k !== undefined) opts.k = s.k
+      if (s.concurrency !== undefined) opts.concurrency = s.concurrency
+      const dht = new DHT(opts)
+      const counter = new DatagramCounter()
+      countDgram(dht._rpc.socket.socket as DgramSocket, counter)
       dht.on('announce', (_peer: Endpoint, infoHash: Buffer) => onStored(new Uint8Array(infoHash)))
       dht.on('warning', () => {})
       dht.on('error', () => {})
@@ -88,17 +103,24 @@ export async function anchor(): Promise<Impl> {
       dht.on('peer', (peer: Endpoint) => found.push({ host: peer.host, port: peer.port }))
       return {
         port: dht.address().port,
+        counter,
+        id: () => new Uint8Array(dht.nodeId),
+        table: () =>
+          (dht._rpc.nodes.toArray() as Array<{ id: Buffer; host: string; port: number }>).map((n) => ({
+            id: new Uint8Array(n.id),
+            host: n.host,
+            port: n.port,
+          })),
         announce: (infoHash, port) =>
           new Promise((resolve, reject) =>
             dht.announce(Buffer.from(infoHash), port, (err) => (err ? reject(err) : resolve())),
           ),
         lookup: (infoHash) =>
           new Promise((resolve, reject) => {
-            const q0 = queries
             found.length = 0
             dht.lookup(Buffer.from(infoHash), (err) => {
               if (err) reject(err)
-              else resolve({ peers: [...found], queries: queries - q0 })
+              else resolve({ peers: [...found] })
             })
           }),
         destroy: () => new Promise<void>((resolve) => dht.destroy(() => resolve())),

@@ -27,6 +27,9 @@ export class DHT extends DHTLookups {
   private owned: DatagramSocket[] = []
   private bootstrapPromise: Promise<void> | undefined
   private readonly refreshing = { 4: false, 6: false }
+  /** Self-lookups while the table is short of K nodes: the tick of the next one, and the growing pause. */
+  private readonly selfLookupTick = { 4: 0, 6: 0 }
+  private readonly selfBackoff = { 4: 1, 6: 1 }
   private ticks = 0
   private listening: Promise<Endpoint> | undefined
   /** Where the state is kept between runs (the `state` option), if anywhere. */
@@ -122,7 +125,11 @@ export class DHT extends DHTLookups {
 
   protected override idChanged(): void {
     if (this.destroyed || !this.socket) return
-    this.findNode(this._id).catch(() => {})
+    this.findNode(this._id)
+      .catch(() => {})
+      .then(() => {
+        for (const f of this.families) if (!this.destroyed) void this.refreshBuckets(f)
+      })
   }
 
   private adoptId(id: Uint8Array): void {
@@ -158,6 +165,29 @@ export class DHT extends DHTLookups {
       if (!this.destroyed) this.emit('warning', err as Error)
     }
     if (!this.destroyed) this.emit('ready')
+    for (const f of this.families) void this.refreshBuckets(f)
+  }
+
+  /**
+   * After the bootstrap lookup, each bucket that is not full is refreshed once, far to near, one lookup after the
+   * other (Kademlia's join: "refresh all buckets further away than the closest neighbour"). The self-lookup meets
+   * only the nodes next to us; without this a subtree beside ours stays unknown until the 15-minute refresh, and
+   * lookups into it from us or from our neighbours end on our side of it. The bucket holding our id (the last) is
+   * the self-lookup's.
+   */
+  private async refreshBuckets(family: 4 | 6): Promise<void> {
+    const table = this.tables[family]
+    if (this.refreshing[family] || table.size === 0) return
+    this.refreshing[family] = true
+    try {
+      for (let i = 0; i < table.bucketCount - 1 && !this.destroyed; i++) {
+        if (table.bucketSize(i) >= this.k) continue
+        table.touch(i)
+        await this.findNodeIn(family, this.refreshTarget(i)).catch(() => {})
+      }
+    } finally {
+      this.refreshing[family] = false
+    }
   }
 
   private async resolveBootstrap(): Promise<Endpoint[]> {
@@ -246,11 +276,17 @@ export class DHT extends DHTLookups {
     }
   }
 
-  /** One family's table upkeep: ping the stalest node, refresh a stale bucket, look ourselves up when nearly empty. */
+  /**
+   * One family's table upkeep: ping the stalest node and verify one unconfirmed entry, refresh a stale bucket, and
+   * look ourselves up again while the table is short of K nodes (after 1, 2, 4, 8, then every 12 ticks): the
+   * first nodes to join a network learn of the others only that way.
+   */
   private maintain(family: 4 | 6): void {
     const table = this.tables[family]
     const stale = table.stalest()
     if (stale) this.pingQuietly(stale)
+    const unverified = table.unverified()
+    if (unverified) this.pingQuietly(unverified)
     if (this.refreshing[family]) return
     let target: Uint8Array | undefined
     if (table.size > 0) {
@@ -260,14 +296,15 @@ export class DHT extends DHTLookups {
         target = this.refreshTarget(buckets[0])
       }
     }
-    // Few or no nodes (alone at first, or the network was down): look ourselves up again.
-    if (
-      !target &&
-      this.ticks % 12 === 0 &&
-      table.size < this.k &&
-      (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
-    )
+
+    // Few or no nodes (alone at first, or the network was down): look ourselves up again, backing off.
+    const short = table.size < this.k && (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
+    if (!short) this.selfBackoff[family] = 1
+    else if (!target && this.ticks >= this.selfLookupTick[family]) {
       target = this._id
+      this.selfLookupTick[family] = this.ticks + this.selfBackoff[family]
+      this.selfBackoff[family] = Math.min(12, this.selfBackoff[family] * 2)
+    }
     if (!target) return
     this.refreshing[family] = true
     this.findNodeIn(family, target)

@@ -94,11 +94,8 @@ export class DHTLookups extends DHTCore {
         nodeId: node.id,
       })
       const reply = this.toQueryReply(msg, family, node)
-      // Nodes we hear about fill our own table too: the table asks to ping those it has room for.
-      for (const n of reply.nodes) {
-        const res = table.seen(n, false)
-        for (const p of res.ping) this.pingQuietly(p)
-      }
+      // Nodes we hear about may take free slots of our table, unconfirmed until a query of ours reaches them.
+      for (const n of reply.nodes) table.heardAbout(n)
       return reply
     }
   }

@@ -246,10 +246,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     const other = family === 4 ? 6 : 4
     const otherRaw = family === 4 ? r.nodes6 : r.nodes
     if (otherRaw && this.socketFor(other)) {
-      for (const n of this.parseNodes(otherRaw, other, usable)) {
-        const res = this.tables[other].seen(n, false)
-        for (const p of res.ping) this.pingQuietly(p)
-      }
+      for (const n of this.parseNodes(otherRaw, other, usable)) this.tables[other].heardAbout(n)
     }
     const reply: QueryReply = { id: copyBytes(r.id), nodes }
     if (r.values) reply.values = decodePeerValues(r.values, family).filter(usable)

@@ -21,9 +21,13 @@ export const MAX_FAILS = 5
 /** A questionable node is handed out for pinging at most once per this interval. */
 const REPING_MS = 10_000
 
-/** One tabled node. Kept small: thousands of tables may live in one process (simulations, benchmarks). */
+/**
+ * One table entry. Kept small: thousands of tables may live in one process (simulations, benchmarks). An entry that
+ * has never replied to us is *unconfirmed* (`lastReply` −1, as libtorrent's "not pinged" entries): it holds a slot
+ * while we verify it with a query of our own, but is never handed out, never a lookup seed, and never saved.
+ */
 export class TableNode implements NodeContact {
-  /** Last time it replied to us (clock ms); every tabled node has replied at least once. */
+  /** Last time it replied to us (clock ms), or −1 while unconfirmed. */
   lastReply: number
   /** Last time it sent us a query (clock ms), or -1. */
   lastQuery = -1
@@ -36,8 +40,13 @@ export class TableNode implements NodeContact {
     readonly host: string,
     readonly port: number,
     now: number,
+    confirmed = true,
   ) {
-    this.lastReply = now
+    this.lastReply = confirmed ? now : -1
+  }
+
+  get confirmed(): boolean {
+    return this.lastReply >= 0
   }
 }
 
@@ -47,13 +56,7 @@ interface Bucket {
   repl: TableNode[]
   /** Last time a node in this bucket was added or replied (for the 15-minute refresh). */
   touched: number
-  /** Probes (pings of unconfirmed nodes) handed out since `probeWindow`: at most one per free slot per window. */
-  probes: number
-  probeWindow: number
 }
-
-/** Length of the window in which probes are counted against a bucket's free slots. */
-const PROBE_WINDOW_MS = 5_000
 
 export interface RoutingTableOptions {
   /** Bucket size. Default 8. */
@@ -65,15 +68,34 @@ export interface RoutingTableOptions {
   now: () => number
 }
 
-export type InsertStatus = 'added' | 'updated' | 'replacement' | 'rejected'
+/**
+ * `added`: a confirmed node entered the table (new, or an unconfirmed entry that now replied). `pending`: an
+ * unconfirmed entry took a free slot until it is verified. `updated`: already known. `replacement`: parked in the
+ * bucket's replacement cache. `rejected`: not kept (IP rules, full bucket, conflicting endpoint).
+ */
+export type InsertStatus = 'added' | 'pending' | 'updated' | 'replacement' | 'rejected'
 
 export interface InsertResult {
   status: InsertStatus
-  /** Questionable nodes the caller should ping (a failure lets a waiting replacement in). */
+  /** Nodes the caller should ping: an unconfirmed newcomer to verify, or questionable nodes of a full bucket (a
+   * failure lets a waiting replacement in). */
   ping: TableNode[]
 }
 
 const NO_PING: TableNode[] = []
+
+/**
+ * Whether `host` lies in `prefix` (a defined result of `restrictedPrefix`). For a canonical IPv4 literal that is a
+ * string comparison, with no parsing: the table asks this of every node of a bucket for every newcomer.
+ */
+export function inPrefix(host: string, prefix: string): boolean {
+  if (!host.includes(':')) {
+    const dot = host.lastIndexOf('.')
+    if (dot === prefix.length && host.startsWith(prefix)) return true
+    if (/^[0-9.]+$/.test(host)) return false // canonical dotted quad: the comparison was exact
+  }
+  return restrictedPrefix(host) === prefix
+}
 
 /** The /24 (v4) or /64 (v6) prefix of an IP literal as a short string, or undefined if exempt/unparseable. */
 export function restrictedPrefix(host: string): string | undefined {
@@ -96,22 +118,28 @@ export class RoutingTable {
   /** Restricted (public) IPs in the live table → their node: one entry per IP. */
   private readonly byIp = new Map<string, TableNode>()
   private count = 0
+  private unconfirmedCount = 0
 
   constructor(own: Uint8Array, opts: RoutingTableOptions) {
     this.own = own
     this.k = opts.k ?? 8
     this.restrictIps = opts.restrictIps ?? true
     this.now = opts.now
-    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
+    this.buckets = [{ nodes: [], repl: [], touched: this.now() }]
   }
 
   get id(): Uint8Array {
     return this.own
   }
 
-  /** Live nodes in the table. */
+  /** Confirmed nodes in the table (unconfirmed entries are not counted). */
   get size(): number {
-    return this.count
+    return this.count - this.unconfirmedCount
+  }
+
+  /** Unconfirmed entries waiting for their verification. */
+  get pending(): number {
+    return this.unconfirmedCount
   }
 
   get bucketCount(): number {
@@ -122,7 +150,7 @@ export class RoutingTable {
     return Math.min(commonPrefixLength(this.own, id), this.buckets.length - 1)
   }
 
-  /** The tabled node with this id, if any. */
+  /** The table entry (confirmed or not) with this id, if any. */
   get(id: Uint8Array): TableNode | undefined {
     const b = this.buckets[this.indexOf(id)]
     for (const n of b.nodes) if (sameId(n.id, id)) return n
@@ -130,56 +158,83 @@ export class RoutingTable {
   }
 
   /**
-   * A node replied to one of our queries (`replied`) or sent us a query. Replies confirm a node: it is tabled if
-   * there is room, else parked as a replacement. A query alone never tables a node (it could be spoofed); the
-   * result asks the caller to ping it when the table would take it.
+   * A node replied to one of our queries (`replied`) or sent us a query. A reply confirms a node: it is tabled if
+   * there is room (an unconfirmed or bad entry gives way to it), else parked as a replacement. A query alone could
+   * be spoofed: the sender takes a free slot as an unconfirmed entry and the result asks the caller to ping it —
+   * its reply confirms it, a failure removes it (libtorrent adds querying nodes the same way, unconfirmed).
    */
   seen(contact: NodeContact, replied: boolean): InsertResult {
+    return this.learn(contact, replied ? REPLY : QUERY)
+  }
+
+  /**
+   * A reply named this node (libtorrent's `heard_about`). It may take a free slot as an unconfirmed entry, verified
+   * later by `unverified()` or by a lookup that queries it; nothing is sent because of it now, so a lookup that
+   * learns 50 nodes does not turn into 50 pings.
+   */
+  heardAbout(contact: NodeContact): InsertResult {
+    return this.learn(contact, HEARD)
+  }
+
+  private learn(contact: NodeContact, how: number): InsertResult {
     const { id } = contact
-    if (sameId(id, this.own)) return { status: 'rejected', ping: NO_PING }
+    if (sameId(id, this.own)) return REJECTED
     const now = this.now()
     const existing = this.get(id)
     if (existing) {
       if (existing.host !== contact.host || existing.port !== contact.port) {
         // Same id from another endpoint: keep the one we know until it fails (libtorrent does the same).
-        return { status: 'rejected', ping: NO_PING }
+        return REJECTED
       }
-      if (replied) {
+      if (how === REPLY) {
+        const was = existing.confirmed
         existing.lastReply = now
         existing.fails = 0
+        if (!was) this.unconfirmedCount--
         this.buckets[this.indexOf(id)].touched = now
-      } else {
-        existing.lastQuery = now
+        return { status: was ? 'updated' : 'added', ping: NO_PING }
       }
+      if (how === QUERY) existing.lastQuery = now
       return { status: 'updated', ping: NO_PING }
     }
     const prefix = this.restrictIps ? restrictedPrefix(contact.host) : undefined
     if (prefix !== undefined) {
       const other = this.byIp.get(contact.host)
       if (other) {
-        // One entry per IP. The same endpoint with a new id is a restarted node: the new id replaces the old.
-        if (other.port !== contact.port || !replied) return { status: 'rejected', ping: NO_PING }
+        // One entry per IP. The same endpoint with a new id is a restarted node: a reply under the new id replaces
+        // the old entry; a query under it only earns a ping, whose reply decides (once per REPING_MS).
+        if (other.port !== contact.port || how === HEARD) return REJECTED
+        if (how === QUERY) {
+          if (other.pingedAt >= 0 && now - other.pingedAt <= REPING_MS) return REJECTED
+          other.pingedAt = now
+          return { status: 'rejected', ping: [new TableNode(contact.id, contact.host, contact.port, now, false)] }
+        }
         this.remove(other.id)
       }
     }
-    if (!replied) {
-      return this.wouldAccept(id, prefix, now) ? { status: 'rejected', ping: [this.probe(contact, now)] } : REJECTED
-    }
-    return this.insert(new TableNode(copyId(id), contact.host, contact.port, now), prefix, now)
+    if (how === REPLY) return this.insert(new TableNode(copyId(id), contact.host, contact.port, now), prefix, now)
+    return this.admit(contact, prefix, how === QUERY, now)
   }
 
+  /** A confirmed node: a free slot, an unconfirmed or bad entry's slot, a split, or the replacement cache. */
   private insert(node: TableNode, prefix: string | undefined, now: number): InsertResult {
     for (;;) {
       const i = this.indexOf(node.id)
       const b = this.buckets[i]
-      if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return REJECTED
+      if (prefix !== undefined) {
+        const same = b.nodes.findIndex((n) => inPrefix(n.host, prefix))
+        // One node per /24 (/64) in a bucket; a confirmed node takes the place of an unconfirmed one there.
+        if (same >= 0 && b.nodes[same].confirmed) return REJECTED
+        if (same >= 0) this.drop(b, same)
+      }
       if (b.nodes.length < this.k) {
         this.add(b, node, prefix, now)
         return { status: 'added', ping: NO_PING }
       }
-      const bad = b.nodes.findIndex((n) => n.fails >= BAD_FAILS)
-      if (bad >= 0) {
-        this.drop(b, bad)
+      let out = b.nodes.findIndex((n) => !n.confirmed)
+      if (out < 0) out = b.nodes.findIndex((n) => n.fails >= BAD_FAILS)
+      if (out >= 0) {
+        this.drop(b, out)
         this.add(b, node, prefix, now)
         return { status: 'added', ping: NO_PING }
       }
@@ -197,38 +252,32 @@ export class RoutingTable {
   }
 
   /**
-   * Would a confirmed node with this id be tabled now (room, a bad node to replace, or a split)? Counts a probe
-   * against the bucket: no more probes in flight than free slots, so learning 50 nodes of one bucket in a lookup
-   * does not turn into 50 pings.
+   * An unconfirmed node takes a free slot (splitting the bucket holding our id if that makes room) and never
+   * displaces anyone: at most `k` entries per bucket wait for verification, so a flood of spoofed queries or made-up
+   * node lists costs us at most one ping per free slot at a time, and real nodes that answer take their place.
    */
-  private wouldAccept(id: Uint8Array, prefix: string | undefined, now: number): boolean {
-    const i = this.indexOf(id)
-    const b = this.buckets[i]
-    if (prefix !== undefined && b.nodes.some((n) => restrictedPrefix(n.host) === prefix)) return false
-    const splittable = i === this.buckets.length - 1 && this.buckets.length < NODE_ID_BITS
-    let free = this.k - b.nodes.length
-    if (free <= 0 && b.nodes.some((n) => n.fails >= BAD_FAILS)) free = 1
-    if (free <= 0 && splittable) free = 2
-    if (free <= 0) return false
-    if (now - b.probeWindow > PROBE_WINDOW_MS) {
-      b.probeWindow = now
-      b.probes = 0
+  private admit(contact: NodeContact, prefix: string | undefined, verify: boolean, now: number): InsertResult {
+    for (;;) {
+      const i = this.indexOf(contact.id)
+      const b = this.buckets[i]
+      if (prefix !== undefined && b.nodes.some((n) => inPrefix(n.host, prefix))) return REJECTED
+      if (b.nodes.length < this.k) {
+        const node = new TableNode(copyId(contact.id), contact.host, contact.port, now, false)
+        this.add(b, node, prefix, now)
+        if (!verify) return PENDING
+        node.pingedAt = now
+        return { status: 'pending', ping: [node] }
+      }
+      if (i !== this.buckets.length - 1 || this.buckets.length >= NODE_ID_BITS) return REJECTED
+      this.split()
     }
-    if (b.probes >= free) return false
-    b.probes++
-    return true
-  }
-
-  private probe(contact: NodeContact, now: number): TableNode {
-    const n = new TableNode(contact.id, contact.host, contact.port, now)
-    n.pingedAt = now
-    return n
   }
 
   private add(b: Bucket, node: TableNode, prefix: string | undefined, now: number): void {
     b.nodes.push(node)
-    b.touched = now
     this.count++
+    if (node.confirmed) b.touched = now
+    else this.unconfirmedCount++
     if (prefix !== undefined) this.byIp.set(node.host, node)
     const r = b.repl.findIndex((n) => sameId(n.id, node.id))
     if (r >= 0) b.repl.splice(r, 1)
@@ -237,14 +286,13 @@ export class RoutingTable {
   private drop(b: Bucket, index: number): TableNode {
     const [n] = b.nodes.splice(index, 1)
     this.count--
+    if (!n.confirmed) this.unconfirmedCount--
     if (this.byIp.get(n.host) === n) this.byIp.delete(n.host)
     return n
   }
 
   private park(b: Bucket, node: TableNode, prefix: string | undefined): void {
-    const r = b.repl.findIndex(
-      (n) => sameId(n.id, node.id) || (prefix !== undefined && restrictedPrefix(n.host) === prefix),
-    )
+    const r = b.repl.findIndex((n) => sameId(n.id, node.id) || (prefix !== undefined && inPrefix(n.host, prefix)))
     if (r >= 0) b.repl.splice(r, 1)
     b.repl.push(node)
     if (b.repl.length > this.k) b.repl.shift()
@@ -254,8 +302,8 @@ export class RoutingTable {
   private split(): void {
     const last = this.buckets.length - 1
     const old = this.buckets[last]
-    const near: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
-    const far: Bucket = { nodes: [], repl: [], touched: old.touched, probes: 0, probeWindow: 0 }
+    const near: Bucket = { nodes: [], repl: [], touched: old.touched }
+    const far: Bucket = { nodes: [], repl: [], touched: old.touched }
     for (const n of old.nodes) (commonPrefixLength(this.own, n.id) > last ? near : far).nodes.push(n)
     for (const n of old.repl) (commonPrefixLength(this.own, n.id) > last ? near : far).repl.push(n)
     this.buckets[last] = far
@@ -265,8 +313,8 @@ export class RoutingTable {
   }
 
   /**
-   * A query to this node failed (timeout or error). A bad node is replaced by the newest replacement; a node that
-   * kept failing is removed even without one.
+   * A query to this node failed (timeout or error). An unconfirmed entry is removed at once (it was never shown to
+   * be there); a bad node is replaced by the newest replacement; a node that kept failing is removed even without.
    */
   failed(id: Uint8Array, at?: Endpoint): void {
     const b = this.buckets[this.indexOf(id)]
@@ -278,7 +326,10 @@ export class RoutingTable {
     }
     const n = b.nodes[i]
     n.fails++
-    if (n.fails >= BAD_FAILS && b.repl.length > 0) {
+    if (!n.confirmed) {
+      this.drop(b, i)
+      this.promote(b)
+    } else if (n.fails >= BAD_FAILS && b.repl.length > 0) {
       this.drop(b, i)
       this.promote(b)
     } else if (n.fails >= MAX_FAILS) {
@@ -290,11 +341,11 @@ export class RoutingTable {
     const n = b.repl.pop()
     if (!n) return
     const p = this.restrictIps ? restrictedPrefix(n.host) : undefined
-    if (p !== undefined && (this.byIp.has(n.host) || b.nodes.some((m) => restrictedPrefix(m.host) === p))) return
+    if (p !== undefined && (this.byIp.has(n.host) || b.nodes.some((m) => inPrefix(m.host, p)))) return
     this.add(b, n, p, this.now())
   }
 
-  /** Removes a node (e.g. it answered with another id). */
+  /** Removes an entry (e.g. it answered with another id). */
   remove(id: Uint8Array, at?: Endpoint): boolean {
     const b = this.buckets[this.indexOf(id)]
     const i = b.nodes.findIndex((n) => sameId(n.id, id) && isAt(n, at))
@@ -304,19 +355,31 @@ export class RoutingTable {
     return true
   }
 
-  /** Up to `n` live nodes closest to `target`, closest first; bad nodes are left out. */
+  /** Up to `n` confirmed nodes closest to `target`, closest first; bad nodes are left out. */
   closest(target: Uint8Array, n = this.k): TableNode[] {
+    // Every query we answer asks for this: keep the n best by insertion (most nodes lose to the current n-th at
+    // the first comparison) instead of sorting the whole table.
     const out: TableNode[] = []
-    for (const b of this.buckets) for (const node of b.nodes) if (node.fails < BAD_FAILS) out.push(node)
-    out.sort((a, b) => compareDistance(target, a.id, b.id))
-    if (out.length > n) out.length = n
+    if (n <= 0) return out
+    for (const b of this.buckets) {
+      for (const node of b.nodes) {
+        if (node.fails >= BAD_FAILS || node.lastReply < 0) continue
+        if (out.length === n && compareDistance(target, node.id, out[n - 1].id) >= 0) continue
+        let i = out.length === n ? n - 1 : out.length
+        while (i > 0 && compareDistance(target, node.id, out[i - 1].id) < 0) {
+          out[i] = out[i - 1]
+          i--
+        }
+        out[i] = node
+      }
+    }
     return out
   }
 
-  /** Every live node (for saving state and stats). */
+  /** Every confirmed node (for saving state, stats and `DHT.nodes()`). */
   nodes(): TableNode[] {
     const out: TableNode[] = []
-    for (const b of this.buckets) for (const n of b.nodes) out.push(n)
+    for (const b of this.buckets) for (const n of b.nodes) if (n.lastReply >= 0) out.push(n)
     return out
   }
 
@@ -328,6 +391,15 @@ export class RoutingTable {
       if (now - b.touched > idleMs) out.push(i)
     })
     return out
+  }
+
+  /** Confirmed nodes in bucket `index` (0 when there is no such bucket). */
+  bucketSize(index: number): number {
+    const b = this.buckets[index]
+    if (!b) return 0
+    let n = 0
+    for (const x of b.nodes) if (x.lastReply >= 0) n++
+    return n
   }
 
   /** Marks a bucket refreshed (a lookup into it was started). */
@@ -342,7 +414,7 @@ export class RoutingTable {
     let best: TableNode | undefined
     for (const b of this.buckets) {
       for (const n of b.nodes) {
-        if (now - n.lastReply <= GOOD_MS || (n.pingedAt >= 0 && now - n.pingedAt <= REPING_MS)) continue
+        if (!n.confirmed || now - n.lastReply <= GOOD_MS || (n.pingedAt >= 0 && now - n.pingedAt <= REPING_MS)) continue
         if (!best || n.lastReply < best.lastReply) best = n
       }
     }
@@ -350,14 +422,31 @@ export class RoutingTable {
     return best
   }
 
-  /** Re-keys the table for a new own id (BEP 42 made us change it): every node is re-inserted. */
+  /**
+   * The unconfirmed entry to verify next (not asked for in the last REPING_MS), nearest bucket first: those are the
+   * slots that matter most for lookups near our id and for the nodes whose neighbours we are.
+   */
+  unverified(): TableNode | undefined {
+    const now = this.now()
+    for (let i = this.buckets.length - 1; i >= 0; i--) {
+      for (const n of this.buckets[i].nodes) {
+        if (n.confirmed || (n.pingedAt >= 0 && now - n.pingedAt <= REPING_MS)) continue
+        n.pingedAt = now
+        return n
+      }
+    }
+    return undefined
+  }
+
+  /** Re-keys the table for a new own id (BEP 42 made us change it): every confirmed node is re-inserted. */
   reset(own: Uint8Array): void {
     const all = this.nodes()
     const repl = this.buckets.flatMap((b) => b.repl)
     this.own = own
-    this.buckets = [{ nodes: [], repl: [], touched: this.now(), probes: 0, probeWindow: 0 }]
+    this.buckets = [{ nodes: [], repl: [], touched: this.now() }]
     this.byIp.clear()
     this.count = 0
+    this.unconfirmedCount = 0
     const now = this.now()
     for (const n of [...all, ...repl]) {
       if (sameId(n.id, own)) continue
@@ -368,7 +457,11 @@ export class RoutingTable {
   }
 }
 
+const REPLY = 0
+const QUERY = 1
+const HEARD = 2
 const REJECTED: InsertResult = { status: 'rejected', ping: NO_PING }
+const PENDING: InsertResult = { status: 'pending', ping: NO_PING }
 
 /**
  * A copy of a small byte string (an id, a token). `new Uint8Array(n)` of a few bytes lives inside the JS heap;

@@ -3,8 +3,9 @@
 //
 // As libtorrent's traversal_algorithm: keep the candidates sorted by XOR distance (at most `maxCandidates`), keep
 // `alpha` queries in flight among the closest not yet asked, let a slow query (the query function calls `onSlow`,
-// ~1 s) give its slot to a new one while still waiting for it, and stop when the `k` closest candidates that have
-// neither failed nor gone slow have all replied (a slow one's reply still counts if it comes before that).
+// ~1 s) give its slot to a new one while still waiting for it, and stop only when the `k` closest candidates have
+// all replied or failed.
+import { setMaxListeners } from 'node:events'
 import { compareDistance } from '../codec/node-id.js'
 import type { Endpoint } from '../net/types.js'
 import { abortError, DHTError } from './errors.js'
@@ -118,8 +119,8 @@ class Traversal {
   private readonly sorted: Candidate[] = []
   private readonly unknown: Candidate[] = []
   private readonly seen = new Set<string>()
-  /** Address prefixes of the candidates in `sorted` (with `ipPrefix`). */
-  private readonly prefixes = new Set<string>()
+  /** Address prefixes of the candidates in `sorted` (with `ipPrefix`), each with the candidate holding it. */
+  private readonly prefixes = new Map<string, Candidate>()
   private readonly controller = new AbortController()
   private queries = 0
   private responses = 0
@@ -134,6 +135,8 @@ class Traversal {
     this.alpha = opts.alpha ?? DEFAULT_ALPHA
     this.maxCandidates = opts.maxCandidates ?? 100
     this.maxQueries = opts.maxQueries ?? 500
+    // Every query in flight listens on this signal, and slow ones stay in flight until they answer or fail.
+    setMaxListeners(this.maxQueries, this.controller.signal)
   }
 
   run(): Promise<TraversalResult> {
@@ -169,7 +172,13 @@ class Traversal {
       if (this.seen.has(ik)) return
       // One node per /24 (/64) in a lookup: a crowd of ids from one network cannot take over its closest set.
       prefix = this.opts.ipPrefix?.(c.host)
-      if (prefix !== undefined && this.prefixes.has(prefix)) return
+      if (prefix !== undefined) {
+        const holder = this.prefixes.get(prefix)
+        // The /24 (/64) keeps one place, taken by the closest of its nodes we have not asked yet: a far node
+        // named early in the lookup must not keep out a near one named later.
+        if (holder && (holder.state !== NEW || compareDistance(this.target, holder.id!, c.id) < 0)) return
+        if (holder) this.release(holder)
+      }
       this.seen.add(ik)
     }
     this.seen.add(ek)
@@ -189,8 +198,16 @@ class Traversal {
     }
     if (this.insertSorted(cand) && prefix !== undefined) {
       cand.prefix = prefix
-      this.prefixes.add(prefix)
+      this.prefixes.set(prefix, cand)
     }
+  }
+
+  /** Takes a candidate we have not asked out of the lookup, giving up its prefix's place. */
+  private release(c: Candidate): void {
+    const at = this.sorted.indexOf(c)
+    if (at >= 0) this.sorted.splice(at, 1)
+    if (c.prefix !== undefined) this.prefixes.delete(c.prefix)
+    c.prefix = undefined
   }
 
   /** Inserts by distance; false when it is too far to keep. */
@@ -338,8 +355,8 @@ class Traversal {
     // Walk the closest candidates, asking new ones while slots are free, until k of them have replied. A query
     // in flight (and not slow) counts as a reply to come: nodes beyond the k closest that have replied or will
     // are not asked, so the last round sends no queries it does not need. A slow query (past the short timeout)
-    // is passed over like a failed one: it neither counts as a reply to come nor holds up the end, so a dead
-    // node among the closest costs the short timeout, not the hard one. Its reply still counts if it comes first.
+    // gives its slot and its place in the count to the next candidate, but while it is among the k closest the
+    // lookup waits for its answer or its failure (BEP 5's "until no closer nodes are found" needs the closest).
     let replied = 0
     let covered = 0
     let done = true
@@ -352,10 +369,10 @@ class Traversal {
       }
       if (c.state === FAILED) continue
       if (c.state === IN_FLIGHT) {
-        if (!c.slow) {
-          done = false
-          covered++
-        }
+        // Fresh or slow, a node among the k closest is waited for until it answers or fails: a lookup that ends
+        // without it has not reached the closest nodes. A slow one has given its slot away (not `covered`).
+        done = false
+        if (!c.slow) covered++
         continue
       }
       if (this.queries >= this.maxQueries) continue

@@ -28,12 +28,13 @@ describe('routing table', () => {
     assert.equal(t.nodes().filter((n) => n.id[0] >= 0x80).length, 8)
   })
 
-  it('never tables a node that only queried us, but asks to ping it when there is room', () => {
+  it('never confirms a node that only queried us: it waits unconfirmed and the table asks to ping it', () => {
     const { t } = table()
     const r = t.seen({ id: idOf(0x40), host: '127.0.0.1', port: 1 }, false)
-    assert.equal(r.status, 'rejected')
+    assert.equal(r.status, 'pending')
     assert.equal(r.ping.length, 1)
     assert.equal(t.size, 0)
+    assert.deepEqual(t.closest(idOf(0x40)), [])
   })
 
   it('replaces bad nodes with replacements and asks to ping questionable ones', () => {
