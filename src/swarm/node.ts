@@ -156,7 +156,13 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     if (this.closed) throw closedError()
     const socket = this.opts.socket ?? (await this.bindUdp())
     this.mux = new UdpMux(socket)
-    this.utp = new UtpSocketManager(this.mux.utp, { clock: this.clock, random: this.random, ...this.opts.utp })
+    this.utp = new UtpSocketManager(this.mux.utp, {
+      // The initiator speaks first (the BitTorrent handshake), so SYN cookies are safe here.
+      synCookies: true,
+      clock: this.clock,
+      random: this.random,
+      ...this.opts.utp,
+    })
     this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
     this.endpoint = socket.address()
     try {

@@ -109,7 +109,8 @@ export interface UtpPort {
 export async function bindUtpPort(bind: UdpBindOptions, options?: UtpSocketManagerOptions): Promise<UtpPort> {
   const socket = await UdpSocket.bind(bind)
   const mux = new UdpMux(socket)
-  const manager = new UtpSocketManager(mux.utp, options)
+  // Peer wire over uTP: the initiator speaks first (the BitTorrent handshake), so SYN cookies are safe.
+  const manager = new UtpSocketManager(mux.utp, { synCookies: true, ...options })
   return {
     socket,
     mux,

@@ -28,8 +28,11 @@ export interface UtpSocketManagerOptions extends UtpConnectionOptions, UtpStream
   random?: Random
   /**
    * Answer SYNs statelessly and create the connection only when the initiator's first packet acknowledges our
-   * SYN-ACK (syn-cookie.ts): spoofed SYNs then hold nothing. With false, each SYN creates a half-open connection
-   * (bounded by `maxPendingSyns`, expiring after `synRecvTimeout`). @default true
+   * SYN-ACK (syn-cookie.ts): spoofed SYNs then hold nothing. Only for protocols where the initiator speaks first,
+   * as BitTorrent's does (the handshake): libutp does not acknowledge a SYN-ACK, so with an initiator that waits
+   * for us to speak nothing would ever confirm the cookie. `SwarmNode` and `bindUtpPort` turn it on. With false,
+   * each SYN creates a half-open connection (bounded by `maxPendingSyns`, expiring after `synRecvTimeout`).
+   * @default false
    */
   synCookies?: boolean
   /** Without SYN cookies: half-open accepted connections at once; SYNs beyond this are dropped. @default 1024 */
@@ -125,7 +128,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     this.defer =
       opts.defer ?? (this.clock === realClock ? (fn) => setImmediate(fn) : (fn) => void this.clock.setTimeout(fn, 0))
     this.resetTokens = opts.resetRate ?? 100
-    this.cookies = opts.synCookies === false ? undefined : new SynCookies(this.random)
+    this.cookies = opts.synCookies === true ? new SynCookies(this.random) : undefined
     socket.setReceiver((data, from) => this.onDatagram(data, from))
   }
 

@@ -49,9 +49,10 @@ class FakeSocket implements DatagramSocket {
 const PEER = { host: '203.0.113.9', port: 7000 }
 
 function setup(opts = {}) {
+  // The cookie tests use the setting SwarmNode uses; the stateful accept is asked for with synCookies: false.
   const clock = new VirtualClock()
   const sock = new FakeSocket()
-  const m = new UtpSocketManager(sock, { clock, random: new SeededRandom(3), ...opts })
+  const m = new UtpSocketManager(sock, { clock, random: new SeededRandom(3), synCookies: true, ...opts })
   return { clock, sock, m }
 }
 
