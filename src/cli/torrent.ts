@@ -1,13 +1,13 @@
 // `mainline torrent info|create`: read a .torrent (and its infohashes), or make one from a file or a directory.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
-import { parseArgs } from 'node:util'
 import { CodecError } from '../codec/errors.js'
 import { type Metainfo, type MetainfoVersion, parseMetainfo } from '../codec/metainfo.js'
 import { createTorrent, infoHashHex } from '../torrent/create.js'
 import { badPieceLayers, infoHashes } from '../torrent/hash.js'
+import { parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
-import { type Output, UsageError } from './output.js'
+import { type Output, quote, UsageError } from './output.js'
 
 const HELP = `mainline torrent: read and make .torrent (metainfo) files, v1 (BEP 3), v2 and hybrid (BEP 52)
 
@@ -77,19 +77,19 @@ function human(s: Record<string, unknown>, m: Metainfo): string {
 }
 
 async function info(args: string[], out: Output): Promise<number> {
-  const { positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true })
+  const { positionals } = parseOptions(args, { json: { type: 'boolean' } }, true)
   if (positionals.length !== 1) throw new UsageError('torrent info takes one argument: the .torrent file')
   let m: Metainfo
   try {
     m = parseMetainfo(new Uint8Array(readFileSync(positionals[0])))
   } catch (e) {
     if (!(e instanceof CodecError)) throw e
-    out.error(`torrent: ${positionals[0]}: ${e.message} [${e.code}]`)
+    out.error(`torrent: ${quote(positionals[0])}: ${e.message} [${e.code}]`)
     return 1
   }
   const bad = badPieceLayers(m)
   if (bad.length > 0 && m.pieceLayers) {
-    out.error(`torrent: ${positionals[0]}: piece layers do not match the pieces root of ${bad.join(', ')}`)
+    out.error(`torrent: ${quote(positionals[0])}: piece layers do not match the pieces root of ${bad.join(', ')}`)
     return 1
   }
   const s = summary(m)
@@ -100,15 +100,16 @@ async function info(args: string[], out: Output): Promise<number> {
 function parsePieceLength(v: string | undefined): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
-  if (!Number.isSafeInteger(n) || n < 16384 || (n & (n - 1)) !== 0)
-    throw new UsageError(`--piece-length must be a power of two ≥ 16384, got ${JSON.stringify(v)}`)
+  // Math.log2, not n & (n - 1): bitwise operators cut to 32 bits and would pass 2^32 + 2^31.
+  if (!Number.isSafeInteger(n) || n < 16384 || !Number.isInteger(Math.log2(n)))
+    throw new UsageError(`--piece-length must be a power of two ≥ 16384, got ${quote(v)}`)
   return n
 }
 
 async function create(args: string[], out: Output): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions(
     args,
-    options: {
+    {
       json: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       'piece-length': { type: 'string' },
@@ -119,8 +120,8 @@ async function create(args: string[], out: Output): Promise<number> {
       v2: { type: 'boolean' },
       hybrid: { type: 'boolean' },
     },
-    allowPositionals: true,
-  })
+    true,
+  )
   if (positionals.length !== 1) throw new UsageError('torrent create takes one argument: the file or directory')
   const chosen = (['v1', 'v2', 'hybrid'] as const).filter((k) => values[k])
   if (chosen.length > 1) throw new UsageError('give at most one of --v1, --v2, --hybrid')

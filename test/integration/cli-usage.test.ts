@@ -36,6 +36,11 @@ const USAGE: string[][] = [
   ['krpc', 'decode'],
   ['demo', '--nodes', '-5'],
   ['demo', 'nochapter'],
+  ['torrent', 'info'],
+  ['torrent', 'info', '--bogus', 'x.torrent'],
+  ['torrent', 'create', '.', '--piece-length', '-16384'],
+  ['torrent', 'create', '.', '--v1', '--v2'],
+  ['torrent', 'nosuch'],
 ]
 
 /** Runs `cases` a few at a time (each is a process: the machine is shared). */
