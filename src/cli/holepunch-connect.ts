@@ -45,11 +45,14 @@ export async function holepunchConnect(argv: string[], out: Output): Promise<num
   }
   let timer: NodeJS.Timeout | undefined
   try {
-    await node.listen()
-    const swarm = node.add(infoHash)
+    // The deadline is armed before start-up: --timeout bounds the whole command.
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), timeout)
     })
+    const listening = node.listen()
+    listening.catch(() => {}) // a start-up that loses the race to the deadline may still fail after close()
+    if ((await Promise.race([listening, deadline])) === 'deadline') return failed('timeout')
+    const swarm = node.add(infoHash)
     let relay: PeerConnection
     try {
       relay = await Promise.race([swarm.connect(relayEp), deadline.then(() => Promise.reject(new Error('timeout')))])

@@ -64,12 +64,22 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     dht: bootstrap.length ? { bootstrap } : false,
     swarm: { autoDial: values['auto-dial'] ?? false, connection: { pex: { interval: pexInterval * 1000 } } },
   })
-  let addr: Endpoint
+  // --timeout bounds the whole command, start-up included.
+  const deadline = timeout === undefined ? undefined : performance.now() + timeout * 1000
+  let addr: Endpoint | undefined
   try {
-    addr = await node.listen()
+    const listening = node.listen()
+    listening.catch(() => {}) // a start-up that loses the race to --timeout may still fail after close()
+    addr =
+      timeout === undefined ? await listening : await Promise.race([listening, sleep(timeout).then(() => undefined)])
   } catch (err) {
+    await node.close()
     out.error(`cannot listen: ${(err as Error).message}`)
     return 1
+  }
+  if (addr === undefined) {
+    await node.close()
+    return 0
   }
   const swarm = node.add(infoHash)
   const from = (c: { remote: Endpoint }) => ({ host: c.remote.host, port: c.remote.port })
@@ -120,7 +130,7 @@ export async function serve(argv: string[], out: Output): Promise<number> {
   try {
     if (timeout === undefined)
       await new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve()))
-    else await sleep(timeout, ac.signal).catch(() => {})
+    else await sleep(Math.max(0, ((deadline as number) - performance.now()) / 1000), ac.signal).catch(() => {})
   } finally {
     ac.abort()
     process.off('SIGINT', stop)
