@@ -243,14 +243,15 @@ export function isLinkLocal(ip: Uint8Array | string): boolean {
 }
 
 /**
- * True for an address a peer or node can be at: not unspecified, broadcast, multicast or reserved (240/4, ff00::/8).
- * Anything that is not an IP address is not.
+ * True for an address a peer or node can be at: not unspecified or "this network" (0/8, a source-only range),
+ * broadcast, multicast or reserved (240/4, ff00::/8). Anything that is not an IP address is not.
  */
 export function isUnicastAddress(ip: string): boolean {
   const host = normalizeIP(ip)
-  if (host === undefined || host === '0.0.0.0' || host === '::' || host === '255.255.255.255') return false
+  if (host === undefined || host === '::' || host === '255.255.255.255') return false
   if (host.includes(':')) return !host.startsWith('ff')
-  return Number(host.split('.')[0]) < 224
+  const first = Number(host.split('.')[0])
+  return first !== 0 && first < 224
 }
 
 /**

@@ -230,7 +230,17 @@ describe('classification (libtorrent is_local + loopback)', () => {
       '::ffff:1.2.3.4',
     ])
       assert.equal(isUnicastAddress(s), true, s)
-    for (const s of ['0.0.0.0', '255.255.255.255', '224.0.0.1', '239.1.1.1', '240.0.0.1', '::', 'ff02::1', 'x'])
+    for (const s of [
+      '0.0.0.0',
+      '0.1.2.3',
+      '255.255.255.255',
+      '224.0.0.1',
+      '239.1.1.1',
+      '240.0.0.1',
+      '::',
+      'ff02::1',
+      'x',
+    ])
       assert.equal(isUnicastAddress(s), false, s)
   })
   it('classifies by kind and from bytes', () => {
