@@ -11,9 +11,9 @@ import { DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
 import { type AnnounceResult, DHTLookups, type LookupResult } from './lookups.js'
 import { bytesEq, type DHTNode, type DHTOptions, familyOf } from './node.js'
-import { copyBytes } from './routing-table.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
+import { copyBytes } from './table-node.js'
 
 export type { AnnounceResult, LookupResult }
 

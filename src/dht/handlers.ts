@@ -13,7 +13,8 @@ import {
 import type { KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
-import { copyBytes, type RoutingTable } from './routing-table.js'
+import type { RoutingTable } from './routing-table.js'
+import { copyBytes } from './table-node.js'
 import type { TokenManager } from './tokens.js'
 
 /** BEP 32: keep every datagram we send below this many bytes. */

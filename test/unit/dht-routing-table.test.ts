@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { commonPrefixLength, compareDistance } from '../../src/codec/node-id.js'
-import { BAD_FAILS, GOOD_MS, RoutingTable } from '../../src/dht/routing-table.js'
+import { RoutingTable } from '../../src/dht/routing-table.js'
+import { BAD_FAILS, GOOD_MS } from '../../src/dht/table-node.js'
 import { idOf, ManualClock, seededRandom } from '../helpers/dht-fixtures.js'
 
 const own = idOf(0x00)
