@@ -3,20 +3,12 @@
 // bounded number of half-open connections, ST_RESET matching on either id, optional rate-limited resets to unknown
 // connections, one tick timer for every connection and one deferred flush per I/O turn.
 import { EventEmitter } from 'node:events'
-import {
-  decodeUtpPacket,
-  emptyPacket,
-  ST_RESET,
-  ST_SYN,
-  UTP_HEADER_SIZE,
-  type UtpPacket,
-  writeUtpHeader,
-} from '../codec/utp-packet.js'
+import { decodeUtpPacket, emptyPacket, ST_RESET, ST_SYN, type UtpPacket } from '../codec/utp-packet.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import { UtpConnection } from './connection.js'
-import { usNow } from './host.js'
 import { type UtpConnectionOptions, UtpError } from './options.js'
+import { ResetBudget, resetFor } from './reset.js'
 import { seqAdd } from './seq.js'
 import { type StreamOwner, UtpStream, type UtpStreamOptions } from './stream.js'
 import { SynCookies } from './syn-cookie.js'
@@ -108,8 +100,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
   private flushQueued = false
   private timer: Timer | null = null
   private readonly pkt = emptyPacket()
-  private resetTokens: number
-  private resetRefillAt = 0
+  private readonly resets: ResetBudget
   private closed = false
   private randBuf: Uint8Array = new Uint8Array(0)
   private randPos = 0
@@ -127,7 +118,7 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
     // datagrams already due at this time (a simulator may run many virtual times per real event-loop turn).
     this.defer =
       opts.defer ?? (this.clock === realClock ? (fn) => setImmediate(fn) : (fn) => void this.clock.setTimeout(fn, 0))
-    this.resetTokens = opts.resetRate ?? 100
+    this.resets = new ResetBudget(opts.resetRate ?? 100)
     this.cookies = opts.synCookies === true ? new SynCookies(this.random) : undefined
     socket.setReceiver((data, from) => this.onDatagram(data, from))
   }
@@ -422,29 +413,12 @@ export class UtpSocketManager extends EventEmitter<ManagerEvents> implements Str
 
   private resetUnknown(to: Endpoint, now: number): void {
     if (this.opts.resetUnknown === false) return
-    const rate = this.opts.resetRate ?? 100
-    if (now >= this.resetRefillAt) {
-      this.resetTokens = rate
-      this.resetRefillAt = now + 1000
-    }
-    if (this.resetTokens <= 0) {
+    if (!this.resets.take(now)) {
       this.stats.resetsSuppressed++
       return
     }
-    this.resetTokens--
     this.stats.resetsSent++
-    const pkt = this.pkt
-    const buf = new Uint8Array(UTP_HEADER_SIZE)
-    writeUtpHeader(buf, {
-      type: ST_RESET,
-      connId: pkt.connId,
-      timestamp: usNow(now),
-      timestampDiff: 0,
-      wnd: 0,
-      seq: this.rand16(),
-      ack: pkt.seq,
-    })
-    this.socket.send(buf, to)
+    this.socket.send(resetFor(this.pkt, now, this.rand16()), to)
   }
 
   private rand16(): number {
