@@ -153,6 +153,13 @@ export class RoutingTable {
       if (how === QUERY) existing.lastQuery = now
       return { status: 'updated', ping: NO_PING }
     }
+    if (how === HEARD) {
+      // Most names in replies fall in a full bucket that cannot split: rejected either way, so skip parsing the
+      // address (replies bring 8 names each, this is the hot path).
+      const i = this.indexOf(id)
+      if (this.buckets[i].nodes.length >= this.k && (i !== this.buckets.length - 1 || i + 1 >= NODE_ID_BITS))
+        return REJECTED
+    }
     const prefix = this.restrictIps ? restrictedPrefix(contact.host) : undefined
     if (prefix !== undefined) {
       const other = this.byIp.get(contact.host)
@@ -313,23 +320,33 @@ export class RoutingTable {
 
   /** Up to `n` confirmed nodes closest to `target`, closest first; bad nodes are left out. */
   closest(target: Uint8Array, n = this.k): TableNode[] {
-    // Every query we answer asks for this: keep the n best by insertion (most nodes lose to the current n-th at
-    // the first comparison) instead of sorting the whole table.
+    // Every query we answer asks for this, so it visits buckets in order of distance and stops when full instead of
+    // scanning the table. With c = the bucket `target` falls in: bucket c's ids share more leading bits with the
+    // target than any other; the buckets nearer our id (c+1…) all differ from it first at bit c; bucket j < c
+    // differs first at bit j, farther as j falls. Each group is strictly farther than the one before it.
     const out: TableNode[] = []
     if (n <= 0) return out
-    for (const b of this.buckets) {
-      for (const node of b.nodes) {
-        if (node.fails >= BAD_FAILS || node.lastReply < 0) continue
-        if (out.length === n && compareDistance(target, node.id, out[n - 1].id) >= 0) continue
-        let i = out.length === n ? n - 1 : out.length
-        while (i > 0 && compareDistance(target, node.id, out[i - 1].id) < 0) {
-          out[i] = out[i - 1]
-          i--
-        }
-        out[i] = node
-      }
-    }
+    const last = this.buckets.length - 1
+    const c = this.indexOf(target)
+    this.collect(this.buckets[c], target, n, out)
+    // The buckets nearer our id form one distance group: the whole group, or none of it.
+    if (out.length < n) for (let j = c + 1; j <= last; j++) this.collect(this.buckets[j], target, n, out)
+    for (let j = c - 1; j >= 0 && out.length < n; j--) this.collect(this.buckets[j], target, n, out)
     return out
+  }
+
+  /** Inserts the confirmed, not-bad nodes of `b` into `out` (sorted, at most `n`) by distance to `target`. */
+  private collect(b: Bucket, target: Uint8Array, n: number, out: TableNode[]): void {
+    for (const node of b.nodes) {
+      if (node.fails >= BAD_FAILS || node.lastReply < 0) continue
+      if (out.length === n && compareDistance(target, node.id, out[n - 1].id) >= 0) continue
+      let i = out.length === n ? n - 1 : out.length
+      while (i > 0 && compareDistance(target, node.id, out[i - 1].id) < 0) {
+        out[i] = out[i - 1]
+        i--
+      }
+      out[i] = node
+    }
   }
 
   /** Every confirmed node (for saving state, stats and `DHT.nodes()`). */

@@ -65,6 +65,35 @@ describe('routing table', () => {
     assert.ok(!t.closest(target, 8).some((n) => n.id === c[0].id))
   })
 
+  it('closest() equals a brute-force sort of the confirmed, not-bad nodes for targets near and far', () => {
+    // closest() visits buckets in distance order and stops early; any slip in that order shows up here.
+    const rnd = seededRandom(11)
+    for (let round = 0; round < 20; round++) {
+      const { t } = table({ k: 1 + (round % 8) })
+      for (let i = 0; i < 400; i++) {
+        // Half the ids share a long prefix with ours, so the table splits deep.
+        const id = rnd.bytes(20).slice()
+        if (i % 2 === 0) id.fill(0, 0, 1 + (i % 3))
+        t.seen({ id, host: '127.0.0.1', port: 1 + i }, i % 5 !== 0)
+      }
+      const all = t.nodes()
+      for (const n of all.slice(0, 3)) for (let f = 0; f < BAD_FAILS; f++) t.failed(n.id)
+      const live = t.nodes().filter((n) => n.fails < BAD_FAILS)
+      for (let q = 0; q < 30; q++) {
+        const target = q % 3 === 0 ? all[q % all.length].id.slice() : rnd.bytes(20).slice()
+        if (q % 3 === 1) target.fill(0, 0, 1 + (q % 4))
+        for (const want of [1, 8, 20]) {
+          const expect = [...live].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, want)
+          assert.deepEqual(
+            t.closest(target, want).map((n) => n.port),
+            expect.map((n) => n.port),
+            `round ${round} query ${q} n ${want}`,
+          )
+        }
+      }
+    }
+  })
+
   it('every node sits in the bucket its prefix says, and no bucket holds more than k', () => {
     const { t } = table()
     const rnd = seededRandom(3)
