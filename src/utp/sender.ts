@@ -14,7 +14,14 @@ import type { SenderStats } from './stats.js'
 /** Window assumed for the peer until it advertises one (libtorrent's SYN carries wnd = 0). */
 const DEFAULT_PEER_WINDOW = 1024 * 1024
 /** Most packets we keep in flight (well under half the sequence space). */
-const MAX_OUTSTANDING = 16_000
+/**
+ * Packets past the peer's cumulative ack that its reorder buffer keeps: libutp drops any packet 1024 or more past
+ * its ack_nr (REORDER_BUFFER_MAX_SIZE), libtorrent any past max(16, receive buffer / 1100). Sending further only
+ * earns losses and timeouts, so the sequence space in flight is held under both (with a little slack).
+ */
+const LIBUTP_REORDER_LIMIT = 1000
+const LIBTORRENT_BYTES_PER_REORDER_SLOT = 1100
+const MIN_REORDER_SLOTS = 16
 
 /** What the sender needs from the rest of the connection. */
 export interface SenderLink {
@@ -43,6 +50,8 @@ export class UtpSender {
   inflight = 0
   /** The peer's advertised receive window, bytes. */
   peerWnd = DEFAULT_PEER_WINDOW
+  /** The largest window the peer advertised (its receive buffer's capacity, at least). */
+  private peerWndMax = 0
   /** Our FIN was acknowledged cumulatively (or the peer's reset said it had everything). */
   finAcked = false
   private seq: number
@@ -142,9 +151,15 @@ export class UtpSender {
     return true
   }
 
-  /** The sequence space in flight is at its limit. */
+  /** The sequence space in flight is at what the peer's reorder buffer can hold (see LIBUTP_REORDER_LIMIT). */
   get outstandingFull(): boolean {
-    return seqDiff(this.seq, this.lastAckRecv) >= MAX_OUTSTANDING
+    return seqDiff(this.seq, this.lastAckRecv) > this.maxOutstanding
+  }
+
+  /** Packets past the peer's ack it is expected to keep: from the largest window it advertised. */
+  get maxOutstanding(): number {
+    const slots = Math.floor(this.peerWndMax / LIBTORRENT_BYTES_PER_REORDER_SLOT)
+    return Math.min(LIBUTP_REORDER_LIMIT, Math.max(MIN_REORDER_SLOTS, slots))
   }
 
   /** The application has nothing more to send: the window did not hold us back. */
@@ -203,6 +218,7 @@ export class UtpSender {
     }
     if (pkt.sack !== null && this.out.size > 0) acked += this.onSack(ack, pkt.sack, now)
     this.peerWnd = pkt.wnd
+    if (pkt.wnd > this.peerWndMax) this.peerWndMax = pkt.wnd
     if (acked > 0) this.cc.onAck(acked, this.cwndFull)
   }
 

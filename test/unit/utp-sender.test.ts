@@ -218,4 +218,31 @@ describe('uTP sender alone', () => {
     assert.equal(tx.outstandingFull, true)
     assert.equal(tx.seqNr, seqAdd(FIRST, 16_000))
   })
+  it('keeps the packets past the peer ack within its reorder buffer: 1,000 for libutp, wnd / 1100 for libtorrent', () => {
+    // libutp drops a packet 1024 or more past its ack_nr and libtorrent one past max(16, buffer / 1100): more in
+    // flight is lost for sure (a 64 MiB send to libutp ended in timeouts with 16,000 allowed).
+    const { tx, send, ack } = setup()
+    const fill = () => {
+      let n = 0
+      while (!tx.outstandingFull) {
+        send(0)
+        n++
+      }
+      return n
+    }
+    ack(FIRST - 1, 0, { wnd: 64 << 20 }) // a huge window: libutp's fixed limit binds
+    assert.equal(fill(), 1000)
+    ack(seqAdd(FIRST, 99), 1, { wnd: 64 << 20 }) // 100 acked: 100 more may go
+    assert.equal(fill(), 100)
+    const small = setup()
+    small.ack(FIRST - 1, 0, { wnd: 110_000 }) // libtorrent with a 110 kB buffer keeps 100 packets
+    let n = 0
+    while (!small.tx.outstandingFull) {
+      small.send(0)
+      n++
+    }
+    assert.equal(n, 100)
+    small.ack(FIRST - 1, 1, { wnd: 1000 }) // a shrinking window does not shrink the buffer behind it
+    assert.equal(small.tx.maxOutstanding, 100)
+  })
 })
