@@ -81,6 +81,9 @@ interface Pending {
 }
 
 const key = endpointKey
+/** How long a relay's late answer to a rendezvous that ended in `no_answer` is ignored, ms; and how many are kept. */
+const LATE_ANSWER_WINDOW = 60_000
+const MAX_UNANSWERED = 256
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly punches = new Map<string, Punch>()
@@ -89,6 +92,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly pexSources = new Map<string, PeerConnection[]>()
   /** When we asked each introducer for a rendezvous, within the last minute. */
   private readonly asked = new WeakMap<PeerConnection, number[]>()
+  /** Rendezvous that ended in `no_answer` (oldest first): their relay's late `connect` must not start a punch. */
+  private readonly unanswered = new Map<string, { relay: PeerConnection; host: string; at: number }>()
   private closed = false
 
   constructor(
@@ -267,6 +272,11 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     // The answer to our own rendezvous, from the relay we asked, is what we requested: not subject to the limits
     // that keep relays from making us send packets to addresses of their choosing.
     const answers = this.answeredRendezvous(relay, target)
+    // We already reported that rendezvous failed: a punch now would be a second outcome for it.
+    if (answers === undefined && this.lateAnswer(relay, target)) {
+      relay.countDrop('holepunch_connect_late')
+      return ignore('rendezvous ended')
+    }
     const admitted = answers !== undefined || this.deps.limiter.admit(relay)
     if (admitted !== true) {
       relay.countDrop(`holepunch_connect_${admitted}`)
@@ -322,6 +332,20 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     return undefined
   }
 
+  /** True (once) when `relay`'s connect for `target` answers a rendezvous of ours that ended in `no_answer`. */
+  private lateAnswer(relay: PeerConnection, target: Endpoint): boolean {
+    const now = this.deps.clock.now()
+    const host = normalizeIP(target.host) ?? target.host
+    for (const [k, u] of this.unanswered) {
+      if (now - u.at >= LATE_ANSWER_WINDOW) this.unanswered.delete(k)
+      else if (u.relay === relay && u.host === host) {
+        this.unanswered.delete(k)
+        return true
+      }
+    }
+    return false
+  }
+
   private onError(relay: PeerConnection, code: number, ep: Endpoint): void {
     const k = key(ep)
     const p = this.pending.get(k)
@@ -335,6 +359,12 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (!p) return
     this.pending.delete(k)
     p.timer.cancel()
+    if (reason === 'no_answer') {
+      this.unanswered.delete(k)
+      const host = normalizeIP(p.target.host) ?? p.target.host
+      this.unanswered.set(k, { relay: p.relay, host, at: this.deps.clock.now() })
+      if (this.unanswered.size > MAX_UNANSWERED) this.unanswered.delete(this.unanswered.keys().next().value as string)
+    }
     p.reject(this.fail(p.target, reason))
   }
 
