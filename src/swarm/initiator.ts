@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import { HolepunchError } from '../codec/holepunch.js'
 import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
+import { canReach } from '../net/address.js'
 import type { Endpoint, Timer } from '../net/types.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import type { ConnectLimiter } from './connect-limiter.js'
@@ -188,6 +189,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (this.closed || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
     // A dial that lost to a crossing connection (the peer reached us meanwhile) needs no rendezvous.
     if (this.deps.isSelf(ep) || this.deps.swarm.connectionTo(ep) || !this.supportsHolepunch(ep)) return
+    // No punch could reach it from our UDP socket (an IPv6 peer of an IPv4-only node): asking would be in vain.
+    if (!canReach(this.deps.utp.socket, ep.host)) return
     this.rendezvous(ep).catch(() => {})
   }
 
@@ -260,6 +263,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     }
     if (this.closed) return ignore('closed')
     if (invalidTarget(target)) return ignore('invalid endpoint')
+    // A relay may bridge IPv4 and IPv6 peers: a punch needs our UDP socket to reach the family it names.
+    if (!canReach(this.deps.utp.socket, target.host)) return ignore('address family')
     if (this.deps.isSelf(target)) return ignore('own endpoint')
     if (this.punches.has(k)) return ignore('already punching')
     // BEP 55: ignore a connect for a peer we are already connected to (it answers our rendezvous, if we sent one).

@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram'
 import { after, describe, it } from 'node:test'
 import { decodeHolepunch } from '../../src/codec/holepunch.js'
 import type { Endpoint } from '../../src/net/types.js'
+import type { UdpSocket } from '../../src/net/udp.js'
 import { SwarmNode, type SwarmNodeOptions } from '../../src/swarm/node.js'
 import { ipv6LoopbackSkip } from '../helpers/ipv6.js'
 import { until } from '../helpers/until.js'
@@ -95,6 +96,41 @@ describe('SwarmNode over IPv6', { timeout: 60_000, skip }, () => {
       port: a.address?.port,
       errorCode: 0,
     })
+  })
+
+  it('a relay bridging an IPv4-only and an IPv6-only peer: neither punches to an address it cannot reach (both did before)', async () => {
+    const opts = { dht: false as const, swarm: { autoDial: false }, holepunch: { rendezvousTimeout: 1500 } }
+    const relay = await make({ ...opts, host: '::' })
+    const a = await make({ ...opts, host: '127.0.0.1' })
+    const b = await make({ ...opts, host: '::1' })
+    const port = relay.address?.port as number
+    const ra = await a.connect(IH, { host: '127.0.0.1', port })
+    await b.connect(IH, { host: '::1', port })
+    await until(() => relay.get(IH)?.connections.filter((c) => c.holepunch.supported).length === 2, {
+      within: 10_000,
+      what: 'the relay knows both support ut_holepunch',
+    })
+    await until(() => ra.holepunch.supported, { within: 10_000, what: "A knows the relay's ut_holepunch" })
+    const seen: string[] = []
+    for (const [name, n] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      n.on('hp_punching', (_r, t) => seen.push(`${name} punching ${t.host}`))
+      n.on('hp_ignored', (_r, t, why) => seen.push(`${name} ignored ${t.host} ${why}`))
+    }
+    const target = { host: '::1', port: b.address?.port as number }
+    await assert.rejects(a.holepunch(IH, target, { relay: ra }), { reason: 'no_answer' })
+    assert.deepEqual(seen.sort(), ['A ignored ::1 address family', 'B ignored 127.0.0.1 address family'])
+  })
+
+  it('a dial from an IPv4-only node to an IPv6 peer goes straight to TCP (it sent uTP SYNs nowhere before)', async () => {
+    const b = await make({ host: '::1', dht: false })
+    const a = await make({ host: '127.0.0.1', dht: false, dial: { utpTimeout: 3000 } })
+    const conn = await a.connect(IH, b.address as Endpoint)
+    assert.equal(conn.transport, 'tcp')
+    const udp = a.mux.socket as UdpSocket
+    assert.equal(udp.stats().sendRejected, 0, 'no uTP datagram was even tried')
   })
 
   it('a DHT on ::1: announce and get_peers find the other peer through nodes6 and 18-byte values', async () => {
