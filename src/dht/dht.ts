@@ -217,6 +217,8 @@ export class DHT extends DHTLookups {
 
   private receive(data: Uint8Array, from: Endpoint): void {
     if (data.length < 2 || data[0] !== 0x64 || data[data.length - 1] !== 0x65) return this.drop('not_krpc')
+    // A dual-stack socket given as our IPv6 socket also delivers IPv4: we could neither answer nor table those.
+    if (!this.socketFor(familyOf(from.host))) return this.drop('wrong_family')
     // Every node on one machine shares 127.0.0.1: there, a source is an IP:port; elsewhere an IP.
     const key = from.host.startsWith('127.') || from.host === '::1' ? `${from.host}|${from.port}` : from.host
     if (!this.limiter.allow(key)) return this.drop('rate_limited')

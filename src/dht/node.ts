@@ -60,6 +60,7 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     queriesOut: { ping: 0, find_node: 0, get_peers: 0, announce_peer: 0 } as Record<string, number>,
     drops: {
       not_krpc: 0,
+      wrong_family: 0,
       rate_limited: 0,
       malformed: 0,
       bad_tid: 0,

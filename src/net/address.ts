@@ -2,6 +2,7 @@
 // (::ffff:a.b.c.d) are the one place where a v4 peer can show up on a v6 socket; these helpers turn them back into
 // plain v4 so that every layer above sees one spelling per peer.
 import { isIP } from 'node:net'
+import type { DatagramSocket } from './types.js'
 
 const MAPPED_DOTTED = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i
 const MAPPED_HEX = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i
@@ -32,6 +33,17 @@ export function ipFamily(host: string): 0 | 4 | 6 {
   const pct = host.indexOf('%')
   if (pct > 0 && isIP(host.slice(0, pct)) === 6) return 6
   return 0
+}
+
+/**
+ * Whether `socket` can send to `host`: an IPv4 socket reaches IPv4 (and IPv4-mapped) addresses, an IPv6 socket
+ * IPv6 ones, and IPv4 too when it is dual stack.
+ */
+export function canReach(socket: Pick<DatagramSocket, 'family' | 'dualStack'>, host: string): boolean {
+  const f = ipFamily(host)
+  if (f === 0) return false
+  const v4 = f === 4 || unmapV4(host) !== host
+  return socket.family === 4 ? v4 : !v4 || socket.dualStack === true
 }
 
 /** True for an integer port in 1..65535 (0 is not a valid destination). */

@@ -42,12 +42,14 @@ export class DatagramCounter {
 /** A `DatagramSocket` that counts every datagram passing through it into a (possibly shared) counter. */
 export class CountingSocket implements DatagramSocket {
   readonly family: AddressFamily
+  readonly dualStack: boolean
 
   constructor(
     private readonly inner: DatagramSocket,
     readonly counter: DatagramCounter = new DatagramCounter(),
   ) {
     this.family = inner.family
+    this.dualStack = inner.dualStack ?? false
   }
 
   address(): Endpoint {

@@ -15,6 +15,7 @@ export interface MuxStats {
 /** One side of a `UdpMux`: sends through the shared socket, receives what the mux routes to it. */
 export class MuxChannel implements DatagramSocket {
   readonly family: AddressFamily
+  readonly dualStack: boolean
   /** @internal set by the mux */
   receiver: DatagramHandler | null = null
   private readonly mux: UdpMux
@@ -22,6 +23,7 @@ export class MuxChannel implements DatagramSocket {
   constructor(mux: UdpMux) {
     this.mux = mux
     this.family = mux.socket.family
+    this.dualStack = mux.socket.dualStack ?? false
   }
 
   address(): Endpoint {

@@ -25,6 +25,8 @@ export interface DatagramSocket {
   address(): Endpoint
   /** Address family of the socket: a v4 socket cannot send to a v6 endpoint, and vice versa. */
   readonly family: AddressFamily
+  /** A family 6 socket that reaches IPv4 endpoints too (dual stack: IPV6_V6ONLY off). Default false. */
+  readonly dualStack?: boolean
   /**
    * Sends one datagram. Fire and forget: failures are dropped (as UDP would) and counted, never thrown.
    * The socket may hold on to `data` until it is sent: do not modify it after the call.

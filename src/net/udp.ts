@@ -82,7 +82,7 @@ export class UdpSocket implements DatagramSocket {
   private constructor(
     private readonly sock: Socket,
     family: AddressFamily,
-    private readonly dualStack: boolean,
+    readonly dualStack: boolean,
   ) {
     this.family = family
     const a = sock.address()

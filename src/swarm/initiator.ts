@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events'
 import { HolepunchError } from '../codec/holepunch.js'
 import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
+import { canReach } from '../net/address.js'
 import type { Endpoint, Timer } from '../net/types.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
 import type { ConnectLimiter } from './connect-limiter.js'
@@ -81,6 +82,9 @@ interface Pending {
 }
 
 const key = endpointKey
+/** How long a relay's late answer to a rendezvous that ended in `no_answer` is ignored, ms; and how many are kept. */
+const LATE_ANSWER_WINDOW = 60_000
+const MAX_UNANSWERED = 256
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly punches = new Map<string, Punch>()
@@ -89,6 +93,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
   private readonly pexSources = new Map<string, PeerConnection[]>()
   /** When we asked each introducer for a rendezvous, within the last minute. */
   private readonly asked = new WeakMap<PeerConnection, number[]>()
+  /** Rendezvous that ended in `no_answer` (oldest first): their relay's late `connect` must not start a punch. */
+  private readonly unanswered = new Map<string, { relay: PeerConnection; host: string; at: number }>()
   private closed = false
 
   constructor(
@@ -183,6 +189,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (this.closed || this.pending.has(key(ep)) || this.punches.has(key(ep))) return
     // A dial that lost to a crossing connection (the peer reached us meanwhile) needs no rendezvous.
     if (this.deps.isSelf(ep) || this.deps.swarm.connectionTo(ep) || !this.supportsHolepunch(ep)) return
+    // No punch could reach it from our UDP socket (an IPv6 peer of an IPv4-only node): asking would be in vain.
+    if (!canReach(this.deps.utp.socket, ep.host)) return
     this.rendezvous(ep).catch(() => {})
   }
 
@@ -255,6 +263,8 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     }
     if (this.closed) return ignore('closed')
     if (invalidTarget(target)) return ignore('invalid endpoint')
+    // A relay may bridge IPv4 and IPv6 peers: a punch needs our UDP socket to reach the family it names.
+    if (!canReach(this.deps.utp.socket, target.host)) return ignore('address family')
     if (this.deps.isSelf(target)) return ignore('own endpoint')
     if (this.punches.has(k)) return ignore('already punching')
     // BEP 55: ignore a connect for a peer we are already connected to (it answers our rendezvous, if we sent one).
@@ -267,6 +277,11 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     // The answer to our own rendezvous, from the relay we asked, is what we requested: not subject to the limits
     // that keep relays from making us send packets to addresses of their choosing.
     const answers = this.answeredRendezvous(relay, target)
+    // We already reported that rendezvous failed: a punch now would be a second outcome for it.
+    if (answers === undefined && this.lateAnswer(relay, target)) {
+      relay.countDrop('holepunch_connect_late')
+      return ignore('rendezvous ended')
+    }
     const admitted = answers !== undefined || this.deps.limiter.admit(relay)
     if (admitted !== true) {
       relay.countDrop(`holepunch_connect_${admitted}`)
@@ -322,6 +337,20 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     return undefined
   }
 
+  /** True (once) when `relay`'s connect for `target` answers a rendezvous of ours that ended in `no_answer`. */
+  private lateAnswer(relay: PeerConnection, target: Endpoint): boolean {
+    const now = this.deps.clock.now()
+    const host = normalizeIP(target.host) ?? target.host
+    for (const [k, u] of this.unanswered) {
+      if (now - u.at >= LATE_ANSWER_WINDOW) this.unanswered.delete(k)
+      else if (u.relay === relay && u.host === host) {
+        this.unanswered.delete(k)
+        return true
+      }
+    }
+    return false
+  }
+
   private onError(relay: PeerConnection, code: number, ep: Endpoint): void {
     const k = key(ep)
     const p = this.pending.get(k)
@@ -335,6 +364,12 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (!p) return
     this.pending.delete(k)
     p.timer.cancel()
+    if (reason === 'no_answer') {
+      this.unanswered.delete(k)
+      const host = normalizeIP(p.target.host) ?? p.target.host
+      this.unanswered.set(k, { relay: p.relay, host, at: this.deps.clock.now() })
+      if (this.unanswered.size > MAX_UNANSWERED) this.unanswered.delete(this.unanswered.keys().next().value as string)
+    }
     p.reject(this.fail(p.target, reason))
   }
 

@@ -1,6 +1,7 @@
 // The swarm node's dialer: uTP first, from the shared UDP port (so the NAT mapping is the one the DHT and relays
 // know), then TCP as a fallback. A dial that fails both ways is reported (`onFailed`), which is where the
 // holepunch initiator steps in.
+import { canReach } from '../net/address.js'
 import type { Clock, Endpoint, StreamNetwork } from '../net/types.js'
 import type { UtpSocketManager } from '../utp/socket-manager.js'
 import { WireError } from '../wire/errors.js'
@@ -37,14 +38,17 @@ export class NodeDialer implements Dialer {
   async dial(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<DialedStream> {
     options.signal?.throwIfAborted()
     const utpTimeout = Math.min(options.timeout ?? Number.POSITIVE_INFINITY, this.options.utpTimeout ?? 3000)
-    let firstError: unknown
-    try {
-      const stream = await this.dialUtp(to, utpTimeout, options.signal)
-      this.stats.utp++
-      return { stream, remote: to, local: this.utp.socket.address(), transport: 'utp' }
-    } catch (err) {
-      firstError = err
-      if (options.signal?.aborted) throw err
+    let firstError: unknown = new WireError('DIAL_FAILED', `our UDP socket cannot reach ${to.host}`)
+    // An IPv6 peer from an IPv4-only UDP socket (or the reverse): no uTP datagram could leave, go straight to TCP.
+    if (canReach(this.utp.socket, to.host)) {
+      try {
+        const stream = await this.dialUtp(to, utpTimeout, options.signal)
+        this.stats.utp++
+        return { stream, remote: to, local: this.utp.socket.address(), transport: 'utp' }
+      } catch (err) {
+        firstError = err
+        if (options.signal?.aborted) throw err
+      }
     }
     if (this.tcp) {
       try {

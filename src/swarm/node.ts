@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, toHex } from '../codec/bytes.js'
+import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
 import { DHT } from '../dht/dht.js'
 import type { DHTOptions } from '../dht/node.js'
@@ -38,7 +39,10 @@ import { Swarm, type SwarmOptions } from './swarm.js'
 export interface SwarmNodeOptions {
   /** Run on this UDP socket (net/sim); it is closed by `close()`. Default: bind a `UdpSocket` on host:port. */
   socket?: DatagramSocket
-  /** Bind address. Default '0.0.0.0'. */
+  /**
+   * Bind address. Default '0.0.0.0'. `'::'` takes IPv4 and IPv6 on one port (UDP and TCP alike); the DHT then
+   * runs on IPv6 (BEP 32's IPv6 DHT) and ignores IPv4 datagrams.
+   */
   host?: string
   /** The port, UDP and TCP. Default 0 (UDP picks, TCP takes the same number). */
   port?: number
@@ -350,8 +354,11 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private async bindUdp(): Promise<DatagramSocket> {
     const host = this.opts.host ?? '0.0.0.0'
     const port = this.opts.port ?? 0
+    // On '::' node:net's TCP listener takes IPv4 too (IPV6_V6ONLY off): UDP must as well, or IPv4 peers would
+    // reach us over TCP but never over uTP, and a v4 rendezvous could never punch to us.
+    const dualStack = normalizeIP(host) === '::'
     for (let attempt = 0; ; attempt++) {
-      const socket = await UdpSocket.bind({ host, port })
+      const socket = await UdpSocket.bind({ host, port, dualStack })
       if (port !== 0 || !this.tcpEnabled || attempt >= 4) return socket
       const free = await this.streams
         .listen({ host, port: socket.address().port }, (s) => s.destroy())

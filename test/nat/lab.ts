@@ -65,6 +65,11 @@ export interface ConntrackEntry {
 /** The tsx loader as a file URL, so `node --import` finds it whatever the working directory. */
 export const TSX_IMPORT = import.meta.resolve('tsx')
 
+/** What a Host needs of its lab (Lab here, Lab6 in lab6.ts): refuse to run once it is torn down. */
+export interface LabLike {
+  assertLive(): void
+}
+
 /** A network namespace with one address, and the processes the lab started in it. */
 export class Host {
   /** Processes started by spawn*() that have not exited yet; killed by destroy(). */
@@ -77,7 +82,7 @@ export class Host {
     readonly ns: string,
     /** The host's address: public for the relay, public hosts and routers (wan side); private for a and b. */
     readonly ip: string,
-    protected readonly lab: Lab,
+    protected readonly lab: LabLike,
   ) {}
 
   /** Runs a command in the namespace to completion (does not throw on a non-zero exit). */

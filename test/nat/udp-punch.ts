@@ -7,7 +7,8 @@
 // Options: --port P (default 0), --peer ip:port (repeatable), --interval MS (100), --count N (per peer, default
 // unlimited), --duration MS (total run time, default 3000), --id NAME (default "probe"), --echo, --quiet (no
 // recv lines, only the counts in "done"), --go (after "listening", wait for a line on stdin before sending and
-// timing: lets a test start two probes at the same moment, as a relay's two `connect` messages would).
+// timing: lets a test start two probes at the same moment, as a relay's two `connect` messages would), --v6 (an
+// IPv6 socket, for lab6.ts; endpoints are then v6:port, split at the last colon).
 import { createSocket } from 'node:dgram'
 import { parseArgs } from 'node:util'
 
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     echo: { type: 'boolean', default: false },
     quiet: { type: 'boolean', default: false },
     go: { type: 'boolean', default: false },
+    v6: { type: 'boolean', default: false },
   },
 })
 
@@ -38,7 +40,7 @@ const count = Number(values.count)
 const id = values.id ?? 'probe'
 const emit = (o: object) => process.stdout.write(JSON.stringify(o) + '\n')
 
-const sock = createSocket('udp4')
+const sock = createSocket(values.v6 ? 'udp6' : 'udp4')
 let sent = 0
 let received = 0
 const bySource: Record<string, number> = {}

@@ -105,6 +105,34 @@ describe('holepunch outcomes on net/sim', { timeout: 60_000 }, () => {
     }
   })
 
+  it('a connect arriving after our rendezvous ended in no_answer starts no punch (it did before)', async () => {
+    const { w, events, done } = await connectedWorld()
+    try {
+      // The relay stays silent on A's rendezvous (as libtorrent does when it will not bridge two peers)…
+      const atRelay = w.relay.get(INFO_HASH)!.connections.find((c) => c.remote.host === '198.51.100.1')!
+      atRelay.holepunch.removeAllListeners('hp_rendezvous')
+      const ignored: string[] = []
+      const punching: string[] = []
+      w.a.on('hp_ignored', (_r, t, why) => ignored.push(`${t.host} ${why}`))
+      w.a.on('hp_punching', (_r, t) => punching.push(t.host))
+      assert.equal(await outcome(w.a.holepunch(INFO_HASH, B_AT)), 'rejected no_answer')
+      // … and answers long after A gave up: A was told the rendezvous failed, so it sends nothing to B now.
+      await vsleep(w, 5000)
+      atRelay.holepunch.sendHpConnect(B_AT.host, B_AT.port)
+      await vsleep(w, 12_000)
+      assert.deepEqual(punching, [])
+      assert.deepEqual(ignored, ['203.0.113.1 rendezvous ended'])
+      assert.deepEqual(events, ['sent 203.0.113.1', 'failed 203.0.113.1 no_answer'], 'one outcome per rendezvous')
+      // Only that one answer is ignored: the relay's next connect (B asking for us) is acted on as usual.
+      await vsleep(w, 2000)
+      atRelay.holepunch.sendHpConnect(B_AT.host, B_AT.port)
+      await vsleep(w, 1000)
+      assert.deepEqual(punching, ['203.0.113.1'])
+    } finally {
+      await done()
+    }
+  })
+
   it('closing the node during a punch reports the pending rendezvous once, as aborted', async () => {
     const w = await holepunchWorld('port-preserving', 'symmetric', { node: { swarm: { autoDial: false } } })
     const stop = w.clock.autoAdvance()

@@ -3,7 +3,7 @@
 // (--infohash, short --pex-interval), or a peer behind NAT (announces, discovers, connects to the relay, punches,
 // then exchanges --exchange MiB each way and reports hashes).
 //   node [--import tsx] src/cli/demo/lab-peer.ts --port 6881 [--infohash HEX] [--bootstrap H:P,…] [--dht-read-only]
-//     [--no-dht] [--announce] [--discover] [--connect H:P,…] [--target H:P] [--pex-interval MS]
+//     [--host IP] [--no-dht] [--announce] [--discover] [--connect H:P,…] [--target H:P] [--pex-interval MS]
 //     [--exchange MIB] [--dial-timeout MS] [--punch-timeout MS] [--no-autodial]
 //     [--connect-limit N]  (connects acted on per relay and overall per 10 s; default 5 and 20)
 import { createHash, randomBytes } from 'node:crypto'
@@ -16,6 +16,8 @@ import type { PeerConnection } from '../../wire/peer-connection.js'
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '6881' },
+    // '::' in the IPv6 lab (test/nat/lab6.ts): dual stack, the DHT on IPv6.
+    host: { type: 'string' },
     infohash: { type: 'string' },
     bootstrap: { type: 'string' },
     'dht-read-only': { type: 'boolean' },
@@ -35,9 +37,10 @@ const { values } = parseArgs({
 
 const emit = (event: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`)
+// H:P, [V6]:P or V6:P (the last colon separates the port).
 const hp = (s: string): Endpoint => {
   const i = s.lastIndexOf(':')
-  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) }
+  return { host: s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(s.slice(i + 1)) }
 }
 const list = (s: string | undefined) => (s ? s.split(',').filter(Boolean).map(hp) : [])
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -45,6 +48,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const dialTimeout = Number(values['dial-timeout'] ?? 1000)
 const node = new SwarmNode({
   port: Number(values.port),
+  host: values.host,
   // The lab's whole "Internet" is one /24 (198.51.100.0/24): IP-diversity rules meant for the real DHT would leave
   // a lookup one candidate, so they are off here, as they are for libtorrent on a one-machine testnet.
   dht: values['no-dht']
