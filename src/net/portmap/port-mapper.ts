@@ -78,6 +78,9 @@ const RANK: Record<PortMapErrorCode, number> = {
   CLOSED: 0,
 }
 
+/** Failures that say no server is there, as opposed to a server that refused this one request. */
+const ABSENT = new Set<PortMapErrorCode>(['TIMEOUT', 'NETWORK', 'UNSUPPORTED', 'NO_GATEWAY', 'MALFORMED'])
+
 interface Held {
   result: MappingResult
   client: MappingClient
@@ -89,6 +92,8 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
   private readonly ac = new AbortController()
   private readonly held = new Map<TransportProtocol, Held>()
   private clients: MappingClient[] | undefined
+  /** Clients that found no server (timeout, unreachable, unsupported): not asked again for the next port. */
+  private readonly absent = new Map<MappingClient, PortMapError>()
   private closed = false
 
   constructor(private readonly opts: PortMapperOptions = {}) {
@@ -158,6 +163,11 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
     const attempts: PortMapError[] = []
     for (const client of order) {
       if (this.closed) return
+      const gone = this.absent.get(client)
+      if (gone) {
+        attempts.push(gone)
+        continue
+      }
       try {
         const result = await client.map({ protocol, internalPort: port, externalPort: port, lifetime: this.lifetime })
         if (this.closed) {
@@ -171,6 +181,7 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
       } catch (err) {
         const e = asError(err, client.name)
         if (e.code === 'CLOSED') return
+        if (ABSENT.has(e.code)) this.absent.set(client, e)
         attempts.push(e)
       }
     }
