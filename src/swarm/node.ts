@@ -76,10 +76,7 @@ export interface SwarmNodeOptions {
   maxPendingIncomingPerIp?: number
   /** The rest of the admission policy: the shorter timeout under pressure (2 s from half full). */
   admission?: Pick<HandshakeAdmissionOptions, 'pressureTimeout' | 'pressureAt'>
-  /**
-   * Ask the router to forward our UDP and TCP port (PCP, NAT-PMP, then UPnP IGD; see docs/portmap.md), or pass
-   * the mapper's options. Default: on for real sockets not bound to loopback; off when `socket` is given.
-   */
+  /** Router port mapping (docs/portmap.md). Default: on for real sockets not bound to loopback, else off. */
   portmap?: boolean | PortMapperOptions
 }
 
@@ -319,6 +316,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** True for an endpoint that is this node: our port at our local address or at an address peers see us at. */
   isSelf(ep: Endpoint): boolean {
     const me = this.endpoint
+    const mapped = this.portmap?.state.external
+    if (mapped && sameEndpoint(mapped, ep)) return true // our router's forward: the DHT lists it as a peer
     if (!me || ep.port !== me.port) return false
     if (sameEndpoint(me, ep)) return true
     for (const t of this.torrents.values()) {

@@ -54,6 +54,7 @@ describe('SwarmNode port mapping', { timeout: 30_000 }, () => {
       )
       assert.deepEqual(node.portMapping?.external, { host: FAKE_EXTERNAL_IP, port: port + 7 })
       assert.equal(node.portMapping?.udp?.via, 'pcp')
+      assert.ok(node.isSelf({ host: FAKE_EXTERNAL_IP, port: port + 7 }), 'the forwarded endpoint is us (not dialed)')
     } finally {
       await node.close()
       await gw.close()
