@@ -192,14 +192,17 @@ export class PortMapper extends EventEmitter<PortMapperEvents> {
     return this.opts.lifetime ?? 7200
   }
 
-  private fail(protocol: TransportProtocol, attempts: PortMapError[], only?: PortMapError): void {
-    const all = only ? [only] : attempts
-    const worst = all.reduce<PortMapError | undefined>((a, b) => (!a || RANK[b.code] > RANK[a.code] ? b : a), undefined)
+  /** `before`: a failure before any protocol was tried (no gateway): the reason, with no attempts. */
+  private fail(protocol: TransportProtocol, attempts: PortMapError[], before?: PortMapError): void {
+    const worst =
+      before ??
+      attempts.reduce<PortMapError | undefined>((a, b) => (!a || RANK[b.code] > RANK[a.code] ? b : a), undefined)
     this.emit('failed', {
       protocol,
       reason: worst?.code ?? 'FAILED',
       message: worst?.message ?? 'no protocol to try',
-      attempts: all.map((e) => ({ via: e.protocol ?? 'pcp', code: e.code, message: e.message })),
+      // Every attempt's error names its protocol (asError adds it).
+      attempts: attempts.map((e) => ({ via: e.protocol!, code: e.code, message: e.message })),
     })
   }
 
@@ -267,6 +270,9 @@ function toPublic(r: MappingResult): PortMapping {
 }
 
 function asError(err: unknown, protocol?: PortMapProtocol): PortMapError {
+  // A shared step (finding our address…) fails without naming the protocol it ran for.
+  if (err instanceof PortMapError && protocol && !err.protocol)
+    return new PortMapError(err.code, err.message, protocol, { cause: err })
   if (err instanceof PortMapError) return err
   return new PortMapError('FAILED', (err as Error)?.message ?? String(err), protocol, { cause: err })
 }
