@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 
 export type UdpBehaviour = 'ok' | 'deny' | 'silent' | 'garbage'
 export type PcpBehaviour = UdpBehaviour | 'natpmp-only'
-export type UpnpBehaviour = 'ok' | 'conflict' | 'deny' | 'off' | 'permanent-only'
+export type UpnpBehaviour = 'ok' | 'conflict' | 'deny' | 'off' | 'permanent-only' | 'foreign-location'
 
 export interface FakeGatewayOptions {
   pcp?: PcpBehaviour
@@ -181,7 +181,8 @@ export class FakeGateway {
     const answer =
       'HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=120\r\n' +
       `ST: ${st}\r\nUSN: uuid:fake::${st}\r\nEXT:\r\nSERVER: fake/1.0 UPnP/1.1\r\n` +
-      `LOCATION: http://127.0.0.1:${this.httpPort}/rootDesc.xml\r\n\r\n`
+      // 'foreign-location': a LOCATION on another host than the one answering (what a spoofer would send).
+      `LOCATION: http://${this.opts.upnp === 'foreign-location' ? '127.0.0.2' : '127.0.0.1'}:${this.httpPort}/rootDesc.xml\r\n\r\n`
     this.ssdp.send(answer, port, host)
   }
 
@@ -192,6 +193,7 @@ export class FakeGateway {
     body: string,
     res: import('node:http').ServerResponse,
   ): void {
+    this.seen.push(`http:${method} ${url}`)
     if (method === 'GET' && url === '/rootDesc.xml') {
       res.writeHead(200, { 'Content-Type': 'text/xml' })
       return void res.end(DESCRIPTION)

@@ -123,6 +123,13 @@ describe('PortMapper with a fake gateway on loopback', () => {
     )
   })
 
+  it('an SSDP answer whose LOCATION names another host than the sender is not followed', async () => {
+    const { gw, failed } = await run({ upnp: 'foreign-location' }, { protocols: ['upnp'] })
+    assert.equal(failed[0].reason, 'NO_GATEWAY')
+    assert.ok(gw.seen.includes('ssdp'))
+    assert.ok(!gw.seen.some((s) => s.startsWith('http:')), 'no description was fetched')
+  })
+
   it('nothing listening on the gateway port: NETWORK (ICMP port unreachable), not a timeout', async () => {
     const t0 = performance.now()
     const { failed } = await run({}, { protocols: ['pcp'], serverPort: 9, timeout: 3000 })
