@@ -28,6 +28,7 @@ export {
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export { type MuxChannel, type MuxStats, UdpMux } from './net/mux.js'
+export { PortMapError, type PortMapErrorCode, type PortMapProtocol } from './net/portmap/errors.js'
 export { realTcp, TcpNetwork } from './net/tcp.js'
 export type {
   AddressFamily,
@@ -58,6 +59,7 @@ export {
 } from './swarm/initiator.js'
 export { SwarmNode, type SwarmNodeEvents, type SwarmNodeOptions } from './swarm/node.js'
 export type { NodeDialerOptions } from './swarm/node-dialer.js'
+export type { PortMapFailure, PortMapperOptions, PortMapping, PortMappingState } from './swarm/node-portmap.js'
 export type { PunchOptions } from './swarm/punch.js'
 export type { Relay, RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'

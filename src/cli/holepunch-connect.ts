@@ -12,13 +12,14 @@ import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './o
 import { parseInfoHash, parsePeerId } from './peer-common.js'
 
 export const CONNECT_HELP = `  mainline holepunch connect --relay <host:port> --infohash <hex> [--target <host:port>] [--port P]
-                             [--peer-id <hex>] [--timeout S] [--json]
+                             [--peer-id <hex>] [--timeout S] [--no-portmap] [--json]
       Connect to the relay over uTP from our UDP port P (default 0: any; the same port number serves TCP), then
       rendezvous and punch: to --target, or else to each holepunch-capable peer (PEX flag 0x08) the relay lists.
       Prints connected {transport, host, port, peerId, ms} (ms: from the rendezvous to the uTP connection) and
       exits 0, or hp_failed {reason} and exits 1: timeout (no connection within the punch time), no_answer
       (relay silent), NoSuchPeer/NotConnected/NoSupport/NoSelf (relay's error), no_peers (nothing to punch to),
-      relay_unreachable. --timeout (default 15 s) bounds the whole command.`
+      relay_unreachable. --timeout (default 15 s) bounds the whole command. The node asks the router to forward
+      its port as peer serve does (docs/portmap.md) unless --no-portmap.`
 
 export async function holepunchConnect(argv: string[], out: Output): Promise<number> {
   const { values } = parseOptions(argv, {
@@ -29,6 +30,7 @@ export async function holepunchConnect(argv: string[], out: Output): Promise<num
     'peer-id': { type: 'string' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
+    'no-portmap': { type: 'boolean' },
   })
   if (!values.relay) throw new UsageError('--relay <host:port> is required')
   const relayEp = parseHostPort(values.relay)
@@ -38,7 +40,13 @@ export async function holepunchConnect(argv: string[], out: Output): Promise<num
   if (!/^\d+$/.test(values.port ?? '0') || port > 65535)
     throw new UsageError(`--port must be 0..65535, got ${quote(values.port ?? '')}`)
   const timeout = parseSeconds(values.timeout, 15) * 1000
-  const node = new SwarmNode({ port, peerId: parsePeerId(values['peer-id']), dht: false, swarm: { autoDial: false } })
+  const node = new SwarmNode({
+    port,
+    peerId: parsePeerId(values['peer-id']),
+    dht: false,
+    swarm: { autoDial: false },
+    portmap: values['no-portmap'] ? false : undefined,
+  })
   const failed = (reason: string) => {
     out.event('hp_failed', { reason }, `holepunch failed: ${reason}`)
     return 1

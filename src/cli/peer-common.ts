@@ -4,10 +4,12 @@ import { fromHex, toHex } from '../codec/bytes.js'
 import { holepunchErrorName } from '../codec/holepunch.js'
 import type { Endpoint } from '../net/types.js'
 import { type Dialer, TcpDialer } from '../swarm/dialer.js'
+import type { SwarmNode } from '../swarm/node.js'
+import type { PortMapping } from '../swarm/node-portmap.js'
 import { UtpDialer } from '../swarm/utp.js'
 import { clientFromPeerId } from '../wire/client-name.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
-import { quote, UsageError } from './output.js'
+import { type Output, quote, UsageError } from './output.js'
 
 export function parseInfoHash(s: string | undefined): Uint8Array {
   if (s === undefined) throw new UsageError('--infohash <40 hex digits> is required')
@@ -101,4 +103,22 @@ export async function withTimeout<T>(p: Promise<T>, seconds: number, message: st
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Prints a node's router port-mapping events (`portmap_mapped` …) as CLI events. */
+export function reportPortMap(node: SwarmNode, out: Output): void {
+  const m = (p: PortMapping) => ({
+    protocol: p.protocol,
+    host: p.external.host,
+    port: p.external.port,
+    internalPort: p.internalPort,
+    lifetime: p.lifetime,
+    via: p.via,
+  })
+  node.on('portmap:mapped', (p) => out.event('portmap_mapped', m(p)))
+  node.on('portmap:renewed', (p) => out.event('portmap_renewed', m(p)))
+  node.on('portmap:removed', (p) => out.event('portmap_removed', m(p)))
+  node.on('portmap:failed', (f) =>
+    out.event('portmap_failed', { protocol: f.protocol, reason: f.reason, message: f.message, attempts: f.attempts }),
+  )
 }

@@ -3,31 +3,48 @@
 // torrent there (again every --announce-interval seconds).
 import { toHex } from '../codec/bytes.js'
 import type { PexPeer } from '../codec/pex.js'
+import type { PortMapProtocol } from '../net/portmap/errors.js'
 import type { Endpoint } from '../net/types.js'
 import { SwarmNode } from '../swarm/node.js'
 import { bootstrapEntries, parseOptions } from './args.js'
 import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
-import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
+import { describeConnection, errorFields, parseInfoHash, parsePeerId, reportPortMap, sleep } from './peer-common.js'
 
 export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
                       [--auto-dial] [--pex-interval S] [--announce-interval S] [--peer-id <hex>] [--timeout S]
-                      [--json]
+                      [--no-portmap | --portmap-protocols LIST] [--json]
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
       each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
       rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
       announce the torrent (every --announce-interval, default 300 s). --bootstrap is repeatable or a comma-
       separated list, as for the dht commands; without it, or with --bootstrap none, no DHT. Runs until the
       timeout (default: until interrupted). (--utp is accepted for compatibility: uTP is always on.)
+      Unless --no-portmap (or --host is a loopback address), ask the router to forward the port, UDP and TCP
+      (PCP, then NAT-PMP, then UPnP IGD; docs/portmap.md): then peers dial us directly and the DHT announce
+      carries the external port; mappings are deleted on exit. --portmap-protocols: which to try, in order (a
+      comma-separated list of pcp, natpmp, upnp).
       Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
       transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
-      announced {nodes}, connect_failed {host, port, reason}.`
+      announced {nodes}, connect_failed {host, port, reason}, portmap_mapped / portmap_renewed /
+      portmap_removed {protocol, host, port, internalPort, lifetime, via}, portmap_failed {protocol, reason,
+      message, attempts}.`
 
 function peerList(peers: readonly { host: string; port: number; flags?: number }[]): unknown[] {
   return peers.map((p) =>
     p.flags === undefined ? { host: p.host, port: p.port } : { host: p.host, port: p.port, flags: p.flags },
   )
+}
+
+function portMapOption(list: string | undefined): { protocols: PortMapProtocol[] } | undefined {
+  if (list === undefined) return undefined
+  const protocols = list.split(',').filter(Boolean)
+  const known = ['pcp', 'natpmp', 'upnp']
+  const bad = protocols.find((p) => !known.includes(p))
+  if (bad !== undefined || protocols.length === 0)
+    throw new UsageError(`--portmap-protocols takes a list of pcp, natpmp, upnp; got ${quote(list)}`)
+  return { protocols: protocols as PortMapProtocol[] }
 }
 
 export async function serve(argv: string[], out: Output): Promise<number> {
@@ -44,6 +61,8 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     timeout: { type: 'string' },
     json: { type: 'boolean' },
     utp: { type: 'boolean' },
+    'no-portmap': { type: 'boolean' },
+    'portmap-protocols': { type: 'string' },
   })
   const infoHash = parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
@@ -63,7 +82,9 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     peerId: parsePeerId(values['peer-id']),
     dht: bootstrap.length ? { bootstrap } : false,
     swarm: { autoDial: values['auto-dial'] ?? false, connection: { pex: { interval: pexInterval * 1000 } } },
+    portmap: values['no-portmap'] ? false : portMapOption(values['portmap-protocols']),
   })
+  reportPortMap(node, out)
   // --timeout bounds the whole command, start-up included.
   const deadline = timeout === undefined ? undefined : performance.now() + timeout * 1000
   let addr: Endpoint | undefined

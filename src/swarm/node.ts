@@ -33,6 +33,7 @@ import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
+import { NodePortMap, type PortMapEvents, type PortMapperOptions, type PortMappingState } from './node-portmap.js'
 import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
 
@@ -79,6 +80,8 @@ export interface SwarmNodeOptions {
   maxPendingIncomingPerIp?: number
   /** The rest of the admission policy: the shorter timeout under pressure (2 s from half full). */
   admission?: Pick<HandshakeAdmissionOptions, 'pressureTimeout' | 'pressureAt'>
+  /** Router port mapping (docs/portmap.md). Default: on for real sockets not bound to loopback, else off. */
+  portmap?: boolean | PortMapperOptions
 }
 
 export type SwarmNodeEvents = {
@@ -95,7 +98,7 @@ export type SwarmNodeEvents = {
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
   warning: [err: Error]
-}
+} & PortMapEvents
 
 interface Torrent {
   swarm: Swarm
@@ -126,6 +129,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
   private readonly peeking = new Set<Duplex>()
   private closed = false
+  private portmap: NodePortMap | undefined
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
     super()
@@ -144,6 +148,11 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** Where we listen (UDP and TCP), once `listen()` resolved. */
   get address(): Endpoint | undefined {
     return this.endpoint
+  }
+
+  /** The router mappings (undefined when port mapping is off or not started). */
+  get portMapping(): PortMappingState | undefined {
+    return this.portmap?.state
   }
 
   get tcpEnabled(): boolean {
@@ -187,6 +196,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     }
     for (const t of this.torrents.values()) t.swarm.emit('listening', this.endpoint)
     this.emit('listening', this.endpoint)
+    this.portmap = NodePortMap.start(this.opts, this.endpoint, this.tcpEnabled, this)
     return this.endpoint
   }
 
@@ -281,10 +291,12 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     return this.torrent(infoHash).initiator.rendezvous(target, options)
   }
 
-  /** Announces the torrent on the DHT with our port. */
+  /** Announces the torrent on the DHT with our port: the router's external port when it mapped ours. */
   async announce(infoHash: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<number> {
     if (!this.dht) throw new Error('no DHT')
-    const r = await this.dht.announce(infoHash, { port: this.endpoint?.port, signal: options.signal })
+    const local = this.endpoint?.port
+    const port = this.portmap && local !== undefined ? await this.portmap.announcePort(local) : local
+    const r = await this.dht.announce(infoHash, { port, signal: options.signal })
     return r.nodes
   }
 
@@ -308,6 +320,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** True for an endpoint that is this node: our port at our local address or at an address peers see us at. */
   isSelf(ep: Endpoint): boolean {
     const me = this.endpoint
+    const mapped = this.portmap?.state.external
+    if (mapped && sameEndpoint(mapped, ep)) return true // our router's forward: the DHT lists it as a peer
     if (!me || ep.port !== me.port) return false
     if (sameEndpoint(me, ep)) return true
     for (const t of this.torrents.values()) {
@@ -329,6 +343,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     // Streams still sending their handshake would hold the TCP server's close until they time out.
     for (const s of this.peeking) s.destroy()
     this.admission.close()
+    await this.portmap?.close()
     for (const t of this.torrents.values()) {
       t.initiator.close()
       await t.swarm.close()

@@ -31,6 +31,7 @@ describe('mainline holepunch connect', { timeout: 60_000 }, () => {
     `127.0.0.1:${relay.address!.port}`,
     '--infohash',
     toHex(INFO_HASH),
+    '--no-portmap', // tests never ask the machine's real router
   ]
 
   it('--target: connects over uTP through the rendezvous and prints connected', async () => {
@@ -65,6 +66,7 @@ describe('mainline holepunch connect', { timeout: 60_000 }, () => {
       '127.0.0.1:9',
       '--infohash',
       toHex(INFO_HASH),
+      '--no-portmap',
       '--json',
       '--timeout',
       '8',

@@ -60,6 +60,8 @@ const node = new SwarmNode({
         restrictSearchIps: false,
       },
   dial: { utpTimeout: dialTimeout, tcpTimeout: dialTimeout },
+  // The holepunch lab's routers run no mapping daemon: asking them would only add background traffic.
+  portmap: false,
   holepunch: { timeout: Number(values['punch-timeout'] ?? 5000) },
   connectLimits: values['connect-limit']
     ? { perRelay: Number(values['connect-limit']), overall: Number(values['connect-limit']) }
