@@ -1,15 +1,20 @@
 // `mainline peer serve` on a SwarmNode: one port (UDP for uTP and the DHT, TCP on the same number), accepting
 // and making connections, PEX, the BEP 55 relay role — and with --bootstrap, joining the DHT and announcing the
 // torrent there (again every --announce-interval seconds).
+import { readFileSync } from 'node:fs'
 import { toHex } from '../codec/bytes.js'
+import { CodecError } from '../codec/errors.js'
+import { type Metainfo, parseMetainfo } from '../codec/metainfo.js'
 import type { PexPeer } from '../codec/pex.js'
 import type { Endpoint } from '../net/types.js'
 import { SwarmNode } from '../swarm/node.js'
+import { infoHashes } from '../torrent/hash.js'
 import { bootstrapEntries, parseOptions } from './args.js'
+import { metadataNode } from './magnet-api.js'
 import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
 
-export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
+export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent FILE) [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
                       [--auto-dial] [--pex-interval S] [--announce-interval S] [--peer-id <hex>] [--timeout S]
                       [--json]
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
@@ -18,7 +23,10 @@ export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--
       announce the torrent (every --announce-interval, default 300 s). --bootstrap is repeatable or a comma-
       separated list, as for the dht commands; without it, or with --bootstrap none, no DHT. Runs until the
       timeout (default: until interrupted). (--utp is accepted for compatibility: uTP is always on.)
-      Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
+      With --torrent FILE (a .torrent), serve its metadata (BEP 9: metadata_size and ut_metadata in the
+      extended handshake, pieces on request) for its infohash (v1, or v2 truncated to 20 bytes), so that a
+      client given only the magnet link can fetch it from us; mainline magnet does.
+      Events: listening {host, port, peerId, infoHash (with --torrent)}, connected / disconnected {host, port, peerId, direction,
       transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
@@ -30,9 +38,27 @@ function peerList(peers: readonly { host: string; port: number; flags?: number }
   )
 }
 
+/** The torrent in `file`, or null (reported) when it cannot be read or parsed. */
+function readTorrent(file: string, out: Output): Metainfo | null {
+  try {
+    return parseMetainfo(new Uint8Array(readFileSync(file)))
+  } catch (e) {
+    if (!(e instanceof CodecError) && (e as NodeJS.ErrnoException).code === undefined) throw e
+    out.error(`peer serve: ${quote(file)}: ${(e as Error).message}`)
+    return null
+  }
+}
+
+/** The swarm's 20-byte infohash: v1's, or v2's truncated (BEP 52) for a v2-only torrent. */
+function torrentInfoHash(m: Metainfo): Uint8Array {
+  const h = infoHashes(m.info)
+  return h.v1 ?? (h.v2 as Uint8Array).subarray(0, 20)
+}
+
 export async function serve(argv: string[], out: Output): Promise<number> {
   const { values } = parseOptions(argv, {
     infohash: { type: 'string' },
+    torrent: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     connect: { type: 'string', multiple: true },
@@ -45,7 +71,11 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     json: { type: 'boolean' },
     utp: { type: 'boolean' },
   })
-  const infoHash = parseInfoHash(values.infohash)
+  if (values.torrent !== undefined && values.infohash !== undefined)
+    throw new UsageError('give --infohash or --torrent, not both')
+  const metainfo = values.torrent === undefined ? undefined : readTorrent(values.torrent, out)
+  if (metainfo === null) return 1
+  const infoHash = metainfo ? torrentInfoHash(metainfo) : parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!/^\d+$/.test(values.port ?? '0') || port > 65535) {
     throw new UsageError(`--port must be 0..65535, got ${quote(values.port ?? '')}`)
@@ -81,7 +111,7 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     await node.close()
     return 0
   }
-  const swarm = node.add(infoHash)
+  const swarm = metainfo ? metadataNode(node).addTorrent(metainfo) : node.add(infoHash)
   const from = (c: { remote: Endpoint }) => ({ host: c.remote.host, port: c.remote.port })
   swarm.on('connected', (c) => out.event('connected', describeConnection(c)))
   swarm.on('disconnected', (c, r) =>
@@ -103,7 +133,12 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     out.event('hp_connected', { ...from(r.conn), transport: r.conn.transport, ms: Math.round(r.ms * 10) / 10 }),
   )
   node.on('hp_failed', (t, reason) => out.event('hp_failed', { host: t.host, port: t.port, reason }))
-  out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(node.peerId) })
+  out.event('listening', {
+    host: addr.host,
+    port: addr.port,
+    peerId: toHex(node.peerId),
+    infoHash: metainfo ? toHex(infoHash) : undefined,
+  })
   for (const t of targets) {
     node
       .connect(infoHash, t)
