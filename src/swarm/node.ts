@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, toHex } from '../codec/bytes.js'
+import { type Metainfo, parseMetainfo } from '../codec/metainfo.js'
 import { PexFlags } from '../codec/pex.js'
 import { DHT } from '../dht/dht.js'
 import type { DHTOptions } from '../dht/node.js'
@@ -31,6 +32,14 @@ import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
+import {
+  MetadataError,
+  type MetadataEvents,
+  type MetadataOptions,
+  type MetadataResult,
+  swarmInfoHash,
+} from './metadata.js'
+import { fetchMetadata, type MetadataHost } from './metadata-node.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
 import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
@@ -91,7 +100,7 @@ export type SwarmNodeEvents = {
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
   warning: [err: Error]
-}
+} & MetadataEvents
 
 interface Torrent {
   swarm: Swarm
@@ -99,6 +108,8 @@ interface Torrent {
   dialer: NodeDialer
   /** Endpoints whose direct dial failed (a later PEX 0x08 flag may make them punchable). */
   failed: Set<string>
+  /** The torrent's metainfo, once given (`add`) or fetched (`metadata`): its info is served over ut_metadata. */
+  metainfo?: Metainfo
 }
 
 const key = endpointKey
@@ -121,6 +132,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private readonly arriving = new Map<string, number>()
   /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
   private readonly peeking = new Set<Duplex>()
+  /** Running `metadata()` fetches, ended by `close()`. */
+  private readonly fetches = new Set<(err: MetadataError) => void>()
   private closed = false
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
@@ -186,8 +199,73 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     return this.endpoint
   }
 
-  /** Joins a torrent (idempotent). Returns its swarm. */
-  add(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
+  /**
+   * Joins a torrent (idempotent) and returns its swarm. Given a 20-byte infohash the node knows no metadata;
+   * given a metainfo (parsed, or the bytes of a .torrent) it also serves the info dictionary over ut_metadata
+   * (BEP 9). A v1 or hybrid torrent's swarm runs under its v1 infohash, a v2 one under its truncated v2 infohash.
+   */
+  add(torrent: Uint8Array | Metainfo, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
+    if (torrent instanceof Uint8Array && torrent.length === 20) return this.join(torrent, options)
+    const m = torrent instanceof Uint8Array ? parseMetainfo(torrent) : torrent
+    const infoHash = swarmInfoHash(m.info)
+    const swarm = this.join(infoHash, options)
+    this.adoptMetainfo(infoHash, m)
+    return swarm
+  }
+
+  /** The metainfo of a torrent, once given (`add`) or fetched (`metadata`). */
+  metainfo(infoHash: Uint8Array): Metainfo | undefined {
+    return this.torrents.get(toHex(infoHash))?.metainfo
+  }
+
+  /**
+   * Fetches a torrent's info dictionary from its swarm (BEP 9): peers from the DHT, `opts.peers`, a magnet link's
+   * `x.pe` and PEX, over uTP, TCP or a hole punch. Resolves once the metadata verified against the infohash; the
+   * node then serves it. See docs/magnet.md and the `metadata:*` events. Rejects with `MetadataError`.
+   */
+  metadata(target: Uint8Array | string, opts: MetadataOptions = {}): Promise<MetadataResult> {
+    if (this.closed || !this.utp) return Promise.reject(new MetadataError('CLOSED', 'the node is not listening'))
+    return fetchMetadata(this.metadataHost(), target, opts)
+  }
+
+  private adoptMetainfo(infoHash: Uint8Array, m: Metainfo): void {
+    const t = this.torrent(infoHash)
+    t.metainfo = m
+    t.swarm.setMetadata(m.info.bytes)
+  }
+
+  private metadataHost(): MetadataHost {
+    const dht = this.dht
+    return {
+      clock: this.clock,
+      getPeers: dht ? (ih, signal) => dht.getPeers(ih, { signal }) : undefined,
+      metainfo: (ih) => this.metainfo(ih),
+      join: (ih) => {
+        const created = !this.torrents.has(toHex(ih))
+        const swarm = this.join(ih)
+        return { swarm, initiator: this.torrent(ih).initiator, created }
+      },
+      leave: (ih) => this.leave(ih),
+      adopt: (ih, m) => this.adoptMetainfo(ih, m),
+      isSelf: (ep) => this.isSelf(ep),
+      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
+      track: (stop) => {
+        this.fetches.add(stop)
+        return () => this.fetches.delete(stop)
+      },
+    }
+  }
+
+  /** Leaves a torrent: its swarm and punches end. */
+  private leave(infoHash: Uint8Array): void {
+    const t = this.torrents.get(toHex(infoHash))
+    if (!t) return
+    this.torrents.delete(toHex(infoHash))
+    t.initiator.close()
+    t.swarm.close().catch((e: Error) => this.emit('warning', e))
+  }
+
+  private join(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
     const k = toHex(infoHash)
     const have = this.torrents.get(k)
     if (have) return have.swarm
@@ -317,6 +395,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const stop of [...this.fetches]) stop(new MetadataError('CLOSED', 'the node closed'))
     await this.teardown()
   }
 

@@ -1,0 +1,124 @@
+// `node.metadata(…)` on a SwarmNode: joins the swarm of the infohash (its info unknown), runs a MetadataFetch with
+// the node's dialer, hole punch and DHT, and on success hands the verified info to the node, which serves it from
+// then on. The node implements `MetadataHost`; nothing here reaches into its private state.
+import { type Metainfo, parseInfo } from '../codec/metainfo.js'
+import type { Clock, Endpoint } from '../net/types.js'
+import { WireError } from '../wire/errors.js'
+import type { PeerConnection } from '../wire/peer-connection.js'
+import type { Initiator } from './initiator.js'
+import {
+  MetadataError,
+  type MetadataEvents,
+  type MetadataOptions,
+  type MetadataPeerSource,
+  type MetadataResult,
+  type MetadataTransport,
+  matchesTarget,
+  parseTarget,
+} from './metadata.js'
+import { MetadataFetch } from './metadata-fetch.js'
+import type { Swarm } from './swarm.js'
+
+export interface MetadataHost {
+  readonly clock: Clock
+  /** The node's DHT lookup, when it has a DHT. */
+  getPeers?(infoHash: Uint8Array, signal: AbortSignal): AsyncIterable<Endpoint>
+  /** The metainfo the node already has for a swarm infohash. */
+  metainfo(swarmHash: Uint8Array): Metainfo | undefined
+  /** Joins the swarm (idempotent); `created` when it was not joined before. */
+  join(swarmHash: Uint8Array): { swarm: Swarm; initiator: Initiator; created: boolean }
+  /** Leaves a swarm joined only for a fetch that failed. */
+  leave(swarmHash: Uint8Array): void
+  /** Keeps (and serves) verified metadata. */
+  adopt(swarmHash: Uint8Array, metainfo: Metainfo): void
+  isSelf(ep: Endpoint): boolean
+  emit<K extends keyof MetadataEvents>(event: K, ...args: MetadataEvents[K]): void
+  /** Registers a running fetch so that closing the node ends it; returns the unregister function. */
+  track(stop: (err: MetadataError) => void): () => void
+}
+
+export async function fetchMetadata(
+  host: MetadataHost,
+  target: Uint8Array | string,
+  opts: MetadataOptions = {},
+): Promise<MetadataResult> {
+  const t = parseTarget(target)
+  const started = host.clock.now()
+  const known = host.metainfo(t.swarmHash)
+  if (known && matchesTarget(known.info.bytes, t)) {
+    return { info: known.info.bytes, infoHash: t.infoHash, metainfo: known, from: [], elapsedMs: 0 }
+  }
+  if (opts.signal?.aborted) throw new MetadataError('ABORTED', 'the metadata fetch was aborted')
+  const { swarm, initiator, created } = host.join(t.swarmHash)
+  const punched = new WeakSet<PeerConnection>()
+  const onPunched = (r: { conn: PeerConnection }) => punched.add(r.conn)
+  initiator.on('hp_connected', onPunched)
+  const given: { ep: Endpoint; source: MetadataPeerSource }[] = [
+    ...(opts.peers ?? []).map((ep) => ({ ep, source: 'given' as const })),
+    ...t.peers.map((ep) => ({ ep, source: 'x.pe' as const })),
+  ]
+  const useDht = opts.dht !== false && host.getPeers !== undefined
+  const fetch = new MetadataFetch(
+    {
+      swarm,
+      clock: host.clock,
+      verify: (info) => matchesTarget(info, t),
+      connect: (ep, signal) => connectFor(swarm, initiator, ep, signal),
+      lookup: useDht
+        ? (signal) => (host.getPeers as NonNullable<MetadataHost['getPeers']>)(t.swarmHash, signal)
+        : undefined,
+      isSelf: (ep) => host.isSelf(ep),
+      holepunched: (c) => punched.has(c),
+      emit: (event, ...args) => host.emit(event, ...args),
+    },
+    {
+      peers: given,
+      maxSize: opts.maxSize ?? 16 * 1024 * 1024,
+      maxPeers: opts.maxPeers ?? 8,
+      maxOutstanding: opts.maxOutstanding ?? 8,
+      requestTimeout: opts.requestTimeout ?? 10_000,
+      signal: opts.signal,
+    },
+  )
+  const untrack = host.track((err) => fetch.stop(err))
+  fetch.start()
+  try {
+    const r = await fetch.promise
+    const metainfo: Metainfo = { info: parseInfo(r.info), extra: Object.create(null) }
+    if (t.trackers.length > 0) {
+      metainfo.announce = t.trackers[0]
+      metainfo.announceList = t.trackers.map((tr) => [tr])
+    }
+    host.adopt(t.swarmHash, metainfo)
+    return {
+      info: r.info,
+      infoHash: t.infoHash,
+      metainfo,
+      from: r.fromEndpoints,
+      elapsedMs: host.clock.now() - started,
+    }
+  } catch (err) {
+    if (created) host.leave(t.swarmHash)
+    throw err
+  } finally {
+    untrack()
+    initiator.off('hp_connected', onPunched)
+  }
+}
+
+/** Dials `ep` for the swarm: uTP, then TCP, then (for a holepunch-capable peer) a rendezvous and a punch. */
+async function connectFor(
+  swarm: Swarm,
+  initiator: Initiator,
+  ep: Endpoint,
+  signal: AbortSignal,
+): Promise<{ conn: PeerConnection; transport: MetadataTransport }> {
+  try {
+    const conn = await swarm.connect(ep, { signal })
+    return { conn, transport: conn.transport }
+  } catch (err) {
+    const unreachable = err instanceof WireError && err.code === 'DIAL_FAILED'
+    if (!unreachable || signal.aborted || !initiator.supportsHolepunch(ep) || !initiator.findIntroducer(ep)) throw err
+    return { conn: (await initiator.rendezvous(ep)).conn, transport: 'holepunch' }
+  }
+}
