@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { metadataNode } from '../src/cli/magnet-api.js'
 import { encode } from '../src/codec/bencode.js'
 import { concatBytes, fromLatin1, toHex } from '../src/codec/bytes.js'
 import { formatMagnet } from '../src/codec/magnet.js'
@@ -44,7 +43,7 @@ async function ours(ih: Uint8Array, peers: Endpoint[], info: Uint8Array): Promis
   try {
     await node.listen()
     const t0 = performance.now()
-    const r = await metadataNode(node).metadata(ih, { peers, dht: false, signal: AbortSignal.timeout(60_000) })
+    const r = await node.metadata(ih, { peers, dht: false, signal: AbortSignal.timeout(60_000) })
     const ms = performance.now() - t0
     if (r.info.length !== info.length) throw new Error('wrong metadata')
     return ms

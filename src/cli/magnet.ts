@@ -6,11 +6,11 @@ import { CodecError } from '../codec/errors.js'
 import { type MagnetLink, parseMagnet } from '../codec/magnet.js'
 import { encodeMetainfo, type Metainfo, parseInfo } from '../codec/metainfo.js'
 import type { Endpoint } from '../net/types.js'
+import type { MetadataResult } from '../swarm/metadata.js'
 import { SwarmNode } from '../swarm/node.js'
 import { bootstrapEntries, parseOptions } from './args.js'
 import type { CommandGroup } from './command.js'
 import { PUBLIC_ROUTERS } from './dht-args.js'
-import { type MetadataResult, metadataNode } from './magnet-api.js'
 import { type Output, oneLine, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { human, summary } from './torrent.js'
 
@@ -108,7 +108,6 @@ async function run(argv: string[], out: Output): Promise<number> {
     dht: bootstrap.length ? { bootstrap } : false,
     swarm: { autoDial: false },
   })
-  const api = metadataNode(node)
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), timeout * 1000)
   const stop = () => ac.abort()
@@ -126,23 +125,23 @@ async function run(argv: string[], out: Output): Promise<number> {
         `\rpeers ${peers.size}  connected ${connected.size}  pieces ${got}/${total || '?'}  (${ihHex.slice(0, 12)}…)\x1b[K`,
       )
   }
-  api.on('metadata:peer', (e) => {
+  node.on('metadata:peer', (e) => {
     peers.add(endpointKey(e.peer))
     if (out.json) out.jsonEvent('peer', { host: e.peer.host, port: e.peer.port, source: e.source })
     line()
   })
-  api.on('metadata:connected', (e) => {
+  node.on('metadata:connected', (e) => {
     connected.add(endpointKey(e.peer))
     if (out.json) out.jsonEvent('connected', { host: e.peer.host, port: e.peer.port, transport: e.transport })
     line()
   })
-  api.on('metadata:piece', (e) => {
+  node.on('metadata:piece', (e) => {
     got++
     total = e.pieces
     if (out.json) out.jsonEvent('piece', { piece: e.piece, pieces: e.pieces, host: e.peer.host, port: e.peer.port })
     line()
   })
-  api.on('metadata:dropped', (e) => {
+  node.on('metadata:dropped', (e) => {
     if (out.json) out.jsonEvent('dropped', { host: e.peer.host, port: e.peer.port, reason: e.reason })
   })
 
@@ -151,7 +150,8 @@ async function run(argv: string[], out: Output): Promise<number> {
   try {
     await node.listen()
     line()
-    result = await api.metadata(link.infoHash ?? positionals[0], { signal: ac.signal, peers: link.peers })
+    // The link itself: node.metadata reads its infohashes (v1 or v2) and x.pe peers.
+    result = await node.metadata(positionals[0], { signal: ac.signal })
   } catch (e) {
     const err = e as Error & { code?: string }
     failure =

@@ -10,7 +10,6 @@ import type { Endpoint } from '../net/types.js'
 import { SwarmNode } from '../swarm/node.js'
 import { infoHashes } from '../torrent/hash.js'
 import { bootstrapEntries, parseOptions } from './args.js'
-import { metadataNode } from './magnet-api.js'
 import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
 
@@ -111,7 +110,7 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     await node.close()
     return 0
   }
-  const swarm = metainfo ? metadataNode(node).addTorrent(metainfo) : node.add(infoHash)
+  const swarm = node.add(metainfo ?? infoHash)
   const from = (c: { remote: Endpoint }) => ({ host: c.remote.host, port: c.remote.port })
   swarm.on('connected', (c) => out.event('connected', describeConnection(c)))
   swarm.on('disconnected', (c, r) =>

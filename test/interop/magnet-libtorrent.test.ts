@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { metadataNode } from '../../src/cli/magnet-api.js'
 import { toHex } from '../../src/codec/bytes.js'
 import { formatMagnet } from '../../src/codec/magnet.js'
 import { parseMetainfo } from '../../src/codec/metainfo.js'
@@ -71,10 +70,9 @@ describe('magnet links with libtorrent 2.0.8', { skip: libtorrentSkip(), timeout
       assert.equal(seeder.seeding, true, 'libtorrent checked the data and seeds it')
       assert.equal(seeder.v1, toHex(ih))
       const node = await ourNode(false)
-      const api = metadataNode(node)
       const connected: string[] = []
-      api.on('metadata:connected', (e) => connected.push(e.transport))
-      const r = await api.metadata(ih, { peers: [{ host: LOOP, port: seeder.port }], dht: false })
+      node.on('metadata:connected', (e) => connected.push(e.transport))
+      const r = await node.metadata(ih, { peers: [{ host: LOOP, port: seeder.port }], dht: false })
       assert.deepEqual(r.info, info, 'the exact info dictionary')
       assert.deepEqual(r.infoHash, ih)
       assert.deepEqual(
@@ -102,10 +100,9 @@ describe('magnet links with libtorrent 2.0.8', { skip: libtorrentSkip(), timeout
         1000,
       )
       assert.ok(found, `the DHT lists libtorrent's seeder (port ${seeder.port})`)
-      const api = metadataNode(node)
       const sources: string[] = []
-      api.on('metadata:peer', (e) => e.peer.port === seeder.port && sources.push(e.source))
-      const r = await api.metadata(toHex(ih))
+      node.on('metadata:peer', (e) => e.peer.port === seeder.port && sources.push(e.source))
+      const r = await node.metadata(toHex(ih))
       assert.deepEqual(r.info, info)
       assert.ok(sources.includes('dht'), `the seeder came from the DHT: ${sources}`)
       lt.stop(name)

@@ -8,7 +8,6 @@ import { formatMagnet } from '../../codec/magnet.js'
 import { SwarmNode } from '../../swarm/node.js'
 import { createTorrent } from '../../torrent/create.js'
 import { infoHashV1 } from '../../torrent/hash.js'
-import { metadataNode } from '../magnet-api.js'
 import type { Chapter, ChapterContext } from './chapter.js'
 import { startTestnet } from './testnet.js'
 
@@ -40,7 +39,7 @@ async function run({ out, signal, nodes }: ChapterContext): Promise<boolean> {
     const aliceAt = await alice.listen()
     await bob.listen()
     await Promise.all([alice.dht?.bootstrapped(), bob.dht?.bootstrapped()])
-    metadataNode(alice).addTorrent(made.metainfo)
+    alice.add(made.metainfo)
     const stored = await alice.announce(ih, { signal })
     const info = made.metainfo.info
     out.event(
@@ -52,10 +51,9 @@ async function run({ out, signal, nodes }: ChapterContext): Promise<boolean> {
     )
 
     const link = formatMagnet({ infoHash: ih, name: info.name })
-    const api = metadataNode(bob)
     let pieces = 0
-    api.on('metadata:piece', () => pieces++)
-    const r = await api.metadata(link, { signal })
+    bob.on('metadata:piece', () => pieces++)
+    const r = await bob.metadata(link, { signal })
     // Bob checks for himself: the SHA-1 of the bytes he was sent is the infohash in the link.
     const verified = bytesEqual(infoHashV1(r.info), ih) && bytesEqual(r.info, info.bytes)
     const from = r.from.map((p) => `${p.host}:${p.port}`)
