@@ -5,7 +5,7 @@ import { runCli } from './cli-run.js'
 
 describe('mainline demo', { timeout: 90_000 }, () => {
   it('runs the DHT chapter on 100+ local nodes and finds the announced peer', async () => {
-    const r = await runCli(['demo', '--json', '--timeout', '40'], 50_000)
+    const r = await runCli(['demo', '--json', '--timeout', '60'], 75_000)
     assert.equal(r.code, 0, r.stderr)
     const testnet = r.events.find((e) => e.event === 'testnet')
     assert.ok((testnet?.nodes as number) >= 100)

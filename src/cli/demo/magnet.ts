@@ -24,7 +24,7 @@ function writeAlbum(dir: string): string {
 }
 
 async function run({ out, signal, nodes }: ChapterContext): Promise<boolean> {
-  const size = Math.min(nodes, 50)
+  const size = Math.min(nodes, 30)
   out.progress(`starting ${size} DHT nodes on 127.0.0.1…`)
   const net = await startTestnet({ size, signal })
   const dir = mkdtempSync(join(tmpdir(), 'mainline-demo-magnet-'))
