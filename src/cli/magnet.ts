@@ -90,7 +90,7 @@ async function run(argv: string[], out: Output): Promise<number> {
     link = parseMagnet(positionals[0])
   } catch (e) {
     if (!(e instanceof CodecError)) throw e
-    out.error(`magnet: malformed link: ${oneLine(e.message)} [${e.code}]`)
+    out.error(`magnet: malformed link: ${oneLine(e.message.replace(/^magnet: /, ''))} [${e.code}]`)
     return 2
   }
   const port = values.port === undefined ? 0 : Number(values.port)

@@ -13,9 +13,9 @@ import { bootstrapEntries, parseOptions } from './args.js'
 import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { describeConnection, errorFields, parseInfoHash, parsePeerId, sleep } from './peer-common.js'
 
-export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent FILE) [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
-                      [--auto-dial] [--pex-interval S] [--announce-interval S] [--peer-id <hex>] [--timeout S]
-                      [--json]
+export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent FILE) [--port P] [--host H] [--connect H:P]...
+                      [--bootstrap H:P]... [--auto-dial] [--pex-interval S] [--announce-interval S]
+                      [--peer-id <hex>] [--timeout S] [--json]
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
       each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
       rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
@@ -25,8 +25,8 @@ export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent F
       With --torrent FILE (a .torrent), serve its metadata (BEP 9: metadata_size and ut_metadata in the
       extended handshake, pieces on request) for its infohash (v1, or v2 truncated to 20 bytes), so that a
       client given only the magnet link can fetch it from us; mainline magnet does.
-      Events: listening {host, port, peerId, infoHash (with --torrent)}, connected / disconnected {host, port, peerId, direction,
-      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
+      Events: listening {host, port, peerId, infoHash (with --torrent)}, connected / disconnected {host, port,
+      peerId, direction, transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
       announced {nodes}, connect_failed {host, port, reason}.`
