@@ -68,7 +68,7 @@ export async function fetchMetadata(
         ? (signal) => (host.getPeers as NonNullable<MetadataHost['getPeers']>)(t.swarmHash, signal)
         : undefined,
       isSelf: (ep) => host.isSelf(ep),
-      holepunched: (c) => punched.has(c),
+      holepunched: (c) => punched.has(c) || initiator.punchFor(c.remote) !== undefined,
       emit: (event, ...args) => host.emit(event, ...args),
     },
     {

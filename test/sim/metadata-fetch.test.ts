@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { toHex } from '../../src/codec/bytes.js'
+import { formatMagnet } from '../../src/codec/magnet.js'
 import { METADATA_PIECE_SIZE } from '../../src/codec/ut-metadata.js'
+import { DHT } from '../../src/dht/dht.js'
+import { simIPv4 } from '../../src/net/sim/addresses.js'
 import { at, bigInfo, infoHashV1, metainfoOf, recordMetadata, simWorld } from '../helpers/metadata-sim.js'
 
 describe('node.metadata on net/sim', { timeout: 60_000 }, () => {
@@ -92,6 +95,49 @@ describe('node.metadata on net/sim', { timeout: 60_000 }, () => {
     } finally {
       stop()
       await w.close()
+    }
+  })
+
+  it('finds the peers through the DHT from a magnet link, and reports them as such', async () => {
+    const w = simWorld(4)
+    const stop = w.clock.autoAdvance()
+    const dhts: DHT[] = []
+    try {
+      const seedAt = { host: simIPv4(0), port: 6881 }
+      for (let i = 0; i < 30; i++) {
+        const d = new DHT({
+          socket: w.net.bind(simIPv4(i), 6881),
+          clock: w.clock,
+          random: w.random.fork(),
+          bootstrap: i === 0 ? [] : [seedAt],
+        })
+        dhts.push(d)
+        await d.listen()
+        await d.bootstrapped()
+      }
+      const info = bigInfo(200_000)
+      const ih = infoHashV1(info)
+      const dht = { bootstrap: [seedAt] }
+      const seeds = ['198.51.100.1', '198.51.100.2'].map((h) => w.node(h, { dht }))
+      const client = w.node('203.0.113.9', { dht })
+      for (const n of [...seeds, client]) {
+        await n.listen()
+        await n.dht!.bootstrapped()
+      }
+      for (const s of seeds) {
+        s.add(metainfoOf(info))
+        await s.announce(ih)
+      }
+      const found: string[] = []
+      client.on('metadata:peer', (e) => found.push(`${e.peer.host} ${e.source}`))
+      const r = await client.metadata(formatMagnet({ infoHash: ih, trackers: ['udp://tracker.example:1337'] }))
+      assert.deepEqual(r.info, info)
+      assert.ok(found.includes('198.51.100.1 dht') && found.includes('198.51.100.2 dht'), found.join(', '))
+      assert.deepEqual(r.metainfo.announceList, [['udp://tracker.example:1337']])
+    } finally {
+      stop()
+      await w.close()
+      for (const d of dhts) await d.destroy()
     }
   })
 })
