@@ -91,7 +91,7 @@ describe('magnet links with libtorrent 2.0.8', { skip: libtorrentSkip(), timeout
       // libtorrent's announce lands on our bootstrap node when its own DHT is up: wait until a lookup sees it.
       const found = await poll(
         async () => {
-          const peers = await node.discover(ih)
+          const { peers } = await (node.dht as NonNullable<SwarmNode['dht']>).lookup(ih)
           if (peers.some((p) => p.port === seeder.port)) return peers
           lt.announce(name)
           return null
