@@ -110,7 +110,11 @@ async function run(argv: string[], out: Output): Promise<number> {
   })
   const ac = new AbortController()
   const timer = setTimeout(() => ac.abort(), timeout * 1000)
-  const stop = () => ac.abort()
+  let interrupted = false
+  const stop = () => {
+    interrupted = true
+    ac.abort()
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 
@@ -154,10 +158,15 @@ async function run(argv: string[], out: Output): Promise<number> {
     result = await node.metadata(positionals[0], { signal: ac.signal })
   } catch (e) {
     const err = e as Error & { code?: string }
-    failure =
-      ac.signal.aborted || err.code === 'ABORTED' || err.code === 'NOT_FOUND'
-        ? `no metadata for ${ihHex} within ${timeout} s: ${peers.size} peers found, ${connected.size} connected, ${got} pieces received`
-        : `${oneLine(err.message)}${err.code ? ` (${err.code})` : ''}`
+    const counts = `${peers.size} peers found, ${connected.size} connected, ${got} pieces received`
+    // The timeout, or every peer source exhausted before it (NOT_FOUND): both are "nothing found".
+    failure = interrupted
+      ? 'interrupted'
+      : ac.signal.aborted || err.code === 'ABORTED'
+        ? `no metadata for ${ihHex} within ${timeout} s: ${counts}`
+        : err.code === 'NOT_FOUND'
+          ? `no metadata for ${ihHex}: ${oneLine(err.message)}; ${counts}`
+          : `${oneLine(err.message)}${err.code ? ` (${err.code})` : ''}`
   } finally {
     clearTimeout(timer)
     process.off('SIGINT', stop)
