@@ -96,7 +96,7 @@ describe('magnet links with libtorrent 2.0.8', { skip: libtorrentSkip(), timeout
           lt.announce(name)
           return null
         },
-        30_000,
+        60_000,
         1000,
       )
       assert.ok(found, `the DHT lists libtorrent's seeder (port ${seeder.port})`)
