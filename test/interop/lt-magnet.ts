@@ -30,6 +30,8 @@ export interface LtMetadata {
   v1?: string
   v2?: string
   elapsed_ms: number
+  /** From add_torrent to the first peer_connect_alert (null when none came). */
+  connected_ms: number | null
   size: number
   name_in_info: string
 }
