@@ -12,6 +12,7 @@ import {
   type MetadataOptions,
   type MetadataPeerSource,
   type MetadataResult,
+  type MetadataTarget,
   type MetadataTransport,
   matchesTarget,
   parseTarget,
@@ -37,6 +38,9 @@ export interface MetadataHost {
   track(stop: (err: MetadataError) => void): () => void
 }
 
+/** Fetches running per swarm: a second call for the same torrent waits for the first rather than racing it. */
+const running = new WeakMap<Swarm, Promise<unknown>>()
+
 export async function fetchMetadata(
   host: MetadataHost,
   target: Uint8Array | string,
@@ -50,6 +54,41 @@ export async function fetchMetadata(
   }
   if (opts.signal?.aborted) throw new MetadataError('ABORTED', 'the metadata fetch was aborted')
   const { swarm, initiator, created } = host.join(t.swarmHash)
+  const other = running.get(swarm)
+  if (other) {
+    // Whatever the first one's outcome, look again: it may have found the metadata, or failed for its own reasons.
+    await abortable(
+      other.catch(() => {}),
+      opts.signal,
+    )
+    return fetchMetadata(host, target, opts)
+  }
+  const p = fetchInSwarm(host, t, opts, started, { swarm, initiator, created })
+  running.set(swarm, p)
+  try {
+    return await p
+  } finally {
+    running.delete(swarm)
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new MetadataError('ABORTED', 'the metadata fetch was aborted'))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+async function fetchInSwarm(
+  host: MetadataHost,
+  t: MetadataTarget,
+  opts: MetadataOptions,
+  started: number,
+  { swarm, initiator, created }: ReturnType<MetadataHost['join']>,
+): Promise<MetadataResult> {
   const punched = new WeakSet<PeerConnection>()
   const onPunched = (r: { conn: PeerConnection }) => punched.add(r.conn)
   initiator.on('hp_connected', onPunched)

@@ -96,7 +96,7 @@ describe('ut_metadata answers', () => {
     m.on('data', (p, b, t) => got.push(`data ${p} ${b.length} ${t}`))
     m.on('reject', (p) => got.push(`reject ${p}`))
     m.on('invalid', () => got.push('invalid'))
-    const raw = (d: object, tail = new Uint8Array(0)) => concatBytes([encode(d), tail])
+    const raw = (d: Record<string, number>, tail = new Uint8Array(0)) => concatBytes([encode(d), tail])
     s.deliver(raw({ msg_type: 1, piece: 1, total_size: 20_000 }, new Uint8Array(20_000 - METADATA_PIECE_SIZE)))
     s.deliver(raw({ msg_type: 2, piece: 0 }))
     s.deliver(raw({ msg_type: 1, piece: 5, total_size: 20_000 }, new Uint8Array(10))) // out of range
