@@ -71,7 +71,8 @@ export class MetadataFetch {
   /** Endpoints and peer ids never to ask again. */
   private readonly banned = new Set<string>()
   private readonly peers = new Map<PeerConnection, PeerState>()
-  private readonly byKey = new Map<string, Endpoint>()
+  /** Every connection asked, by key (for the result's listen endpoints, also of peers gone since). */
+  private readonly byKey = new Map<string, PeerConnection>()
   private dialing = 0
   private lookups = 0
   private lookingUp = false
@@ -191,7 +192,7 @@ export class MetadataFetch {
       dropped: false,
     }
     this.peers.set(conn, st)
-    this.byKey.set(st.key, conn.remote)
+    this.byKey.set(st.key, conn)
     const t = transport ?? (this.deps.holepunched(conn) ? 'holepunch' : conn.transport)
     this.deps.emit('metadata:connected', { infoHash: this.ih, peer: conn.remote, transport: t })
     const m = conn.utMetadata
@@ -315,7 +316,8 @@ export class MetadataFetch {
       if (!this.assembly) {
         const size = this.pickSize()
         if (size === undefined) break
-        this.assembly = new MetadataAssembly(size)
+        // Hashing is bounded per round (64 MiB): a 16 MiB dictionary gets 4 wholes tried at a time, 1 MiB 64.
+        this.assembly = new MetadataAssembly(size, { maxTries: Math.max(2, Math.floor((64 << 20) / size)) })
         this.level = 1
       }
       const a = this.assembly
@@ -327,6 +329,11 @@ export class MetadataFetch {
         const ok = a.verify(this.deps.verify)
         if (ok) return this.succeed(ok)
         if (a.lastTries > 0) this.deps.emit('metadata:verify_failed', { infoHash: this.ih, size: a.size })
+        if (a.moreToTry) {
+          // The hashing budget of this turn is spent: let the event loop run, then try the rest.
+          this.deps.clock.setTimeout(() => this.schedule(), 0)
+          break
+        }
         // Nobody could give another opinion at this level: one more is wanted, if there are peers for it.
         if (this.level < group.length) {
           this.level++
@@ -437,7 +444,11 @@ export class MetadataFetch {
 
   private succeed(ok: VerifiedMetadata): void {
     const bad = new Set(ok.bad)
-    const fromEndpoints = ok.from.map((k) => this.byKey.get(k)).filter((e): e is Endpoint => e !== undefined)
+    const fromEndpoints: Endpoint[] = []
+    for (const k of ok.from) {
+      const c = this.byKey.get(k)
+      if (c) fromEndpoints.push(c.listenEndpoint)
+    }
     const peers = [...this.peers.values()]
     this.finish()
     for (const st of peers) {

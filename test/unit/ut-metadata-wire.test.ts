@@ -187,6 +187,19 @@ describe('metadata assembly', () => {
     assert.deepEqual(ok.bad, ['bad'])
   })
 
+  it('hashes at most maxTries wholes per call and says when more are left', () => {
+    const a = new MetadataAssembly(whole.length, { maxTries: 1 })
+    for (let i = 0; i < 4; i++) a.add(i, i === 2 ? corrupt(i) : piece(i), 'bad')
+    a.add(2, piece(2), 'good')
+    // The first whole takes bad's version of piece 2 (it came first); leaving out 'bad' needs a second try.
+    assert.equal(a.verify(check), undefined)
+    assert.equal(a.moreToTry, true)
+    const ok = a.verify(check)
+    assert.ok(ok)
+    assert.equal(a.moreToTry, false)
+    assert.deepEqual(ok.bad, ['bad'])
+  })
+
   it('keeps at most maxVersions versions of a piece', () => {
     const a = new MetadataAssembly(whole.length, { maxVersions: 2 })
     assert.equal(a.add(0, corrupt(0), 'a'), 'new')
