@@ -34,6 +34,8 @@ export class MetadataAssembly {
   readonly pieces: number
   /** Wholes hashed by the last `verify` call. */
   lastTries = 0
+  /** The last `verify` stopped at `maxTries` with untried wholes left: call it again (after yielding). */
+  moreToTry = false
   private readonly versions: Version[][]
   /** Wholes already hashed (by the versions chosen), so a later `verify` does not hash them again. */
   private readonly tried = new Set<string>()
@@ -111,12 +113,14 @@ export class MetadataAssembly {
     const peers = this.contributors()
     let tries = 0
     this.lastTries = 0
-    for (const suspects of subsets(peers, this.limits.maxSuspects)) {
-      const choice = this.choose(suspects)
-      if (!choice) continue
+    this.moreToTry = false
+    for (const choice of this.choices(peers)) {
       const k = choice.join(',')
       if (this.tried.has(k)) continue
-      if (tries >= this.limits.maxTries) return undefined
+      if (tries >= this.limits.maxTries) {
+        this.moreToTry = true
+        return undefined
+      }
       this.lastTries = ++tries
       this.tried.add(k)
       const info = this.join(choice)
@@ -133,6 +137,32 @@ export class MetadataAssembly {
       return { info, from: [...from], bad: [...bad] }
     }
     return undefined
+  }
+
+  /**
+   * Wholes to try, as the version chosen for each piece: leaving out no peer, one, two… (a peer that corrupts all
+   * it sends), then every mix of versions of the disputed pieces while they are few (a peer that corrupts some).
+   */
+  private *choices(peers: string[]): Generator<number[]> {
+    for (const suspects of subsets(peers, this.limits.maxSuspects)) {
+      const c = this.choose(suspects)
+      if (c) yield c
+    }
+    const base = this.choose(new Set())
+    const disputed = this.versions.flatMap((l, i) => (l.length > 1 ? [i] : []))
+    if (!base || disputed.length === 0) return
+    let combos = 1
+    for (const i of disputed) combos *= this.versions[i].length
+    if (combos > 256) return
+    for (let n = 0; n < combos; n++) {
+      const c = base.slice()
+      let rest = n
+      for (const i of disputed) {
+        c[i] = rest % this.versions[i].length
+        rest = Math.floor(rest / this.versions[i].length)
+      }
+      yield c
+    }
   }
 
   /** For each piece, the version sent by most peers outside `suspects`; undefined if some piece has none. */

@@ -15,6 +15,7 @@ import {
   type MetadataTransport,
 } from './metadata.js'
 import { MetadataAssembly, type VerifiedMetadata } from './metadata-assembly.js'
+import { PeerFinder } from './metadata-peers.js'
 import { endpointKey } from './relay.js'
 import type { Swarm } from './swarm.js'
 
@@ -22,8 +23,6 @@ import type { Swarm } from './swarm.js'
 const MAX_CONSECUTIVE_REJECTS = 3
 /** How long the fetch may sit with nothing to do (no dial, no request, no lookup) before it looks again or gives up. */
 const IDLE_GRACE = 5_000
-/** DHT lookups per fetch (the first, and repeats when everyone found so far failed us). */
-const DHT_ROUNDS = 3
 
 export interface FetchDeps {
   swarm: Swarm
@@ -66,15 +65,12 @@ export class MetadataFetch {
   private reject!: (e: MetadataError) => void
   private done = false
   private readonly ih: Uint8Array
-  private readonly queue: { ep: Endpoint; source: MetadataPeerSource }[] = []
-  private readonly seen = new Set<string>()
   /** Endpoints and peer ids never to ask again. */
   private readonly banned = new Set<string>()
   private readonly peers = new Map<PeerConnection, PeerState>()
-  private readonly byKey = new Map<string, Endpoint>()
-  private dialing = 0
-  private lookups = 0
-  private lookingUp = false
+  /** Every connection asked, by key (for the result's listen endpoints, also of peers gone since). */
+  private readonly byKey = new Map<string, PeerConnection>()
+  private readonly finder: PeerFinder
   private assembly: MetadataAssembly | undefined
   /** Sizes whose every whole failed the hash. */
   private readonly failedSizes = new Set<number>()
@@ -90,6 +86,19 @@ export class MetadataFetch {
     private readonly opts: FetchOptions,
   ) {
     this.ih = deps.swarm.infoHash
+    this.finder = new PeerFinder(
+      {
+        connect: deps.connect,
+        lookup: deps.lookup,
+        ignore: (ep) => this.banned.has(endpointKey(ep)) || deps.isSelf(ep),
+        connectedTo: (ep) => deps.swarm.connectionTo(ep, true) !== undefined,
+        room: () => this.opts.maxPeers - this.active,
+        found: (peer, source) => deps.emit('metadata:peer', { infoHash: this.ih, peer, source }),
+        connected: (conn, transport) => this.consider(conn, transport),
+        changed: () => this.schedule(),
+      },
+      this.abort.signal,
+    )
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve
       this.reject = reject
@@ -99,7 +108,7 @@ export class MetadataFetch {
   start(): void {
     const { swarm } = this.deps
     const onConnected = (c: PeerConnection) => this.consider(c)
-    const onPeer = (p: Endpoint) => this.addCandidate({ host: p.host, port: p.port }, 'pex')
+    const onPeer = (p: Endpoint) => this.finder.add(p, 'pex')
     swarm.on('connected', onConnected)
     swarm.on('peer', onPeer)
     this.cleanup.push(() => {
@@ -114,9 +123,8 @@ export class MetadataFetch {
       this.cleanup.push(() => signal.removeEventListener('abort', onAbort))
     }
     for (const c of swarm.connections) this.consider(c)
-    for (const p of this.opts.peers) this.addCandidate(p.ep, p.source)
-    this.lookup()
-    this.pump()
+    for (const p of this.opts.peers) this.finder.add(p.ep, p.source)
+    this.finder.lookup()
     this.checkIdle()
   }
 
@@ -125,56 +133,11 @@ export class MetadataFetch {
     this.fail(err)
   }
 
-  private addCandidate(ep: Endpoint, source: MetadataPeerSource): void {
-    const k = endpointKey(ep)
-    if (this.done || this.seen.has(k) || this.banned.has(k) || this.deps.isSelf(ep)) return
-    // Peers learnt (PEX, DHT) are bounded: the swarm caps PEX, lookups return few; this caps the rest.
-    if (this.seen.size >= 10_000) return
-    this.seen.add(k)
-    this.deps.emit('metadata:peer', { infoHash: this.ih, peer: ep, source })
-    this.queue.push({ ep, source })
-    this.pump()
-  }
-
   /** Peers taking a slot: dials in flight and connections that may yet serve. */
   private get active(): number {
-    let n = this.dialing
+    let n = this.finder.dials
     for (const st of this.peers.values()) if (!st.dropped && (!st.conn.remoteExtended || this.sizeOf(st))) n++
     return n
-  }
-
-  private pump(): void {
-    while (!this.done && this.queue.length > 0 && this.active < this.opts.maxPeers) {
-      const { ep } = this.queue.shift() as { ep: Endpoint }
-      if (this.banned.has(endpointKey(ep)) || this.deps.swarm.connectionTo(ep, true)) continue
-      this.dialing++
-      this.deps
-        .connect(ep, this.abort.signal)
-        .then(
-          ({ conn, transport }) => this.consider(conn, transport),
-          () => {},
-        )
-        .finally(() => {
-          this.dialing--
-          this.pump()
-          this.schedule()
-        })
-    }
-  }
-
-  private lookup(): void {
-    if (!this.deps.lookup || this.lookingUp || this.lookups >= DHT_ROUNDS || this.done) return
-    this.lookingUp = true
-    this.lookups++
-    const run = async () => {
-      for await (const p of this.deps.lookup!(this.abort.signal)) this.addCandidate(p, 'dht')
-    }
-    run()
-      .catch(() => {})
-      .finally(() => {
-        this.lookingUp = false
-        this.checkIdle()
-      })
   }
 
   private consider(conn: PeerConnection, transport?: MetadataTransport): void {
@@ -191,7 +154,7 @@ export class MetadataFetch {
       dropped: false,
     }
     this.peers.set(conn, st)
-    this.byKey.set(st.key, conn.remote)
+    this.byKey.set(st.key, conn)
     const t = transport ?? (this.deps.holepunched(conn) ? 'holepunch' : conn.transport)
     this.deps.emit('metadata:connected', { infoHash: this.ih, peer: conn.remote, transport: t })
     const m = conn.utMetadata
@@ -284,7 +247,7 @@ export class MetadataFetch {
   private drop(st: PeerState, reason: MetadataDropReason, detail: string, close = true): void {
     if (st.dropped || this.done) return
     this.markDropped(st, reason, detail, close)
-    this.pump()
+    this.finder.pump()
     this.schedule()
   }
 
@@ -304,7 +267,7 @@ export class MetadataFetch {
     st.timer?.cancel()
     st.outstanding.clear()
     this.peers.delete(st.conn)
-    this.pump()
+    this.finder.pump()
     this.schedule()
   }
 
@@ -315,7 +278,8 @@ export class MetadataFetch {
       if (!this.assembly) {
         const size = this.pickSize()
         if (size === undefined) break
-        this.assembly = new MetadataAssembly(size)
+        // Hashing is bounded per round (64 MiB): a 16 MiB dictionary gets 4 wholes tried at a time, 1 MiB 64.
+        this.assembly = new MetadataAssembly(size, { maxTries: Math.max(2, Math.floor((64 << 20) / size)) })
         this.level = 1
       }
       const a = this.assembly
@@ -327,6 +291,11 @@ export class MetadataFetch {
         const ok = a.verify(this.deps.verify)
         if (ok) return this.succeed(ok)
         if (a.lastTries > 0) this.deps.emit('metadata:verify_failed', { infoHash: this.ih, size: a.size })
+        if (a.moreToTry) {
+          // The hashing budget of this turn is spent: let the event loop run, then try the rest.
+          this.deps.clock.setTimeout(() => this.schedule(), 0)
+          break
+        }
         // Nobody could give another opinion at this level: one more is wanted, if there are peers for it.
         if (this.level < group.length) {
           this.level++
@@ -401,11 +370,7 @@ export class MetadataFetch {
   /** With nothing in flight and nothing to try, waits a little (PEX, incoming peers), then looks again or fails. */
   private checkIdle(): void {
     if (this.done) return
-    const busy =
-      this.dialing > 0 ||
-      this.queue.length > 0 ||
-      this.lookingUp ||
-      [...this.peers.values()].some((st) => st.outstanding.size > 0)
+    const busy = this.finder.busy || [...this.peers.values()].some((st) => st.outstanding.size > 0)
     if (busy) {
       this.idleTimer?.cancel()
       this.idleTimer = undefined
@@ -415,8 +380,8 @@ export class MetadataFetch {
     this.idleTimer = this.deps.clock.setTimeout(() => {
       this.idleTimer = undefined
       if (this.done) return
-      if (this.deps.lookup && this.lookups < DHT_ROUNDS) {
-        this.lookup()
+      if (this.finder.canLookUp) {
+        this.finder.lookup()
         return
       }
       this.fail(this.giveUpError())
@@ -432,12 +397,16 @@ export class MetadataFetch {
         'TOO_LARGE',
         `every peer with the metadata announced more than ${this.opts.maxSize} bytes`,
       )
-    return new MetadataError('NOT_FOUND', `no peer gave the metadata (${this.seen.size} peers tried)`)
+    return new MetadataError('NOT_FOUND', `no peer gave the metadata (${this.finder.found} peers found)`)
   }
 
   private succeed(ok: VerifiedMetadata): void {
     const bad = new Set(ok.bad)
-    const fromEndpoints = ok.from.map((k) => this.byKey.get(k)).filter((e): e is Endpoint => e !== undefined)
+    const fromEndpoints: Endpoint[] = []
+    for (const k of ok.from) {
+      const c = this.byKey.get(k)
+      if (c) fromEndpoints.push(c.listenEndpoint)
+    }
     const peers = [...this.peers.values()]
     this.finish()
     for (const st of peers) {

@@ -1,6 +1,6 @@
 // `node.metadata(…)` on a SwarmNode: joins the swarm of the infohash (its info unknown), runs a MetadataFetch with
-// the node's dialer, hole punch and DHT, and on success hands the verified info to the node, which serves it from
-// then on. The node implements `MetadataHost`; nothing here reaches into its private state.
+// the node's dialer, hole punch and DHT, and on success keeps the verified metainfo with the swarm, which serves
+// it from then on. The node is seen through its public methods (`MetadataHost`).
 import { type Metainfo, parseInfo } from '../codec/metainfo.js'
 import type { Clock, Endpoint } from '../net/types.js'
 import { WireError } from '../wire/errors.js'
@@ -12,6 +12,7 @@ import {
   type MetadataOptions,
   type MetadataPeerSource,
   type MetadataResult,
+  type MetadataTarget,
   type MetadataTransport,
   matchesTarget,
   parseTarget,
@@ -19,23 +20,41 @@ import {
 import { MetadataFetch } from './metadata-fetch.js'
 import type { Swarm } from './swarm.js'
 
+/** What a fetch needs of its node (SwarmNode, seen through its public methods). */
 export interface MetadataHost {
   readonly clock: Clock
-  /** The node's DHT lookup, when it has a DHT. */
-  getPeers?(infoHash: Uint8Array, signal: AbortSignal): AsyncIterable<Endpoint>
-  /** The metainfo the node already has for a swarm infohash. */
-  metainfo(swarmHash: Uint8Array): Metainfo | undefined
-  /** Joins the swarm (idempotent); `created` when it was not joined before. */
-  join(swarmHash: Uint8Array): { swarm: Swarm; initiator: Initiator; created: boolean }
-  /** Leaves a swarm joined only for a fetch that failed. */
-  leave(swarmHash: Uint8Array): void
-  /** Keeps (and serves) verified metadata. */
-  adopt(swarmHash: Uint8Array, metainfo: Metainfo): void
+  readonly dht: { getPeers(infoHash: Uint8Array, o: { signal?: AbortSignal }): AsyncIterable<Endpoint> } | undefined
+  add(infoHash: Uint8Array): Swarm
+  get(infoHash: Uint8Array): Swarm | undefined
+  initiator(infoHash: Uint8Array): Initiator | undefined
+  remove(infoHash: Uint8Array): Promise<void>
   isSelf(ep: Endpoint): boolean
-  emit<K extends keyof MetadataEvents>(event: K, ...args: MetadataEvents[K]): void
-  /** Registers a running fetch so that closing the node ends it; returns the unregister function. */
-  track(stop: (err: MetadataError) => void): () => void
+  emit<K extends keyof MetadataEvents>(event: K, ...args: MetadataEvents[K]): boolean
 }
+
+/** The metainfo each swarm serves (set by `adoptMetainfo`). */
+const metainfos = new WeakMap<Swarm, Metainfo>()
+/** Each node's running fetches, ended by `stopFetches` when it closes. */
+const fetches = new WeakMap<object, Set<MetadataFetch>>()
+
+/** Keeps `m` as the swarm's metainfo and serves its info dictionary over ut_metadata from now on. */
+export function adoptMetainfo(swarm: Swarm, m: Metainfo): void {
+  metainfos.set(swarm, m)
+  swarm.setMetadata(m.info.bytes)
+}
+
+export function metainfoOf(swarm: Swarm | undefined): Metainfo | undefined {
+  return swarm && metainfos.get(swarm)
+}
+
+/** Ends the node's running fetches (`MetadataError('CLOSED')`). */
+export function stopFetches(host: object): void {
+  for (const f of fetches.get(host) ?? []) f.stop(new MetadataError('CLOSED', 'the node closed'))
+  fetches.delete(host)
+}
+
+/** Fetches running per swarm: a second call for the same torrent waits for the first rather than racing it. */
+const running = new WeakMap<Swarm, Promise<unknown>>()
 
 export async function fetchMetadata(
   host: MetadataHost,
@@ -44,12 +63,49 @@ export async function fetchMetadata(
 ): Promise<MetadataResult> {
   const t = parseTarget(target)
   const started = host.clock.now()
-  const known = host.metainfo(t.swarmHash)
+  const known = metainfoOf(host.get(t.swarmHash))
   if (known && matchesTarget(known.info.bytes, t)) {
     return { info: known.info.bytes, infoHash: t.infoHash, metainfo: known, from: [], elapsedMs: 0 }
   }
   if (opts.signal?.aborted) throw new MetadataError('ABORTED', 'the metadata fetch was aborted')
-  const { swarm, initiator, created } = host.join(t.swarmHash)
+  const created = host.get(t.swarmHash) === undefined
+  const swarm = host.add(t.swarmHash)
+  const initiator = host.initiator(t.swarmHash) as Initiator
+  const other = running.get(swarm)
+  if (other) {
+    // Whatever the first one's outcome, look again: it may have found the metadata, or failed for its own reasons.
+    await abortable(
+      other.catch(() => {}),
+      opts.signal,
+    )
+    return fetchMetadata(host, target, opts)
+  }
+  const p = fetchInSwarm(host, t, opts, started, { swarm, initiator, created })
+  running.set(swarm, p)
+  try {
+    return await p
+  } finally {
+    running.delete(swarm)
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new MetadataError('ABORTED', 'the metadata fetch was aborted'))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+async function fetchInSwarm(
+  host: MetadataHost,
+  t: MetadataTarget,
+  opts: MetadataOptions,
+  started: number,
+  { swarm, initiator, created }: { swarm: Swarm; initiator: Initiator; created: boolean },
+): Promise<MetadataResult> {
   const punched = new WeakSet<PeerConnection>()
   const onPunched = (r: { conn: PeerConnection }) => punched.add(r.conn)
   initiator.on('hp_connected', onPunched)
@@ -57,16 +113,14 @@ export async function fetchMetadata(
     ...(opts.peers ?? []).map((ep) => ({ ep, source: 'given' as const })),
     ...t.peers.map((ep) => ({ ep, source: 'x.pe' as const })),
   ]
-  const useDht = opts.dht !== false && host.getPeers !== undefined
+  const dht = opts.dht !== false ? host.dht : undefined
   const fetch = new MetadataFetch(
     {
       swarm,
       clock: host.clock,
       verify: (info) => matchesTarget(info, t),
       connect: (ep, signal) => connectFor(swarm, initiator, ep, signal),
-      lookup: useDht
-        ? (signal) => (host.getPeers as NonNullable<MetadataHost['getPeers']>)(t.swarmHash, signal)
-        : undefined,
+      lookup: dht ? (signal) => dht.getPeers(t.swarmHash, { signal }) : undefined,
       isSelf: (ep) => host.isSelf(ep),
       holepunched: (c) => punched.has(c) || initiator.punchFor(c.remote) !== undefined,
       emit: (event, ...args) => host.emit(event, ...args),
@@ -80,7 +134,9 @@ export async function fetchMetadata(
       signal: opts.signal,
     },
   )
-  const untrack = host.track((err) => fetch.stop(err))
+  let mine = fetches.get(host)
+  if (!mine) fetches.set(host, (mine = new Set()))
+  mine.add(fetch)
   fetch.start()
   try {
     const r = await fetch.promise
@@ -89,7 +145,7 @@ export async function fetchMetadata(
       metainfo.announce = t.trackers[0]
       metainfo.announceList = t.trackers.map((tr) => [tr])
     }
-    host.adopt(t.swarmHash, metainfo)
+    adoptMetainfo(swarm, metainfo)
     return {
       info: r.info,
       infoHash: t.infoHash,
@@ -98,10 +154,10 @@ export async function fetchMetadata(
       elapsedMs: host.clock.now() - started,
     }
   } catch (err) {
-    if (created) host.leave(t.swarmHash)
+    if (created) await host.remove(t.swarmHash)
     throw err
   } finally {
-    untrack()
+    mine.delete(fetch)
     initiator.off('hp_connected', onPunched)
   }
 }

@@ -39,7 +39,7 @@ import {
   type MetadataResult,
   swarmInfoHash,
 } from './metadata.js'
-import { fetchMetadata, type MetadataHost } from './metadata-node.js'
+import { adoptMetainfo, fetchMetadata, metainfoOf, stopFetches } from './metadata-node.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
 import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
@@ -108,8 +108,6 @@ interface Torrent {
   dialer: NodeDialer
   /** Endpoints whose direct dial failed (a later PEX 0x08 flag may make them punchable). */
   failed: Set<string>
-  /** The torrent's metainfo, once given (`add`) or fetched (`metadata`): its info is served over ut_metadata. */
-  metainfo?: Metainfo
 }
 
 const key = endpointKey
@@ -132,8 +130,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private readonly arriving = new Map<string, number>()
   /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
   private readonly peeking = new Set<Duplex>()
-  /** Running `metadata()` fetches, ended by `close()`. */
-  private readonly fetches = new Set<(err: MetadataError) => void>()
   private closed = false
 
   constructor(private readonly opts: SwarmNodeOptions = {}) {
@@ -207,15 +203,14 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   add(torrent: Uint8Array | Metainfo, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
     if (torrent instanceof Uint8Array && torrent.length === 20) return this.join(torrent, options)
     const m = torrent instanceof Uint8Array ? parseMetainfo(torrent) : torrent
-    const infoHash = swarmInfoHash(m.info)
-    const swarm = this.join(infoHash, options)
-    this.adoptMetainfo(infoHash, m)
+    const swarm = this.join(swarmInfoHash(m.info), options)
+    adoptMetainfo(swarm, m)
     return swarm
   }
 
   /** The metainfo of a torrent, once given (`add`) or fetched (`metadata`). */
   metainfo(infoHash: Uint8Array): Metainfo | undefined {
-    return this.torrents.get(toHex(infoHash))?.metainfo
+    return metainfoOf(this.get(infoHash))
   }
 
   /**
@@ -225,44 +220,16 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
    */
   metadata(target: Uint8Array | string, opts: MetadataOptions = {}): Promise<MetadataResult> {
     if (this.closed || !this.utp) return Promise.reject(new MetadataError('CLOSED', 'the node is not listening'))
-    return fetchMetadata(this.metadataHost(), target, opts)
+    return fetchMetadata(this, target, opts)
   }
 
-  private adoptMetainfo(infoHash: Uint8Array, m: Metainfo): void {
-    const t = this.torrent(infoHash)
-    t.metainfo = m
-    t.swarm.setMetadata(m.info.bytes)
-  }
-
-  private metadataHost(): MetadataHost {
-    const dht = this.dht
-    return {
-      clock: this.clock,
-      getPeers: dht ? (ih, signal) => dht.getPeers(ih, { signal }) : undefined,
-      metainfo: (ih) => this.metainfo(ih),
-      join: (ih) => {
-        const created = !this.torrents.has(toHex(ih))
-        const swarm = this.join(ih)
-        return { swarm, initiator: this.torrent(ih).initiator, created }
-      },
-      leave: (ih) => this.leave(ih),
-      adopt: (ih, m) => this.adoptMetainfo(ih, m),
-      isSelf: (ep) => this.isSelf(ep),
-      emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args),
-      track: (stop) => {
-        this.fetches.add(stop)
-        return () => this.fetches.delete(stop)
-      },
-    }
-  }
-
-  /** Leaves a torrent: its swarm and punches end. */
-  private leave(infoHash: Uint8Array): void {
+  /** Leaves a torrent: its connections close, its punches end. */
+  async remove(infoHash: Uint8Array): Promise<void> {
     const t = this.torrents.get(toHex(infoHash))
     if (!t) return
     this.torrents.delete(toHex(infoHash))
     t.initiator.close()
-    t.swarm.close().catch((e: Error) => this.emit('warning', e))
+    await t.swarm.close()
   }
 
   private join(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
@@ -395,7 +362,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    for (const stop of [...this.fetches]) stop(new MetadataError('CLOSED', 'the node closed'))
+    stopFetches(this)
     await this.teardown()
   }
 

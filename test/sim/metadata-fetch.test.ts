@@ -2,12 +2,14 @@
 // fetches it knowing only the infohash (`node.metadata`), verified against the infohash; corrupt and refusing
 // peers among the servers are dropped and never asked again.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { toHex } from '../../src/codec/bytes.js'
 import { formatMagnet } from '../../src/codec/magnet.js'
 import { METADATA_PIECE_SIZE } from '../../src/codec/ut-metadata.js'
 import { DHT } from '../../src/dht/dht.js'
 import { simIPv4 } from '../../src/net/sim/addresses.js'
+import { infoHashV2 } from '../../src/torrent/hash.js'
 import { at, bigInfo, infoHashV1, metainfoOf, recordMetadata, simWorld } from '../helpers/metadata-sim.js'
 
 describe('node.metadata on net/sim', { timeout: 60_000 }, () => {
@@ -138,6 +140,36 @@ describe('node.metadata on net/sim', { timeout: 60_000 }, () => {
       stop()
       await w.close()
       for (const d of dhts) await d.destroy()
+    }
+  })
+
+  it('a v2 torrent by its 32-byte infohash (SHA-256 checked), and two calls at once share one fetch', async () => {
+    const w = simWorld(8)
+    const stop = w.clock.autoAdvance()
+    try {
+      const file = readFileSync(new URL('../fixtures/lt-multi-v2.torrent', import.meta.url))
+      const seed = w.node('198.51.100.1')
+      const client = w.node('203.0.113.9')
+      await seed.listen()
+      await client.listen()
+      const swarm = seed.add(new Uint8Array(file))
+      const info = swarm.metadata!
+      const v2 = infoHashV2(info)
+      assert.deepEqual(swarm.infoHash, v2.subarray(0, 20), 'a v2 swarm runs under the truncated SHA-256')
+      let connected = 0
+      client.on('metadata:connected', () => connected++)
+      const [r1, r2] = await Promise.all([
+        client.metadata(v2, { peers: [at('198.51.100.1')] }),
+        client.metadata(Buffer.from(v2).toString('hex'), { peers: [at('198.51.100.1')] }),
+      ])
+      assert.deepEqual(r1.info, info)
+      assert.deepEqual(r1.infoHash, v2)
+      assert.equal(r1.metainfo.info.version, 'v2')
+      assert.deepEqual(r2.info, info)
+      assert.equal(connected, 1, 'one fetch, one connection')
+    } finally {
+      stop()
+      await w.close()
     }
   })
 })

@@ -96,7 +96,7 @@ describe('ut_metadata answers', () => {
     m.on('data', (p, b, t) => got.push(`data ${p} ${b.length} ${t}`))
     m.on('reject', (p) => got.push(`reject ${p}`))
     m.on('invalid', () => got.push('invalid'))
-    const raw = (d: object, tail = new Uint8Array(0)) => concatBytes([encode(d), tail])
+    const raw = (d: Record<string, number>, tail = new Uint8Array(0)) => concatBytes([encode(d), tail])
     s.deliver(raw({ msg_type: 1, piece: 1, total_size: 20_000 }, new Uint8Array(20_000 - METADATA_PIECE_SIZE)))
     s.deliver(raw({ msg_type: 2, piece: 0 }))
     s.deliver(raw({ msg_type: 1, piece: 5, total_size: 20_000 }, new Uint8Array(10))) // out of range
@@ -184,6 +184,19 @@ describe('metadata assembly', () => {
     assert.ok(ok)
     assert.deepEqual(ok.info, whole)
     assert.deepEqual(ok.from, ['good'])
+    assert.deepEqual(ok.bad, ['bad'])
+  })
+
+  it('hashes at most maxTries wholes per call and says when more are left', () => {
+    const a = new MetadataAssembly(whole.length, { maxTries: 1 })
+    for (let i = 0; i < 4; i++) a.add(i, i === 2 ? corrupt(i) : piece(i), 'bad')
+    a.add(2, piece(2), 'good')
+    // The first whole takes bad's version of piece 2 (it came first); leaving out 'bad' needs a second try.
+    assert.equal(a.verify(check), undefined)
+    assert.equal(a.moreToTry, true)
+    const ok = a.verify(check)
+    assert.ok(ok)
+    assert.equal(a.moreToTry, false)
     assert.deepEqual(ok.bad, ['bad'])
   })
 
