@@ -140,7 +140,7 @@ async function run(argv: string[], out: Output): Promise<number> {
     line()
   })
   node.on('metadata:piece', (e) => {
-    got++
+    got = e.received
     total = e.pieces
     if (out.json) out.jsonEvent('piece', { piece: e.piece, pieces: e.pieces, host: e.peer.host, port: e.peer.port })
     line()
