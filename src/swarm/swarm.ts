@@ -133,7 +133,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** When we last auto-dialed an endpoint: PEX repeats peers, we do not redial them every minute. */
   private readonly lastDial = new Map<string, number>()
   private server: StreamListener | undefined
-  /** The info dictionary served over BEP 9 (`setMetadata`). */
   private info: Uint8Array | undefined
   private listenEndpoint: Endpoint | undefined
   private closed = false
@@ -180,10 +179,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.info
   }
 
-  /**
-   * Serves `info` (the info dictionary's exact bytes; not verified here: SwarmNode does) from now on. Open
-   * connections learn its size from a new extended handshake (BEP 10 lets a peer update its handshake).
-   */
+  /** Serves `info` (not verified here: SwarmNode does); open connections learn its size in a new extended handshake. */
   setMetadata(info: Uint8Array): void {
     this.info = info
     for (const c of this.conns) if (c.isOpen && c.remoteExtended) c.sendExtendedHandshake()

@@ -104,6 +104,11 @@ describe('node.metadata against hostile peers', { timeout: 60_000 }, () => {
       w.clock.setTimeout(() => ac.abort(), 100)
       assert.equal(await code(client.metadata(ih, { peers: [at('198.51.100.99')], signal: ac.signal })), 'ABORTED')
       assert.equal(await code(client.metadata('nonsense')), 'BAD_TARGET')
+      // Closing the node ends a fetch in progress.
+      const pending = code(client.metadata(ih, { peers: [at('198.51.100.99')] }))
+      await client.close()
+      assert.equal(await pending, 'CLOSED')
+      assert.equal(await code(client.metadata(ih)), 'CLOSED')
       await huge.server.close()
     } finally {
       stop()
