@@ -57,6 +57,16 @@ export {
   type InitiatorEvents,
   type InitiatorOptions,
 } from './swarm/initiator.js'
+export {
+  type MetadataDropReason,
+  MetadataError,
+  type MetadataErrorCode,
+  type MetadataEvents,
+  type MetadataOptions,
+  type MetadataPeerSource,
+  type MetadataResult,
+  type MetadataTransport,
+} from './swarm/metadata.js'
 export { SwarmNode, type SwarmNodeEvents, type SwarmNodeOptions } from './swarm/node.js'
 export type { NodeDialerOptions } from './swarm/node-dialer.js'
 export type { PortMapFailure, PortMapperOptions, PortMapping, PortMappingState } from './swarm/node-portmap.js'
@@ -90,3 +100,4 @@ export {
   type Transport,
 } from './wire/peer-connection.js'
 export type { Pex, PexEvents, PexOptions } from './wire/pex.js'
+export type { UtMetadata, UtMetadataEvents, UtMetadataOptions } from './wire/ut-metadata.js'

@@ -68,7 +68,7 @@ async function run(argv: string[], out: Output): Promise<number> {
 }
 
 export const group: CommandGroup = {
-  summary: 'offline demo: a local DHT finds a peer; two peers behind NATs meet by holepunch',
+  summary: 'offline demo: a DHT finds a peer; NATed peers holepunch; a magnet link becomes metadata',
   help: HELP,
   runsWithoutArgs: true,
   run,

@@ -13,6 +13,7 @@ const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   peer: async () => (await import('./peer.js')).group,
   holepunch: async () => (await import('./holepunch.js')).group,
   torrent: async () => (await import('./torrent.js')).group,
+  magnet: async () => (await import('./magnet.js')).group,
 }
 
 function version(): string {

@@ -1,18 +1,22 @@
 // `mainline peer serve` on a SwarmNode: one port (UDP for uTP and the DHT, TCP on the same number), accepting
 // and making connections, PEX, the BEP 55 relay role — and with --bootstrap, joining the DHT and announcing the
 // torrent there (again every --announce-interval seconds).
+import { readFileSync } from 'node:fs'
 import { toHex } from '../codec/bytes.js'
+import { CodecError } from '../codec/errors.js'
+import { type Metainfo, parseMetainfo } from '../codec/metainfo.js'
 import type { PexPeer } from '../codec/pex.js'
 import type { PortMapProtocol } from '../net/portmap/errors.js'
 import type { Endpoint } from '../net/types.js'
 import { SwarmNode } from '../swarm/node.js'
+import { infoHashes } from '../torrent/hash.js'
 import { bootstrapEntries, parseOptions } from './args.js'
 import { type Output, parseHostPort, parseSeconds, quote, UsageError } from './output.js'
 import { describeConnection, errorFields, parseInfoHash, parsePeerId, reportPortMap, sleep } from './peer-common.js'
 
-export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--host H] [--connect H:P]... [--bootstrap H:P]...
-                      [--auto-dial] [--pex-interval S] [--announce-interval S] [--peer-id <hex>] [--timeout S]
-                      [--no-portmap | --portmap-protocols LIST] [--json]
+export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent FILE) [--port P] [--host H] [--connect H:P]...
+                      [--bootstrap H:P]... [--auto-dial] [--pex-interval S] [--announce-interval S]
+                      [--peer-id <hex>] [--timeout S] [--no-portmap | --portmap-protocols LIST] [--json]
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
       each --connect peer (uTP first, TCP as fallback), exchange PEX (every 60 s by default), relay holepunch
       rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those nodes and
@@ -23,8 +27,11 @@ export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--
       (PCP, then NAT-PMP, then UPnP IGD; docs/portmap.md): then peers dial us directly and the DHT announce
       carries the external port; mappings are deleted on exit. --portmap-protocols: which to try, in order (a
       comma-separated list of pcp, natpmp, upnp).
-      Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
-      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
+      With --torrent FILE (a .torrent), serve its metadata (BEP 9: metadata_size and ut_metadata in the
+      extended handshake, pieces on request) for its infohash (v1, or v2 truncated to 20 bytes), so that a
+      client given only the magnet link can fetch it from us; mainline magnet does.
+      Events: listening {host, port, peerId, infoHash (with --torrent)}, connected / disconnected {host, port,
+      peerId, direction, transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
       announced {nodes}, connect_failed {host, port, reason}, portmap_mapped / portmap_renewed /
@@ -47,9 +54,27 @@ function portMapOption(list: string | undefined): { protocols: PortMapProtocol[]
   return { protocols: protocols as PortMapProtocol[] }
 }
 
+/** The torrent in `file`, or null (reported) when it cannot be read or parsed. */
+function readTorrent(file: string, out: Output): Metainfo | null {
+  try {
+    return parseMetainfo(new Uint8Array(readFileSync(file)))
+  } catch (e) {
+    if (!(e instanceof CodecError) && (e as NodeJS.ErrnoException).code === undefined) throw e
+    out.error(`peer serve: ${quote(file)}: ${(e as Error).message}`)
+    return null
+  }
+}
+
+/** The swarm's 20-byte infohash: v1's, or v2's truncated (BEP 52) for a v2-only torrent. */
+function torrentInfoHash(m: Metainfo): Uint8Array {
+  const h = infoHashes(m.info)
+  return h.v1 ?? (h.v2 as Uint8Array).subarray(0, 20)
+}
+
 export async function serve(argv: string[], out: Output): Promise<number> {
   const { values } = parseOptions(argv, {
     infohash: { type: 'string' },
+    torrent: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
     connect: { type: 'string', multiple: true },
@@ -64,7 +89,11 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     'no-portmap': { type: 'boolean' },
     'portmap-protocols': { type: 'string' },
   })
-  const infoHash = parseInfoHash(values.infohash)
+  if (values.torrent !== undefined && values.infohash !== undefined)
+    throw new UsageError('give --infohash or --torrent, not both')
+  const metainfo = values.torrent === undefined ? undefined : readTorrent(values.torrent, out)
+  if (metainfo === null) return 1
+  const infoHash = metainfo ? torrentInfoHash(metainfo) : parseInfoHash(values.infohash)
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!/^\d+$/.test(values.port ?? '0') || port > 65535) {
     throw new UsageError(`--port must be 0..65535, got ${quote(values.port ?? '')}`)
@@ -102,7 +131,7 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     await node.close()
     return 0
   }
-  const swarm = node.add(infoHash)
+  const swarm = node.add(metainfo ?? infoHash)
   const from = (c: { remote: Endpoint }) => ({ host: c.remote.host, port: c.remote.port })
   swarm.on('connected', (c) => out.event('connected', describeConnection(c)))
   swarm.on('disconnected', (c, r) =>
@@ -124,7 +153,12 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     out.event('hp_connected', { ...from(r.conn), transport: r.conn.transport, ms: Math.round(r.ms * 10) / 10 }),
   )
   node.on('hp_failed', (t, reason) => out.event('hp_failed', { host: t.host, port: t.port, reason }))
-  out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(node.peerId) })
+  out.event('listening', {
+    host: addr.host,
+    port: addr.port,
+    peerId: toHex(node.peerId),
+    infoHash: metainfo ? toHex(infoHash) : undefined,
+  })
   for (const t of targets) {
     node
       .connect(infoHash, t)

@@ -27,7 +27,7 @@ Examples:
   mainline torrent create ./photos --tracker udp://tracker.example:6969 -o photos.torrent
   mainline torrent info photos.torrent --json`
 
-function summary(m: Metainfo): Record<string, unknown> {
+export function summary(m: Metainfo): Record<string, unknown> {
   const i = m.info
   const hashes = infoHashHex(infoHashes(i))
   return {
@@ -48,7 +48,7 @@ function summary(m: Metainfo): Record<string, unknown> {
   }
 }
 
-function size(n: number): string {
+export function size(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let v = n
   let u = 0
@@ -59,7 +59,7 @@ function size(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]} (${n} B)`
 }
 
-function human(s: Record<string, unknown>, m: Metainfo): string {
+export function human(s: Record<string, unknown>, m: Metainfo): string {
   const lines = [
     `name          ${s.name}`,
     `version       ${s.version}`,

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
 import { bytesEqual, toHex } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
+import { type Metainfo, parseMetainfo } from '../codec/metainfo.js'
 import { PexFlags } from '../codec/pex.js'
 import { DHT } from '../dht/dht.js'
 import type { DHTOptions } from '../dht/node.js'
@@ -32,6 +33,14 @@ import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
+import {
+  MetadataError,
+  type MetadataEvents,
+  type MetadataOptions,
+  type MetadataResult,
+  swarmInfoHash,
+} from './metadata.js'
+import { adoptMetainfo, fetchMetadata, metainfoOf, stopFetches } from './metadata-node.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
 import { NodePortMap, type PortMapEvents, type PortMapperOptions, type PortMappingState } from './node-portmap.js'
 import { endpointKey, sameEndpoint } from './relay.js'
@@ -98,7 +107,8 @@ export type SwarmNodeEvents = {
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
   warning: [err: Error]
-} & PortMapEvents
+} & PortMapEvents &
+  MetadataEvents
 
 interface Torrent {
   swarm: Swarm
@@ -200,8 +210,44 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     return this.endpoint
   }
 
-  /** Joins a torrent (idempotent). Returns its swarm. */
-  add(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
+  /**
+   * Joins a torrent (idempotent) and returns its swarm. Given a 20-byte infohash the node knows no metadata;
+   * given a metainfo (parsed, or the bytes of a .torrent) it also serves the info dictionary over ut_metadata
+   * (BEP 9). A v1 or hybrid torrent's swarm runs under its v1 infohash, a v2 one under its truncated v2 infohash.
+   */
+  add(torrent: Uint8Array | Metainfo, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
+    if (torrent instanceof Uint8Array && torrent.length === 20) return this.join(torrent, options)
+    const m = torrent instanceof Uint8Array ? parseMetainfo(torrent) : torrent
+    const swarm = this.join(swarmInfoHash(m.info), options)
+    adoptMetainfo(swarm, m)
+    return swarm
+  }
+
+  /** The metainfo of a torrent, once given (`add`) or fetched (`metadata`). */
+  metainfo(infoHash: Uint8Array): Metainfo | undefined {
+    return metainfoOf(this.get(infoHash))
+  }
+
+  /**
+   * Fetches a torrent's info dictionary from its swarm (BEP 9): peers from the DHT, `opts.peers`, a magnet link's
+   * `x.pe` and PEX, over uTP, TCP or a hole punch. Resolves once the metadata verified against the infohash; the
+   * node then serves it. See docs/magnet.md and the `metadata:*` events. Rejects with `MetadataError`.
+   */
+  metadata(target: Uint8Array | string, opts: MetadataOptions = {}): Promise<MetadataResult> {
+    if (this.closed || !this.utp) return Promise.reject(new MetadataError('CLOSED', 'the node is not listening'))
+    return fetchMetadata(this, target, opts)
+  }
+
+  /** Leaves a torrent: its connections close, its punches end. */
+  async remove(infoHash: Uint8Array): Promise<void> {
+    const t = this.torrents.get(toHex(infoHash))
+    if (!t) return
+    this.torrents.delete(toHex(infoHash))
+    t.initiator.close()
+    await t.swarm.close()
+  }
+
+  private join(infoHash: Uint8Array, options: Partial<SwarmNode['opts']['swarm']> = {}): Swarm {
     const k = toHex(infoHash)
     const have = this.torrents.get(k)
     if (have) return have.swarm
@@ -335,6 +381,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    stopFetches(this)
     await this.teardown()
   }
 

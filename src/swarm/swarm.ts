@@ -133,6 +133,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** When we last auto-dialed an endpoint: PEX repeats peers, we do not redial them every minute. */
   private readonly lastDial = new Map<string, number>()
   private server: StreamListener | undefined
+  private info: Uint8Array | undefined
   private listenEndpoint: Endpoint | undefined
   private closed = false
   /** Aborted by `close()`: every dial in flight listens to it. */
@@ -171,6 +172,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         return c
     }
     return undefined
+  }
+
+  /** The info dictionary this swarm serves over ut_metadata (BEP 9), once known. */
+  get metadata(): Uint8Array | undefined {
+    return this.info
+  }
+
+  /** Serves `info` (not verified here: SwarmNode does); open connections learn its size in a new extended handshake. */
+  setMetadata(info: Uint8Array): void {
+    this.info = info
+    for (const c of this.conns) if (c.isOpen && c.remoteExtended) c.sendExtendedHandshake()
   }
 
   /** Where we listen, once `listen()` resolved. */
@@ -377,6 +389,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
 
   private wire(conn: PeerConnection): void {
     conn.pex.source = () => this.pexSource(conn)
+    conn.utMetadata.source = () => this.info
     conn.holepunch.resolvePeerId = (id) => this.resolvePeerId(id)
     conn.holepunch.resolveEndpoint = (ep) => this.peerIdAt(ep)
     // Report a rendezvous before the relay acts on it, so `hp_rendezvous` precedes `hp_relayed`/`hp_refused`.

@@ -14,6 +14,7 @@ export type WireErrorCode =
   | 'PEX_FLOOD' // too many ut_pex messages in the window
   | 'PEX_OVERSIZE' // a ut_pex message larger than allowed
   | 'HOLEPUNCH_FLOOD' // far too many rendezvous requests
+  | 'METADATA_FLOOD' // far too many ut_metadata requests past the rate limit
   | 'NOT_CONNECTED' // a send on a connection that is not (or no longer) open
   | 'NOT_SUPPORTED' // the remote did not advertise the extension
   | 'UNKNOWN_PEER_ID' // a holepunch target peer id the swarm has not seen

@@ -8,7 +8,7 @@ import type { Endpoint } from '../net/types.js'
 export const MAX_REMOTE_NAMES = 255
 
 /** Ids we advertise by default, chosen to match libtorrent's numbers for the same names. */
-export const DEFAULT_LOCAL_IDS: Readonly<Record<string, number>> = { ut_pex: 1, ut_holepunch: 4 }
+export const DEFAULT_LOCAL_IDS: Readonly<Record<string, number>> = { ut_pex: 1, ut_metadata: 2, ut_holepunch: 4 }
 
 export class ExtensionRegistry {
   private readonly localByName = new Map<string, number>()

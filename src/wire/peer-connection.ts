@@ -29,6 +29,7 @@ import { WireError } from './errors.js'
 import { DEFAULT_LOCAL_IDS, type ExtensionHost, ExtensionRegistry } from './extensions.js'
 import { Holepunch } from './holepunch.js'
 import { Pex, type PexOptions } from './pex.js'
+import { UtMetadata, type UtMetadataOptions } from './ut-metadata.js'
 
 /** A peer re-sending its extended handshake more often than this is closed (real clients send one or two). */
 const MAX_EXTENDED_HANDSHAKES_PER_MINUTE = 10
@@ -57,7 +58,7 @@ export interface PeerConnectionOptions {
   acceptInfoHash?: (infoHash: Uint8Array) => boolean
   /** Default `realClock`. */
   clock?: Clock
-  /** Our extensions: name → id we advertise. Default `{ ut_pex: 1, ut_holepunch: 4 }`. */
+  /** Our extensions: name → id we advertise. Default `{ ut_pex: 1, ut_metadata: 2, ut_holepunch: 4 }`. */
   extensions?: Readonly<Record<string, number>>
   /** Our TCP listen port, sent as `p` in the extended handshake. Default: not sent. */
   listenPort?: number
@@ -83,6 +84,8 @@ export interface PeerConnectionOptions {
   reserved?: Partial<ReservedFlags>
   /** PEX options (interval, limits). */
   pex?: PexOptions
+  /** BEP 9 serving limits (per-peer rate, flood). */
+  metadata?: UtMetadataOptions
 }
 
 type MessageEvents = { [K in PeerMessageType]: [message: Extract<PeerMessage, { type: K }>] }
@@ -115,6 +118,8 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
   readonly holepunch: Holepunch
   /** BEP 11 on this connection. */
   readonly pex: Pex
+  /** BEP 9 on this connection: serves `utMetadata.source`, requests pieces, reports answers. */
+  readonly utMetadata: UtMetadata
   /** Drops by reason (unknown extended ids, malformed extension payloads, ignored holepunch messages…). */
   readonly drops: Record<string, number> = Object.create(null)
   infoHash: Uint8Array | undefined
@@ -156,6 +161,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
     this.lastSent = this.lastReceived = this.clock.now()
     this.holepunch = new Holepunch(this)
     this.pex = new Pex(this, this.clock, options.pex)
+    this.utMetadata = new UtMetadata(this, this.clock, options.metadata)
 
     this.stream.on('data', this.onData)
     this.stream.on('error', this.onStreamError)
@@ -231,6 +237,7 @@ export class PeerConnection extends EventEmitter<PeerConnectionEvents> implement
       v: this.options.clientName ?? DEFAULT_CLIENT_NAME,
       yourip,
       reqq: this.options.reqq ?? 250,
+      metadataSize: this.utMetadata.localSize,
     })
     this.write(encodeExtendedMessage(EXTENDED_HANDSHAKE_ID, payload))
   }

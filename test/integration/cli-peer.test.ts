@@ -102,7 +102,7 @@ describe('mainline peer / holepunch CLI', () => {
     assert.equal(h.event, 'handshake')
     assert.equal(h.peerId, rl.peerId)
     assert.equal(h.client, 'mainline/0.1.0')
-    assert.deepEqual(h.extensions, { ut_holepunch: 4, ut_pex: 1 })
+    assert.deepEqual(h.extensions, { ut_holepunch: 4, ut_metadata: 2, ut_pex: 1 })
     assert.equal(h.yourip, '127.0.0.1')
     assert.equal(h.transport, 'tcp')
     const pex = hs.lines.filter((l) => l.event === 'pex')

@@ -56,7 +56,7 @@ describe('PeerConnection', () => {
     assert.ok(a.isOpen && b.isOpen)
     assert.deepEqual(a.remotePeerId, peerId(2))
     assert.deepEqual(b.remotePeerId, peerId(1))
-    assert.deepEqual(b.remoteExtended?.m, { ut_pex: 1, ut_holepunch: 4 })
+    assert.deepEqual(b.remoteExtended?.m, { ut_pex: 1, ut_metadata: 2, ut_holepunch: 4 })
     assert.equal(b.remoteExtended?.p, 7000)
     assert.equal(b.remoteExtended?.v, 'test/1')
     assert.equal(b.remoteExtended?.reqq, 250)

@@ -2,5 +2,6 @@
 import type { Chapter } from './chapter.js'
 import { dhtLookup } from './dht-lookup.js'
 import { holepunchChapter } from './holepunch.js'
+import { magnetChapter } from './magnet.js'
 
-export const CHAPTERS: Chapter[] = [dhtLookup, holepunchChapter]
+export const CHAPTERS: Chapter[] = [dhtLookup, holepunchChapter, magnetChapter]
