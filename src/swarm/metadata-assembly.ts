@@ -22,7 +22,7 @@ export interface VerifiedMetadata {
 }
 
 export interface AssemblyLimits {
-  /** Distinct versions kept of one piece; more are ignored. Default 4. */
+  /** Distinct versions kept of one piece; more are ignored. Default 8 (the peers asked at once by default). */
   maxVersions?: number
   /** Wholes hashed in one `verify` call. Default 64. */
   maxTries?: number
@@ -48,7 +48,7 @@ export class MetadataAssembly {
     this.pieces = metadataPieceCount(size)
     this.versions = Array.from({ length: this.pieces }, () => [])
     this.limits = {
-      maxVersions: limits.maxVersions ?? 4,
+      maxVersions: limits.maxVersions ?? 8,
       maxTries: limits.maxTries ?? 64,
       maxSuspects: limits.maxSuspects ?? 2,
     }
@@ -140,10 +140,21 @@ export class MetadataAssembly {
   }
 
   /**
-   * Wholes to try, as the version chosen for each piece: leaving out no peer, one, two… (a peer that corrupts all
-   * it sends), then every mix of versions of the disputed pieces while they are few (a peer that corrupts some).
+   * Wholes to try, as the version chosen for each piece: each peer's own (many liars, one honest peer), leaving
+   * out one peer, two… (a few peers that corrupt all they send), then every mix of versions of the disputed pieces
+   * while they are few (a peer that corrupts some).
    */
   private *choices(peers: string[]): Generator<number[]> {
+    // The whole as each peer sent it (where it sent a piece): finds the honest one among many liars.
+    for (const p of peers) {
+      const c = this.choose(new Set())
+      if (!c) break
+      this.versions.forEach((l, i) => {
+        const mine = l.findIndex((v) => v.from.includes(p))
+        if (mine >= 0) c[i] = mine
+      })
+      yield c
+    }
     for (const suspects of subsets(peers, this.limits.maxSuspects)) {
       const c = this.choose(suspects)
       if (c) yield c

@@ -52,7 +52,8 @@ interface PeerState {
   key: string
   /** Requests in flight: piece → when sent. */
   outstanding: Map<number, number>
-  rejected: Set<number>
+  /** Pieces it answered (with data or a reject): never asked of it again in this fetch. */
+  answered: Set<number>
   consecutiveRejects: number
   unsolicited: number
   timer: Timer | undefined
@@ -147,7 +148,7 @@ export class MetadataFetch {
       conn,
       key: endpointKey(conn.remote),
       outstanding: new Map(),
-      rejected: new Set(),
+      answered: new Set(),
       consecutiveRejects: 0,
       unsolicited: 0,
       timer: undefined,
@@ -216,6 +217,7 @@ export class MetadataFetch {
       return
     }
     st.consecutiveRejects = 0
+    st.answered.add(piece)
     this.rearm(st)
     a.add(piece, bytes, st.key)
     const received = a.pieces - a.missing().length
@@ -225,7 +227,7 @@ export class MetadataFetch {
 
   private onReject(st: PeerState, piece: number): void {
     if (this.done || st.dropped || !st.outstanding.delete(piece)) return
-    st.rejected.add(piece)
+    st.answered.add(piece)
     this.rearm(st)
     if (++st.consecutiveRejects >= MAX_CONSECUTIVE_REJECTS) {
       this.drop(st, 'rejected', `${st.consecutiveRejects} rejects in a row`, false)
@@ -341,7 +343,7 @@ export class MetadataFetch {
     for (let piece = 0; piece < a.pieces; piece++) {
       let need = this.level - a.sources(piece) - (inflight.get(piece) ?? 0)
       while (need > 0) {
-        const st = this.pickPeer(a, group, piece)
+        const st = this.pickPeer(group, piece)
         if (!st) break
         if (!st.conn.utMetadata.request(piece)) {
           this.drop(st, 'invalid', 'cannot send requests', true)
@@ -357,11 +359,11 @@ export class MetadataFetch {
   }
 
   /** The least busy peer of the group that may be asked for `piece`. */
-  private pickPeer(a: MetadataAssembly, group: PeerState[], piece: number): PeerState | undefined {
+  private pickPeer(group: PeerState[], piece: number): PeerState | undefined {
     let best: PeerState | undefined
     for (const st of group) {
       if (st.dropped || st.outstanding.size >= this.opts.maxOutstanding) continue
-      if (st.outstanding.has(piece) || st.rejected.has(piece) || a.hasFrom(piece, st.key)) continue
+      if (st.outstanding.has(piece) || st.answered.has(piece)) continue
       if (!best || st.outstanding.size < best.outstanding.size) best = st
     }
     return best

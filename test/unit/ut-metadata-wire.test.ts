@@ -200,6 +200,22 @@ describe('metadata assembly', () => {
     assert.deepEqual(ok.bad, ['bad'])
   })
 
+  it('finds the one honest peer among five that each corrupt every piece differently', () => {
+    const a = new MetadataAssembly(whole.length)
+    for (let liar = 0; liar < 5; liar++) {
+      for (let i = 0; i < 4; i++) {
+        const c = piece(i).slice()
+        c[liar] ^= 0x80
+        a.add(i, c, `liar${liar}`)
+      }
+    }
+    for (let i = 0; i < 4; i++) a.add(i, piece(i), 'honest')
+    const ok = a.verify(check)
+    assert.ok(ok)
+    assert.deepEqual(ok.from, ['honest'])
+    assert.equal(ok.bad.length, 5)
+  })
+
   it('keeps at most maxVersions versions of a piece', () => {
     const a = new MetadataAssembly(whole.length, { maxVersions: 2 })
     assert.equal(a.add(0, corrupt(0), 'a'), 'new')
