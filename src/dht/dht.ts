@@ -91,7 +91,8 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       restrictIps: opts.restrictIps ?? true,
       clock,
       random,
-      families: () => this.rpc.families,
+      family: () => this.rpc.family,
+      runs: (f) => this.rpc.socketFor(f) !== undefined,
       ping: (n) => this.rpc.pingQuietly(n),
       onNode: (n) => this.emit('node', n),
       onIdChanged: () => {
