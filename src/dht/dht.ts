@@ -11,6 +11,7 @@ import { bindUdp, type DatagramBinder } from '../net/bind.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import { dnsResolver } from '../net/resolve.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
+import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
 import { countDrop, type DHTCounters, newCounters, nonZero } from './counters.js'
 import { DHTError } from './errors.js'
@@ -35,8 +36,6 @@ export type { AnnounceResult, LookupResult }
 const TICK_MS = 5_000
 const SAVE_MS = 10 * 60_000
 const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
-/** Default SO_RCVBUF / SO_SNDBUF of the sockets listen() binds. */
-const SOCKET_BUFFER = 256 * 1024
 
 export class DHT extends TypedEventEmitter<DHTEvents> {
   private readonly opts: DHTOptions
@@ -247,33 +246,15 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
     return this.address()
   }
 
-  /** Binds the socket(s) the options ask for: one, or IPv4 + IPv6 on one port when it is free on both. */
   private async bindSockets(): Promise<void> {
-    const o = this.opts
-    const size = o.socketBufferSize ?? SOCKET_BUFFER
-    const buffers = { recvBufferSize: size, sendBufferSize: size }
-    const family = o.family === 'dual' ? 4 : (o.family ?? 4)
-    const socket = await this.bind({ host: o.host, port: o.port ?? 0, family, ...buffers })
-    this.owned.push(socket)
-    if (o.family !== 'dual') {
-      this.rpc.attach(socket)
-      return
-    }
-    const port = socket.address().port
-    const host = o.host6 ?? '::'
-    let socket6: DatagramSocket
     try {
-      socket6 = await this.bind({ host, port, family: 6, ...buffers })
+      const { socket, socket6 } = await bindSockets(this.bind, this.opts, (s) => this.owned.push(s))
+      this.rpc.attach(socket, socket6)
     } catch (err) {
-      // Taken on IPv6 (or an explicit port we must honour): an ephemeral one if we may, else give up.
-      if (o.port) {
-        await this.closeOwned()
-        throw err
-      }
-      socket6 = await this.bind({ host, port: 0, family: 6, ...buffers })
+      // An explicit port we could not take on both families: nothing stays bound.
+      if (this.opts.port) await this.closeOwned()
+      throw err
     }
-    this.owned.push(socket6)
-    this.rpc.attach(socket, socket6)
   }
 
   private async closeOwned(): Promise<void> {
