@@ -13,16 +13,16 @@ import { dnsResolver } from '../net/resolve.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
-import { countDrop, type DHTCounters, newCounters, nonZero } from './counters.js'
+import { type DHTCounters, newCounters, nonZero } from './counters.js'
 import { DHTError } from './errors.js'
 import { TypedEventEmitter } from './events.js'
-import { BUILTIN_METHODS, builtinHandlers, nodesFor } from './handlers.js'
+import { BUILTIN_METHODS, BuiltinMethods, ServeTools } from './handlers.js'
 import { LookupService, type SeedList } from './lookup-service.js'
 import { type AnnounceResult, type LookupResult, PeerLookups } from './lookups.js'
 import { Maintenance } from './maintenance.js'
 import type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './options.js'
 import { PeerStore } from './peer-store.js'
-import { type QueryHandler, QueryServer, type ServerContext } from './query-server.js'
+import { type QueryHandler, QueryServer } from './query-server.js'
 import { RateLimiter } from './rate-limit.js'
 import { Routing } from './routing.js'
 import { type QueryResponse, RpcLayer } from './rpc-layer.js'
@@ -30,6 +30,7 @@ import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
 import { copyBytes } from './table-node.js'
 import { TokenManager } from './tokens.js'
+import { NodeWiring } from './wiring.js'
 
 export type { AnnounceResult, LookupResult }
 
@@ -40,29 +41,32 @@ const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
 export class DHT extends TypedEventEmitter<DHTEvents> {
   private readonly opts: DHTOptions
   private readonly clock: Clock
-  private readonly k: number
   private readonly counters: DHTCounters = newCounters()
-  private readonly routing: Routing
-  private readonly tokens: TokenManager
-  private readonly store: PeerStore
-  private readonly limiter: RateLimiter
-  private readonly server: QueryServer
-  private readonly rpc: RpcLayer
-  private readonly service: LookupService
-  private readonly lookups: PeerLookups
-  private readonly maintenance: Maintenance
-  private readonly seeds: SeedList = { saved: [], bootstrap: [], ready: Promise.resolve() }
+  /** The parts and how they reach each other (wiring.ts). */
+  private readonly w: NodeWiring
   /** Where the state is kept between runs (the `state` option), if anywhere. */
   private readonly storage: StateStorage | undefined
   private readonly bind: DatagramBinder
   /** Envelope options of our queries (`v`, BEP 43 `ro`). */
   private readonly queryOpts: KrpcOptions
-  private destroyed = false
   private timers: Timer[] = []
   /** Sockets listen() opened (closed by destroy()). */
   private owned: DatagramSocket[] = []
   private listening: Promise<Endpoint> | undefined
   private bootstrapPromise: Promise<void> | undefined
+
+  private get rpc(): RpcLayer {
+    return this.w.rpc
+  }
+  private get routing(): Routing {
+    return this.w.routing
+  }
+  private get lookups(): PeerLookups {
+    return this.w.lookups
+  }
+  private get seeds(): SeedList {
+    return this.w.seeds
+  }
 
   constructor(opts: DHTOptions = {}) {
     super()
@@ -70,130 +74,61 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
     const clock = opts.clock ?? realClock
     const random: Random = opts.random ?? cryptoRandom
     this.clock = clock
-    this.k = opts.k ?? 8
     this.bind = opts.bind ?? bindUdp
     this.storage = typeof opts.state === 'string' ? new FileStateStorage(opts.state) : opts.state
     if (opts.version !== undefined && opts.version.length !== 4)
       throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
     const version = opts.version ?? DEFAULT_VERSION
     const readOnly = opts.readOnly ?? false
-    const queryOptions: KrpcOptions = readOnly ? { ro: true, v: version } : { v: version }
-    this.queryOpts = queryOptions
-    const warn = (err: Error) => this.emit('warning', err)
-    const drop = (reason: string, n?: number) => countDrop(this.counters, reason, n)
+    this.queryOpts = readOnly ? { ro: true, v: version } : { v: version }
     // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
     const now = () => Math.floor(clock.now())
-
-    this.routing = new Routing({
-      id: opts.id,
-      k: this.k,
-      restrictIps: opts.restrictIps ?? true,
-      clock,
-      random,
-      family: () => this.rpc.family,
-      runs: (f) => this.rpc.socketFor(f) !== undefined,
-      ping: (n) => this.rpc.pingQuietly(n),
-      onNode: (n) => this.emit('node', n),
-      onIdChanged: () => {
-        if (!this.destroyed && this.rpc.attached) this.maintenance.idChanged()
+    const w = new NodeWiring(
+      this,
+      {
+        id: opts.id,
+        version,
+        preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
+        k: opts.k ?? 8,
+        alpha: opts.alpha ?? 4,
+        restrictIps: opts.restrictIps ?? true,
+        restrictSearchIps: opts.restrictSearchIps,
+        clock,
+        random,
+        readOnly,
+        queryOptions: this.queryOpts,
+        defaultFamily: opts.family === 6 ? 6 : 4,
+        maxPending: opts.maxPending,
+        slowMs: opts.slowQueryMs,
+        timeoutMs: opts.queryTimeoutMs,
+        retries: opts.queryRetries,
       },
-      drop,
-    })
-    this.tokens = new TokenManager(random, now)
-    this.store = new PeerStore({ now, random, ...opts.peerStore })
+      this.counters,
+    )
+    this.w = w
+    w.routing = new Routing(w)
+    w.tokens = new TokenManager(random, now)
+    w.store = new PeerStore({ now, random, ...opts.peerStore })
     const rl = opts.rateLimit
-    this.limiter = new RateLimiter({
+    w.limiter = new RateLimiter({
       now,
       perSecond: rl?.perIpPerSecond,
       burst: rl?.burst,
       banMs: rl ? rl.banSeconds * 1000 : undefined,
     })
-
-    const routing = this.routing
-    const tables = routing.tables
-    const k = this.k
-    const context: ServerContext = {
-      get id() {
-        return routing.id
-      },
-      issueToken: (from, target) => this.tokens.issue(from.host, target),
-      checkToken: (token, from, target) => this.tokens.check(token, from.host, target),
-      closestCompact: (target, want, from) => nodesFor({ k, tables }, target, want, from),
-    }
-    this.server = new QueryServer({ context, version, counters: this.counters, warn })
-    const builtins = builtinHandlers({
-      get id() {
-        return routing.id
-      },
-      k,
-      tables,
-      tokens: this.tokens,
-      store: this.store,
-      preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
-      version,
-      onAnnounce: (peer, infoHash) => this.emit('announce', peer, infoHash),
-      drop,
-    })
-    for (const m of BUILTIN_METHODS) this.server.registerPacket(m, builtins[m])
-
-    this.rpc = new RpcLayer({
-      clock,
-      random,
-      counters: this.counters,
-      limiter: this.limiter,
-      server: this.server,
-      readOnly,
-      queryOptions,
-      ownId: () => routing.id,
-      defaultFamily: opts.family === 6 ? 6 : 4,
-      onQueried: (from, id) => routing.onQueried(from, id),
-      onOutcome: (to, outcome, nodeId, msg) => routing.onOutcome(to, outcome, nodeId, msg),
-      warn,
-      maxPending: opts.maxPending,
-      slowMs: opts.slowQueryMs,
-      timeoutMs: opts.queryTimeoutMs,
-      retries: opts.queryRetries,
-    })
+    w.context = new ServeTools(w)
+    w.server = new QueryServer(w)
+    const builtins = new BuiltinMethods(w)
+    for (const m of BUILTIN_METHODS) w.server.registerPacket(m, builtins)
+    w.rpc = new RpcLayer(w)
     if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
     if (opts.socket6 && opts.socket && opts.socket.family !== 4)
       throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
-    if (opts.socket) this.rpc.attach(opts.socket, opts.socket6)
-    else if (opts.socket6) this.rpc.attach(opts.socket6)
-
-    this.service = new LookupService({
-      k,
-      alpha: opts.alpha ?? 4,
-      table: (f) => tables[f],
-      seeds: this.seeds,
-      family: () => this.rpc.family,
-      restrictSearchIps: opts.restrictSearchIps,
-      external: () => routing.voter.external,
-    })
-    this.lookups = new PeerLookups({
-      service: this.service,
-      rpc: this.rpc,
-      routing,
-      clock,
-      queryOptions,
-      onPeer: (peer, infoHash, from) => this.emit('peer', peer, infoHash, from),
-      checkAlive: () => this.checkAlive(),
-      checkHash: (h, what) => this.checkHash(h, what),
-    })
-    this.maintenance = new Maintenance({
-      k,
-      routing,
-      lookups: this.lookups,
-      seeds: this.seeds,
-      families: () => this.rpc.families,
-      ping: (n) => this.rpc.pingQuietly(n),
-      sweep: () => {
-        this.store.sweep()
-        this.limiter.sweep()
-      },
-      destroyed: () => this.destroyed,
-      onReady: () => this.emit('ready'),
-      warn,
-    })
+    if (opts.socket) w.rpc.attach(opts.socket, opts.socket6)
+    else if (opts.socket6) w.rpc.attach(opts.socket6)
+    w.service = new LookupService(w)
+    w.lookups = new PeerLookups(w)
+    w.maintenance = new Maintenance(w)
   }
 
   /** Our node id (from the options, the state file, or random; BEP 42 may replace a random one). */
@@ -208,7 +143,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   }
 
   private async doListen(): Promise<Endpoint> {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
+    if (this.w.dead) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     if (this.storage) {
       // A storage that can never work (a device, a FIFO, an unwritable directory) fails listen(); a bad saved
       // state is reported and ignored.
@@ -224,12 +159,12 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       }
     }
     if (!this.rpc.attached) await this.bindSockets()
-    if (this.destroyed) {
+    if (this.w.dead) {
       await this.closeOwned()
       throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     }
     this.rpc.start()
-    this.timers.push(this.clock.setInterval(() => this.maintenance.tick(), TICK_MS))
+    this.timers.push(this.clock.setInterval(() => this.w.maintenance.tick(), TICK_MS))
     if (this.storage) {
       const save = () => void this.save().catch((e) => this.emit('warning', e))
       this.timers.push(this.clock.setInterval(save, SAVE_MS))
@@ -242,7 +177,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
         this.emit('warning', err)
       },
     )
-    this.bootstrapPromise = this.maintenance.bootstrap()
+    this.bootstrapPromise = this.w.maintenance.bootstrap()
     return this.address()
   }
 
@@ -289,17 +224,6 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   async bootstrapped(): Promise<void> {
     await this.listen()
     await this.bootstrapPromise
-  }
-
-  private checkHash(h: Uint8Array, what: string): void {
-    if (!(h instanceof Uint8Array) || h.length !== 20) throw new DHTError('BAD_ARGUMENT', `${what} must be 20 bytes`)
-    if (!this.rpc.attached) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    this.checkAlive()
-  }
-
-  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
-  private checkAlive(): void {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
   }
 
   /** The K nodes closest to `target` that answered, closest first. */
@@ -358,10 +282,10 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   handle(method: string, fn: QueryHandler): () => void {
     if ((BUILTIN_METHODS as readonly string[]).includes(method))
       throw new DHTError('BAD_ARGUMENT', `${method} is a built-in method`)
-    this.server.register(method, fn)
+    this.w.server.register(method, fn)
     let on = true
     return () => {
-      if (on) this.server.unregister(method)
+      if (on) this.w.server.unregister(method)
       on = false
     }
   }
@@ -393,11 +317,11 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
       drops: nonZero(c.drops),
-      peersStored: this.store.peers,
-      infoHashesStored: this.store.infoHashes,
+      peersStored: this.w.store.peers,
+      infoHashesStored: this.w.store.infoHashes,
       pendingQueries: this.rpc.inFlight,
-      rateLimiterEntries: this.limiter.size,
-      bans: this.limiter.bans,
+      rateLimiterEntries: this.w.limiter.size,
+      bans: this.w.limiter.bans,
       externalIp: this.routing.voter.external,
     }
   }
@@ -413,7 +337,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
 
   /** Stops timers and queries, saves state (if the `state` option is set), closes the socket it opened. */
   async destroy(): Promise<void> {
-    if (this.destroyed) return
+    if (this.w.dead) return
     if (this.storage && this.rpc.attached) {
       try {
         await this.save()
@@ -421,7 +345,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
         this.emit('warning', err as Error)
       }
     }
-    this.destroyed = true
+    this.w.dead = true
     for (const t of this.timers) t.cancel()
     this.timers = []
     this.rpc.close()

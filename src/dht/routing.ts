@@ -19,7 +19,7 @@ import type { QueryReply } from './traversal.js'
 
 export interface RoutingOptions {
   /** A fixed id (kept even if BEP 42 disagrees); default random, replaced once our external IP is known. */
-  id?: Uint8Array
+  fixedId?: Uint8Array
   k: number
   restrictIps: boolean
   clock: Clock
@@ -45,9 +45,10 @@ export class Routing {
   readonly voter: IpVoter
 
   constructor(private readonly opts: RoutingOptions) {
-    if (opts.id !== undefined && !isNodeId(opts.id)) throw new DHTError('BAD_ARGUMENT', 'id must be 20 bytes')
-    this._id = opts.id ? opts.id.slice() : randomNodeId(opts.random)
-    this.fixedId = opts.id !== undefined
+    const id = opts.fixedId
+    if (id !== undefined && !isNodeId(id)) throw new DHTError('BAD_ARGUMENT', 'id must be 20 bytes')
+    this._id = id ? id.slice() : randomNodeId(opts.random)
+    this.fixedId = id !== undefined
     // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
     const now = () => Math.floor(opts.clock.now())
     this.voter = new IpVoter({ now: () => opts.clock.now() })
