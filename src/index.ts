@@ -19,16 +19,24 @@ export {
   type DHTOptions,
   type DHTState,
   type DHTStats,
+  type IncomingQuery,
+  KrpcHandlerError,
   type LookupResult,
   PUBLIC_BOOTSTRAP,
+  type QueryHandler,
+  type QueryHandlerResult,
+  type QueryResponse,
   type SavedNode,
+  type ServerContext,
   type StateStorage,
 } from './dht/index.js'
 // The edges protocol code takes, with their real implementations.
+export type { DatagramBinder } from './net/bind.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export { type MuxChannel, type MuxStats, UdpMux } from './net/mux.js'
 export { PortMapError, type PortMapErrorCode, type PortMapProtocol } from './net/portmap/errors.js'
+export type { Resolver } from './net/resolve.js'
 export { realTcp, TcpNetwork } from './net/tcp.js'
 export type {
   AddressFamily,

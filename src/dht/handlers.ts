@@ -1,4 +1,5 @@
-// Serving queries (BEP 5, 32, 42, 43): ping, find_node, get_peers, announce_peer. Each reply carries the
+// The built-in query methods (BEP 5, 32, 42, 43): ping, find_node, get_peers, announce_peer, registered with the
+// query server (query-server.ts) like any other method. Each reply carries the
 // requester's address as top-level `ip` (BEP 42), at most K nodes per family, and stays under 1,024 bytes: the
 // number of `values` is fitted to the room left.
 import { isValidNodeIdForIp } from '../codec/bep42.js'
@@ -13,6 +14,7 @@ import {
 import type { KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
+import type { PacketHandler, ServerContext } from './query-server.js'
 import type { RoutingTable } from './routing-table.js'
 import { copyBytes } from './table-node.js'
 import type { TokenManager } from './tokens.js'
@@ -21,6 +23,9 @@ import type { TokenManager } from './tokens.js'
 export const MAX_PACKET = 1024
 /** Longest transaction id we echo; longer ones are dropped (rakshasa/libtorrent caps at 20 too). */
 export const MAX_TID = 20
+
+export type BuiltinMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer'
+export const BUILTIN_METHODS: readonly BuiltinMethod[] = ['ping', 'find_node', 'get_peers', 'announce_peer']
 
 export interface ServeContext {
   readonly id: Uint8Array
@@ -37,45 +42,61 @@ export interface ServeContext {
   drop(reason: string): void
 }
 
-function opts(ctx: ServeContext, from: Endpoint, nodes6?: Uint8Array): KrpcOptions {
+function opts(ctx: { readonly version: Uint8Array }, from: Endpoint, nodes6?: Uint8Array): KrpcOptions {
   return nodes6 === undefined ? { v: ctx.version, ip: from } : { v: ctx.version, ip: from, nodes6 }
 }
 
 /** A KRPC error reply, with `ip` (BEP 42) as libtorrent sends it. */
-export function errorPacket(ctx: ServeContext, t: Uint8Array, from: Endpoint, code: number, text: string): Uint8Array {
+export function errorPacket(
+  ctx: { readonly version: Uint8Array },
+  t: Uint8Array,
+  from: Endpoint,
+  code: number,
+  text: string,
+): Uint8Array {
   return buildErrorReply(t, [code, text], opts(ctx, from))
 }
 
-/** The packet answering a well-formed query, or undefined to stay silent. */
-export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): Uint8Array | undefined {
-  const t = msg.t
-  if (!msg.known) return errorPacket(ctx, t, from, 204, 'Method Unknown')
-  switch (msg.q) {
-    case 'ping':
-      return buildPingReply(t, ctx.id, opts(ctx, from))
-    case 'find_node': {
-      const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
-      return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
-    }
-    case 'get_peers':
-      return getPeers(ctx, t, from, msg.a.info_hash, msg.a.want)
-    case 'announce_peer': {
-      const a = msg.a
-      if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
-        ctx.drop('bad_token')
-        return errorPacket(ctx, t, from, 203, 'invalid token')
+/**
+ * The BEP 5 methods as one packet handler of the query server (registered under each name): each answers a
+ * well-formed query with a whole packet from the codec's specialised builders, or undefined to stay silent.
+ */
+export class BuiltinMethods implements PacketHandler {
+  constructor(private readonly ctx: ServeContext) {}
+
+  answer(msg: KrpcQuery, from: Endpoint): Uint8Array | undefined {
+    const ctx = this.ctx
+    const t = msg.t
+    if (!msg.known) return undefined
+    switch (msg.q) {
+      case 'ping':
+        return buildPingReply(t, ctx.id, opts(ctx, from))
+      case 'find_node': {
+        const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
+        return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
       }
-      const port = a.implied_port ? from.port : a.port
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return errorPacket(ctx, t, from, 203, 'invalid port')
-      const peer = { host: from.host, port }
-      if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
-        ctx.drop('bep42_storage')
-      } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
-        ctx.onAnnounce(peer, copyBytes(a.info_hash))
-      } else {
-        ctx.drop('store_full')
+      case 'get_peers':
+        return getPeers(ctx, t, from, msg.a.info_hash, msg.a.want)
+      case 'announce_peer': {
+        const a = msg.a
+        if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
+          ctx.drop('bad_token')
+          return errorPacket(ctx, t, from, 203, 'invalid token')
+        }
+        const port = a.implied_port ? from.port : a.port
+        if (!Number.isInteger(port) || port < 1 || port > 65535) return errorPacket(ctx, t, from, 203, 'invalid port')
+        const peer = { host: from.host, port }
+        if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
+          ctx.drop('bep42_storage')
+        } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
+          ctx.onAnnounce(peer, copyBytes(a.info_hash))
+        } else {
+          ctx.drop('store_full')
+        }
+        return buildPingReply(t, ctx.id, opts(ctx, from))
       }
-      return buildPingReply(t, ctx.id, opts(ctx, from))
+      default:
+        return undefined
     }
   }
 }
@@ -84,10 +105,10 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
  * `nodes` and/or `nodes6` as `want` asks (BEP 32), each from that family's table: with no `want`, the key of the
  * family the query came in on.
  */
-function nodesFor(
-  ctx: ServeContext,
+export function nodesFor(
+  ctx: Pick<ServeContext, 'k' | 'tables'>,
   target: Uint8Array,
-  want: string[] | undefined,
+  want: readonly string[] | undefined,
   from: Endpoint,
 ): { nodes?: Uint8Array; nodes6?: Uint8Array } {
   const family = from.host.includes(':') ? 6 : 4
@@ -132,4 +153,29 @@ function getPeers(
   const peers = ctx.store.get(infoHash, family, Math.floor(room / (family === 4 ? 8 : 21)))
   if (peers.length === 0) return base
   return buildGetPeersReply(t, ctx.id, peers, n.nodes, token, o)
+}
+
+/** What user and storage handlers get to fill their replies (the query server's `ServerContext`). */
+export class ServeTools implements ServerContext {
+  constructor(private readonly ctx: Pick<ServeContext, 'id' | 'k' | 'tables' | 'tokens'>) {}
+
+  get id(): Uint8Array {
+    return this.ctx.id
+  }
+
+  issueToken(from: Endpoint, target: Uint8Array): Uint8Array {
+    return this.ctx.tokens.issue(from.host, target)
+  }
+
+  checkToken(token: Uint8Array, from: Endpoint, target: Uint8Array): boolean {
+    return this.ctx.tokens.check(token, from.host, target)
+  }
+
+  closestCompact(
+    target: Uint8Array,
+    want: readonly string[] | undefined,
+    from: Endpoint,
+  ): { nodes?: Uint8Array; nodes6?: Uint8Array } {
+    return nodesFor(this.ctx, target, want, from)
+  }
 }
