@@ -40,7 +40,8 @@ const fetches = new WeakMap<object, Set<MetadataFetch>>()
 /** Keeps `m` as the swarm's metainfo and serves its info dictionary over ut_metadata from now on. */
 export function adoptMetainfo(swarm: Swarm, m: Metainfo): void {
   metainfos.set(swarm, m)
-  swarm.setMetadata(m.info.bytes)
+  // BEP 27: a private torrent's info spreads only through its tracker; libtorrent leaves ut_metadata out for it.
+  if (!m.info.private) swarm.setMetadata(m.info.bytes)
 }
 
 export function metainfoOf(swarm: Swarm | undefined): Metainfo | undefined {

@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
+import { encode } from '../../src/codec/bencode.js'
 import { toHex } from '../../src/codec/bytes.js'
 import { formatMagnet } from '../../src/codec/magnet.js'
 import { METADATA_PIECE_SIZE } from '../../src/codec/ut-metadata.js'
 import { DHT } from '../../src/dht/dht.js'
 import { simIPv4 } from '../../src/net/sim/addresses.js'
+import { MetadataError } from '../../src/swarm/metadata.js'
 import { infoHashV2 } from '../../src/torrent/hash.js'
 import { at, bigInfo, infoHashV1, metainfoOf, recordMetadata, simWorld } from '../helpers/metadata-sim.js'
 
@@ -167,6 +169,33 @@ describe('node.metadata on net/sim', { timeout: 60_000 }, () => {
       assert.equal(r1.metainfo.info.version, 'v2')
       assert.deepEqual(r2.info, info)
       assert.equal(connected, 1, 'one fetch, one connection')
+    } finally {
+      stop()
+      await w.close()
+    }
+  })
+  it('a private torrent (BEP 27) is not served: no metadata_size, requests rejected, the fetch fails', async () => {
+    // libtorrent leaves ut_metadata out for private torrents: their info must spread only through the tracker.
+    const w = simWorld(9)
+    const stop = w.clock.autoAdvance()
+    try {
+      const info = encode({ length: 1, name: 'p.bin', 'piece length': 16384, pieces: new Uint8Array(20), private: 1 })
+      const ih = infoHashV1(info)
+      const seed = w.node('198.51.100.1')
+      const client = w.node('198.51.100.2')
+      for (const n of [seed, client]) await n.listen()
+      seed.add(metainfoOf(info))
+      assert.equal(seed.metainfo(ih)?.info.private, true)
+      const ac = new AbortController()
+      w.clock.setTimeout(() => ac.abort(), 30_000)
+      const err = await client.metadata(ih, { peers: [at('198.51.100.1')], signal: ac.signal }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      assert.ok(err instanceof MetadataError && ['NOT_FOUND', 'ABORTED'].includes(err.code), String(err))
+      const c = seed.get(ih)?.connections[0]
+      assert.equal(c?.utMetadata.localSize, undefined, 'no metadata_size advertised')
+      assert.equal(c?.utMetadata.stats.served, 0)
     } finally {
       stop()
       await w.close()
