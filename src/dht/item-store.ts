@@ -16,12 +16,7 @@ import {
 } from '../codec/bep44.js'
 import { bytesEqual } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
-import {
-  KRPC_CAS_MISMATCH,
-  KRPC_ERROR_NAMES,
-  KRPC_SEQUENCE_TOO_LOW,
-  KRPC_SERVER_ERROR,
-} from '../codec/krpc-types.js'
+import { KRPC_CAS_MISMATCH, KRPC_ERROR_NAMES, KRPC_SEQUENCE_TOO_LOW, KRPC_SERVER_ERROR } from '../codec/krpc-types.js'
 import type { Clock } from '../net/types.js'
 import { sha1 as nodeSha1, verifySignature } from './bep44-crypto.js'
 import { type Held, PrefixQuota } from './prefix-quota.js'
