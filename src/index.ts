@@ -11,6 +11,7 @@ export { CodecError, type CodecErrorCode } from './codec/errors.js'
 // The DHT node (BEP 5, 32, 42, 43).
 export {
   type AnnounceResult,
+  type CrawlOptions,
   DHT,
   DHTError,
   type DHTErrorCode,
@@ -19,10 +20,23 @@ export {
   type DHTOptions,
   type DHTState,
   type DHTStats,
+  type GetMutableOptions,
+  generateKeypair,
+  type ImmutableGetResult,
+  type Keypair,
+  type LocalKeypair,
   type LookupResult,
+  type MutableGetResult,
+  type MutableItemResult,
   PUBLIC_BOOTSTRAP,
+  type PutMutableOptions,
+  type PutOptions,
+  type PutResult,
+  type SampleResult,
   type SavedNode,
+  type Signer,
   type StateStorage,
+  StorageConflictError,
 } from './dht/index.js'
 // The edges protocol code takes, with their real implementations.
 export { cryptoRandom, realClock } from './net/clock.js'

@@ -9,10 +9,11 @@ import { UdpSocket } from '../net/udp.js'
 import { resolveBootstrap } from './bootstrap.js'
 import { DHTError } from './errors.js'
 import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
-import { type AnnounceResult, DHTLookups, type LookupResult } from './lookups.js'
+import type { AnnounceResult, LookupResult } from './lookups.js'
 import { bytesEq, type DHTNode, type DHTOptions, familyOf } from './node.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
+import { StorageApi } from './storage-api.js'
 import { copyBytes } from './table-node.js'
 
 export type { AnnounceResult, LookupResult }
@@ -22,7 +23,7 @@ const MAX_STARTUP_PINGS = 64
 /** Default SO_RCVBUF / SO_SNDBUF of the sockets listen() binds. */
 const SOCKET_BUFFER = 256 * 1024
 
-export class DHT extends DHTLookups {
+export class DHT extends StorageApi {
   /** Sockets listen() opened (closed by destroy()). */
   private owned: DatagramSocket[] = []
   private bootstrapPromise: Promise<void> | undefined
@@ -222,7 +223,7 @@ export class DHT extends DHTLookups {
     if (!this.limiter.allow(key)) return this.drop('rate_limited')
     let msg: ReturnType<typeof parseKrpc>
     try {
-      msg = parseKrpc(data)
+      msg = parseKrpc(data, { allMethods: true })
     } catch (err) {
       this.drop('malformed')
       if (err instanceof KrpcError && err.shouldReply && !this.readOnly && err.tid!.length <= MAX_TID) {
@@ -336,6 +337,7 @@ export class DHT extends DHTLookups {
       }
     }
     this.destroyed = true
+    this.storagePart.close()
     for (const t of this.timers) t.cancel()
     this.timers = []
     this.rpc.close()

@@ -135,6 +135,31 @@ export class DHTLookups extends DHTCore {
     )
   }
 
+  /** One lookup per family with a caller's query function per family (the storage client's BEP 44 / 33 lookups). */
+  protected async runLookup(
+    target: Uint8Array,
+    query: (family: 4 | 6) => QueryFn,
+    signal?: AbortSignal,
+  ): Promise<TraversalResult[]> {
+    this.checkHash(target, 'target')
+    await this.seedsReady
+    const res = await Promise.all(
+      this.families.map((f) =>
+        traverse({
+          target,
+          seeds: this.seeds(target, f),
+          query: query(f),
+          k: this.k,
+          alpha: this.alpha,
+          ipPrefix: this.ipPrefix,
+          signal,
+        }),
+      ),
+    )
+    this.checkAlive()
+    return res
+  }
+
   /** The K closest of several closest-first lists. */
   private mergeClosest(target: Uint8Array, lists: ClosestNode[][]): ClosestNode[] {
     if (lists.length === 1) return lists[0]
@@ -230,10 +255,11 @@ export class DHTLookups extends DHTCore {
   /**
    * Announces that we have `infoHash` on `port` (or, with `impliedPort`, on the port this socket sends from): a
    * get_peers lookup, then announce_peer to the K closest nodes that gave a token (per family when dual stack).
+   * With `seed`, as a seed (BEP 33 `seed: 1`: scrapes count us among the seeds).
    */
   async announce(
     infoHash: Uint8Array,
-    opts: { port?: number; impliedPort?: boolean; signal?: AbortSignal } = {},
+    opts: { port?: number; impliedPort?: boolean; seed?: boolean; signal?: AbortSignal } = {},
   ): Promise<AnnounceResult> {
     const implied = opts.impliedPort === true || opts.port === undefined
     const port = opts.port ?? 0
@@ -243,7 +269,8 @@ export class DHTLookups extends DHTCore {
     const look = await this.lookup(infoHash, { signal: opts.signal })
     // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
     const targets = look.withToken
-    const qo = implied ? { ...this.queryOptions, impliedPort: true } : this.queryOptions
+    // BEP 33 `seed: 1`: we have the whole torrent (scrapes count us among the seeds).
+    const qo = { ...this.queryOptions, ...(implied ? { impliedPort: true } : {}), ...(opts.seed ? { seed: true } : {}) }
     const results = await Promise.allSettled(
       targets.map((n) => {
         // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
