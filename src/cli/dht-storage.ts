@@ -1,10 +1,8 @@
 // `mainline dht put|get|keygen|sample|crawl|scrape`: BEP 44 items, BEP 51 samples and crawls, BEP 33 scrapes,
 // on a short-lived read-only node (BEP 43), as the other one-shot dht commands.
-import { type BEncodable, decode } from '../codec/bencode.js'
+import { decode } from '../codec/bencode.js'
 import { toHex } from '../codec/bytes.js'
 import { generateKeypair } from '../dht/bep44-crypto.js'
-import type { DHT } from '../dht/index.js'
-import type { Endpoint } from '../net/types.js'
 import { bootstrapList, endpoint, hash20, type Parsed, parse, portOption } from './dht-args.js'
 import { bootstrapped, guarded, open, peerText } from './dht-session.js'
 import { seqJson, seqOption, showValue, valueFromArgument } from './dht-values.js'
@@ -51,46 +49,6 @@ export const STORAGE_EVENTS = `  {"event":"put","target":HEX,"stored":N,"nodes":
   {"event":"sampled","host":H,"port":P,"id":HEX,"num":N,"interval":S,"samples":N}
   {"event":"done","infoHashes":N,"ms":T}                    (crawl)
   {"event":"scrape","infoHash":HEX,"seeds":N,"peers":N,"nodes":N}`
-
-// ---- the DHT calls ------------------------------------------------------------------------------------------
-
-/** What these commands call on `DHT` (the BEP 44/51/33 client API). */
-interface StorageDHT {
-  putImmutable(
-    value: BEncodable,
-    opts: { signal?: AbortSignal; republish?: boolean },
-  ): Promise<{ target: Uint8Array; stored: number; nodes: number; seq?: bigint }>
-  getImmutable(
-    target: Uint8Array,
-    opts: { signal?: AbortSignal },
-  ): Promise<{ target: Uint8Array; v?: Uint8Array; discarded: number }>
-  putMutable(opts: {
-    keypair: { publicKey: Uint8Array; sign: (m: Uint8Array) => Uint8Array | Promise<Uint8Array> }
-    value: BEncodable
-    salt?: Uint8Array
-    seq?: bigint
-    cas?: bigint
-    signal?: AbortSignal
-    republish?: boolean
-  }): Promise<{ target: Uint8Array; stored: number; nodes: number; seq?: bigint }>
-  getMutable(
-    publicKey: Uint8Array,
-    opts: { salt?: Uint8Array; seq?: bigint; signal?: AbortSignal },
-  ): Promise<{
-    item?: { target: Uint8Array; seq: bigint; v: Uint8Array; sig: Uint8Array; from: Endpoint }
-    discarded: number
-  }>
-  sampleInfohashes(
-    node: Endpoint,
-    opts: { signal?: AbortSignal },
-  ): Promise<{ id: Uint8Array; interval: number; num: number; samples: Uint8Array[] }>
-  crawl(opts: { signal?: AbortSignal }): AsyncIterable<Uint8Array>
-  scrape(infoHash: Uint8Array, opts: { signal?: AbortSignal }): Promise<{ seeds: number; peers: number; nodes: number }>
-}
-
-function storage(dht: DHT): StorageDHT {
-  return dht as unknown as StorageDHT
-}
 
 // ---- commands -----------------------------------------------------------------------------------------------
 
@@ -143,8 +101,8 @@ async function put(argv: string[], out: Output): Promise<number> {
     // The CLI process is about to end: nothing would keep republishing.
     const o = { signal: s.signal, republish: false }
     const r = keypair
-      ? await storage(s.dht).putMutable({ keypair, value, salt, seq, cas, ...o })
-      : await storage(s.dht).putImmutable(value, o)
+      ? await s.dht.putMutable({ keypair, value, salt, seq, cas, ...o })
+      : await s.dht.putImmutable(value, o)
     const fields: Record<string, unknown> = { target: toHex(r.target), stored: r.stored, nodes: r.nodes }
     if (keypair) Object.assign(fields, mutableFields(keypair.publicKey, salt), seqField(r))
     out.event('put', fields, `stored ${toHex(r.target)} on ${r.stored} of ${r.nodes} nodes`)
@@ -171,7 +129,7 @@ async function get(argv: string[], out: Output): Promise<number> {
   return guarded(s, out, 'get', async () => {
     await bootstrapped(s, out)
     if (isKey) {
-      const r = await storage(s.dht).getMutable(key, { salt, seq, signal: s.signal })
+      const r = await s.dht.getMutable(key, { salt, seq, signal: s.signal })
       if (!r.item) return notFound(out, undefined, r.discarded)
       const it = r.item
       const shown = showValue(it.v)
@@ -190,7 +148,7 @@ async function get(argv: string[], out: Output): Promise<number> {
       )
       return 0
     }
-    const r = await storage(s.dht).getImmutable(key, { signal: s.signal })
+    const r = await s.dht.getImmutable(key, { signal: s.signal })
     if (!r.v) return notFound(out, key, r.discarded)
     const shown = showValue(r.v)
     out.event('item', { target: toHex(key), ...shown, v: toHex(r.v) }, shown.value)
@@ -234,7 +192,7 @@ async function sample(argv: string[], out: Output): Promise<number> {
   const node = endpoint(p.positionals[0])
   const s = await open(p, out, oneShot(p, 5), [])
   return guarded(s, out, 'sample', async () => {
-    const r = await storage(s.dht).sampleInfohashes(node, { signal: s.signal })
+    const r = await s.dht.sampleInfohashes(node, { signal: s.signal })
     for (const ih of r.samples) out.event('infohash', { infoHash: toHex(ih) }, toHex(ih))
     out.event(
       'sampled',
@@ -265,7 +223,7 @@ async function crawl(argv: string[], out: Output): Promise<number> {
     try {
       const stop = new AbortController()
       const signal = AbortSignal.any([s.signal, stop.signal])
-      for await (const ih of storage(s.dht).crawl({ signal })) {
+      for await (const ih of s.dht.crawl({ signal })) {
         out.event('infohash', { infoHash: toHex(ih) }, toHex(ih))
         if (++found >= limit) {
           stop.abort()
@@ -285,7 +243,7 @@ async function scrape(argv: string[], out: Output): Promise<number> {
   const s = await open(p, out, oneShot(p, 30), bootstrapList(p.values))
   return guarded(s, out, 'scrape', async () => {
     await bootstrapped(s, out)
-    const r = await storage(s.dht).scrape(infoHash, { signal: s.signal })
+    const r = await s.dht.scrape(infoHash, { signal: s.signal })
     if (r.nodes === 0) throw new Error('no DHT node answered')
     out.event(
       'scrape',
