@@ -29,9 +29,9 @@ async function holders(nodes: Endpoint[], target: Uint8Array): Promise<number> {
       if (m.y === 'r' && m.r.v !== undefined) have.add(m.t[0])
     } catch {}
   })
-  nodes.forEach((n, i) =>
-    sock.send(buildGetQuery(Uint8Array.of(i), new Uint8Array(20).fill(7), target), n.port, n.host),
-  )
+  for (const [i, n] of nodes.entries()) {
+    sock.send(buildGetQuery(Uint8Array.of(i), new Uint8Array(20).fill(7), target), n.port, n.host)
+  }
   await new Promise((r) => setTimeout(r, 500))
   sock.close()
   return have.size
