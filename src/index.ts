@@ -23,7 +23,9 @@ export {
   type GetMutableOptions,
   generateKeypair,
   type ImmutableGetResult,
+  type IncomingQuery,
   type Keypair,
+  KrpcHandlerError,
   type LocalKeypair,
   type LookupResult,
   type MutableGetResult,
@@ -32,16 +34,22 @@ export {
   type PutMutableOptions,
   type PutOptions,
   type PutResult,
+  type QueryHandler,
+  type QueryHandlerResult,
+  type QueryResponse,
   type SampleResult,
   type SavedNode,
+  type ServerContext,
   type Signer,
   type StateStorage,
   StorageConflictError,
 } from './dht/index.js'
 // The edges protocol code takes, with their real implementations.
+export type { DatagramBinder } from './net/bind.js'
 export { cryptoRandom, realClock } from './net/clock.js'
 export { NetError, type NetErrorCode } from './net/errors.js'
 export { type MuxChannel, type MuxStats, UdpMux } from './net/mux.js'
+export type { Resolver } from './net/resolve.js'
 export { realTcp, TcpNetwork } from './net/tcp.js'
 export type {
   AddressFamily,

@@ -1,7 +1,8 @@
 // Bootstrap nodes as the caller gives them ('host:port', '[v6]:port', names or endpoints) → endpoints of our
-// address family. Names are resolved with dns.lookup; a bad or unresolvable entry is a warning, not an error.
-import { lookup as dnsLookup } from 'node:dns/promises'
+// address family. Names go to the resolver the DHT was given (net/resolve.ts: node:dns by default); a bad or
+// unresolvable entry is a warning, not an error.
 import { normalizeIP } from '../codec/ip.js'
+import type { Resolver } from '../net/resolve.js'
 import type { Endpoint } from '../net/types.js'
 import { DHTError } from './errors.js'
 
@@ -29,6 +30,7 @@ export async function resolveBootstrap(
   list: ReadonlyArray<string | Endpoint>,
   family: 4 | 6,
   warn: (err: Error) => void,
+  resolve: Resolver,
 ): Promise<Endpoint[]> {
   const out: Endpoint[] = []
   for (const b of list) {
@@ -42,7 +44,10 @@ export async function resolveBootstrap(
       continue
     }
     try {
-      const { address } = await dnsLookup(hp.host, { family })
+      // An IP literal needs no resolver (and a name must not come back as something that is not an IP).
+      const literal = normalizeIP(hp.host)
+      const address = literal ?? normalizeIP(await resolve(hp.host, family))
+      if (address === undefined) throw new Error('the resolver returned no IP address')
       out.push({ host: address, port: hp.port })
     } catch (err) {
       warn(new DHTError('BAD_ADDRESS', `cannot resolve ${hp.host}: ${(err as Error).message}`))

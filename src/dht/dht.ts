@@ -1,52 +1,262 @@
-// The public DHT class: listen / bootstrap, the receive path (rate limit → parse → serve or match), persistence and
-// maintenance. Lookups live in lookups.ts, the shared state in node.ts. See docs/dht.md.
+// The public DHT: a thin facade that wires the node's parts and owns them privately. The RPC layer (sockets, the
+// receive path, transactions: rpc-layer.ts) feeds the routing tables (routing.ts) and hands queries to the query
+// server (query-server.ts, built-in methods in handlers.ts); the lookup service (lookup-service.ts) runs lookups
+// with any query function, and lookups.ts builds find_node / get_peers / announce on it; maintenance.ts keeps the
+// tables fresh. The edges — binding UDP, resolving bootstrap names, the state file — are injected, the real ones
+// by default. See docs/dht.md and docs/architecture.md.
+
+import type { BEncodable } from '../codec/bencode.js'
+import { toHex } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
-import { buildPingQuery } from '../codec/krpc-build.js'
-import { parseKrpc } from '../codec/krpc-parse.js'
-import { KrpcError } from '../codec/krpc-types.js'
-import type { DatagramSocket, Endpoint } from '../net/types.js'
-import { UdpSocket } from '../net/udp.js'
+import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
+import { bindUdp, type DatagramBinder } from '../net/bind.js'
+import { cryptoRandom, realClock } from '../net/clock.js'
+import { dnsResolver } from '../net/resolve.js'
+import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
+import type { LocalKeypair } from './bep44-crypto.js'
 import { resolveBootstrap } from './bootstrap.js'
+import { countDrop, type DHTCounters, newCounters, nonZero } from './counters.js'
+import type { CrawlOptions, SampleResult } from './crawl.js'
 import { DHTError } from './errors.js'
-import { answerQuery, errorPacket, MAX_TID } from './handlers.js'
-import type { AnnounceResult, LookupResult } from './lookups.js'
-import { bytesEq, type DHTNode, type DHTOptions, familyOf } from './node.js'
+import { TypedEventEmitter } from './events.js'
+import { BUILTIN_METHODS, builtinHandlers, nodesFor } from './handlers.js'
+import { LookupService, type SeedList } from './lookup-service.js'
+import { type AnnounceResult, type LookupResult, PeerLookups } from './lookups.js'
+import { Maintenance } from './maintenance.js'
+import type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './options.js'
+import { PeerStore } from './peer-store.js'
+import { type QueryHandler, QueryServer, type ServerContext } from './query-server.js'
+import { RateLimiter } from './rate-limit.js'
+import { Routing } from './routing.js'
+import { type QueryResponse, RpcLayer } from './rpc-layer.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
-import { StorageApi } from './storage-api.js'
+import { type PutOptions, StorageApi } from './storage-api.js'
+import type {
+  GetMutableOptions,
+  ImmutableGetResult,
+  MutableGetResult,
+  MutableItemResult,
+  PutMutableOptions,
+  PutResult,
+} from './storage-client.js'
+import { STORAGE_QUERY_METHODS, StorageService } from './storage-service.js'
 import { copyBytes } from './table-node.js'
+import { TokenManager } from './tokens.js'
 
 export type { AnnounceResult, LookupResult }
 
-/** Saved nodes pinged at start-up at most. */
-const MAX_STARTUP_PINGS = 64
+const TICK_MS = 5_000
+const SAVE_MS = 10 * 60_000
+const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
 /** Default SO_RCVBUF / SO_SNDBUF of the sockets listen() binds. */
 const SOCKET_BUFFER = 256 * 1024
 
-export class DHT extends StorageApi {
-  /** Sockets listen() opened (closed by destroy()). */
-  private owned: DatagramSocket[] = []
-  private bootstrapPromise: Promise<void> | undefined
-  private readonly refreshing = { 4: false, 6: false }
-  /** Self-lookups while the table is short of K nodes: the tick of the next one, and the growing pause. */
-  private readonly selfLookupTick = { 4: 0, 6: 0 }
-  private readonly selfBackoff = { 4: 1, 6: 1 }
-  private ticks = 0
-  private listening: Promise<Endpoint> | undefined
+export class DHT extends TypedEventEmitter<DHTEvents> {
+  private readonly opts: DHTOptions
+  private readonly clock: Clock
+  private readonly k: number
+  private readonly counters: DHTCounters = newCounters()
+  private readonly routing: Routing
+  private readonly tokens: TokenManager
+  private readonly store: PeerStore
+  private readonly limiter: RateLimiter
+  private readonly server: QueryServer
+  private readonly rpc: RpcLayer
+  private readonly service: LookupService
+  private readonly lookups: PeerLookups
+  private readonly maintenance: Maintenance
+  /** BEP 44 / 51 / 33: item store, sampler, republisher (storage-service.ts) and the client API (storage-api.ts). */
+  private readonly storagePart: StorageService
+  private readonly storageApi: StorageApi
+  private readonly seeds: SeedList = { saved: [], bootstrap: [], ready: Promise.resolve() }
   /** Where the state is kept between runs (the `state` option), if anywhere. */
   private readonly storage: StateStorage | undefined
+  private readonly bind: DatagramBinder
+  /** Envelope options of our queries (`v`, BEP 43 `ro`). */
+  private readonly queryOpts: KrpcOptions
+  private destroyed = false
+  private timers: Timer[] = []
+  /** Sockets listen() opened (closed by destroy()). */
+  private owned: DatagramSocket[] = []
+  private listening: Promise<Endpoint> | undefined
+  private bootstrapPromise: Promise<void> | undefined
 
   constructor(opts: DHTOptions = {}) {
-    super(opts)
+    super()
+    this.opts = opts
+    const clock = opts.clock ?? realClock
+    const random: Random = opts.random ?? cryptoRandom
+    this.clock = clock
+    this.k = opts.k ?? 8
+    this.bind = opts.bind ?? bindUdp
     this.storage = typeof opts.state === 'string' ? new FileStateStorage(opts.state) : opts.state
+    if (opts.version !== undefined && opts.version.length !== 4)
+      throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
+    const version = opts.version ?? DEFAULT_VERSION
+    const readOnly = opts.readOnly ?? false
+    const queryOptions: KrpcOptions = readOnly ? { ro: true, v: version } : { v: version }
+    this.queryOpts = queryOptions
+    const warn = (err: Error) => this.emit('warning', err)
+    const drop = (reason: string, n?: number) => countDrop(this.counters, reason, n)
+    // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
+    const now = () => Math.floor(clock.now())
+
+    this.routing = new Routing({
+      id: opts.id,
+      k: this.k,
+      restrictIps: opts.restrictIps ?? true,
+      clock,
+      random,
+      families: () => this.rpc.families,
+      ping: (n) => this.rpc.pingQuietly(n),
+      onNode: (n) => this.emit('node', n),
+      onIdChanged: () => {
+        if (!this.destroyed && this.rpc.attached) this.maintenance.idChanged()
+      },
+      drop,
+    })
+    this.tokens = new TokenManager(random, now)
+    this.store = new PeerStore({ now, random, ...opts.peerStore })
+    const rl = opts.rateLimit
+    this.limiter = new RateLimiter({
+      now,
+      perSecond: rl?.perIpPerSecond,
+      burst: rl?.burst,
+      banMs: rl ? rl.banSeconds * 1000 : undefined,
+    })
+
+    const routing = this.routing
+    const tables = routing.tables
+    const k = this.k
+    const context: ServerContext = {
+      get id() {
+        return routing.id
+      },
+      issueToken: (from, target) => this.tokens.issue(from.host, target),
+      checkToken: (token, from, target) => this.tokens.check(token, from.host, target),
+      closestCompact: (target, want, from) => nodesFor({ k, tables }, target, want, from),
+    }
+    this.server = new QueryServer({ context, version, counters: this.counters, warn })
+    const builtins = builtinHandlers({
+      get id() {
+        return routing.id
+      },
+      k,
+      tables,
+      tokens: this.tokens,
+      store: this.store,
+      preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
+      version,
+      onAnnounce: (peer, infoHash) => this.emit('announce', peer, infoHash),
+      drop,
+    })
+    for (const m of BUILTIN_METHODS) this.server.registerPacket(m, builtins[m])
+
+    this.rpc = new RpcLayer({
+      clock,
+      random,
+      counters: this.counters,
+      limiter: this.limiter,
+      server: this.server,
+      readOnly,
+      queryOptions,
+      ownId: () => routing.id,
+      defaultFamily: opts.family === 6 ? 6 : 4,
+      onQueried: (from, id) => routing.onQueried(from, id),
+      onOutcome: (to, outcome, nodeId, msg) => routing.onOutcome(to, outcome, nodeId, msg),
+      warn,
+      maxPending: opts.maxPending,
+      slowMs: opts.slowQueryMs,
+      timeoutMs: opts.queryTimeoutMs,
+      retries: opts.queryRetries,
+    })
     if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
     if (opts.socket6 && opts.socket && opts.socket.family !== 4)
       throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
-    if (opts.socket) this.socket = opts.socket
-    if (opts.socket6) {
-      if (opts.socket) this.socket6 = opts.socket6
-      else this.socket = opts.socket6
-    }
+    if (opts.socket) this.rpc.attach(opts.socket, opts.socket6)
+    else if (opts.socket6) this.rpc.attach(opts.socket6)
+
+    this.service = new LookupService({
+      k,
+      alpha: opts.alpha ?? 4,
+      table: (f) => tables[f],
+      seeds: this.seeds,
+      family: () => this.rpc.family,
+      restrictSearchIps: opts.restrictSearchIps,
+      external: () => routing.voter.external,
+    })
+    this.lookups = new PeerLookups({
+      service: this.service,
+      rpc: this.rpc,
+      routing,
+      clock,
+      queryOptions,
+      onPeer: (peer, infoHash, from) => this.emit('peer', peer, infoHash, from),
+      checkAlive: () => this.checkAlive(),
+      checkHash: (h, what) => this.checkHash(h, what),
+    })
+    this.storagePart = new StorageService(
+      {
+        get id() {
+          return routing.id
+        },
+        clock,
+        random,
+        peers: this.store,
+        tokens: this.tokens,
+        closestCompact: context.closestCompact,
+        queryOptions,
+        version,
+        sendQuery: (to, method, build, o) => this.rpc.query(to, method, build, o),
+        toQueryReply: (msg, family, from) => {
+          const reply = routing.toQueryReply(msg, family, from)
+          for (const n of reply.nodes) tables[family].heardAbout(n)
+          return reply
+        },
+        runLookup: async (target, query, signal) => {
+          this.checkHash(target, 'target')
+          const res = await Promise.all(
+            this.rpc.families.map((family) => this.service.run({ target, family, query: query(family), signal })),
+          )
+          this.checkAlive()
+          return res
+        },
+        drop,
+      },
+      opts.storage,
+      (err) => warn(err instanceof Error ? err : new Error(String(err))),
+    )
+    for (const m of STORAGE_QUERY_METHODS)
+      this.server.registerPacket(m, (msg, from) => this.storagePart.serve(msg, from))
+    this.storageApi = new StorageApi({
+      storage: this.storagePart,
+      clock,
+      random,
+      checkAlive: () => this.checkAlive(),
+      checkHash: (h, what) => this.checkHash(h, what),
+      tableNodes: () => this.nodes(),
+    })
+    this.maintenance = new Maintenance({
+      k,
+      routing,
+      lookups: this.lookups,
+      seeds: this.seeds,
+      families: () => this.rpc.families,
+      ping: (n) => this.rpc.pingQuietly(n),
+      sweep: () => {
+        this.store.sweep()
+        this.limiter.sweep()
+      },
+      destroyed: () => this.destroyed,
+      onReady: () => this.emit('ready'),
+      warn,
+    })
+  }
+
+  /** Our node id (from the options, the state file, or random; BEP 42 may replace a random one). */
+  get id(): Uint8Array {
+    return this.routing.id
   }
 
   /** Binds (unless a socket was given), loads the state file, and starts bootstrapping in the background. */
@@ -64,58 +274,63 @@ export class DHT extends StorageApi {
       try {
         const st = await this.storage.load()
         if (st) {
-          if (!this.opts.id) this.adoptId(st.id)
-          this.savedNodes = st.nodes
+          this.routing.adoptId(st.id)
+          this.seeds.saved = st.nodes
         }
       } catch (err) {
         this.emit('warning', err as Error)
       }
     }
-    if (!this.socket) await this.bind()
+    if (!this.rpc.attached) await this.bindSockets()
     if (this.destroyed) {
       await this.closeOwned()
       throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     }
-    this.socket!.setReceiver((data, from) => this.onDatagram(data, from))
-    this.socket6?.setReceiver((data, from) => this.onDatagram(data, from))
-    this.startTimers(
-      () => this.tick(),
-      this.storage ? () => void this.save().catch((e) => this.emit('warning', e)) : undefined,
-    )
-    this.seedsReady = this.resolveBootstrap().then(
+    this.rpc.start()
+    this.timers.push(this.clock.setInterval(() => this.maintenance.tick(), TICK_MS))
+    if (this.storage) {
+      const save = () => void this.save().catch((e) => this.emit('warning', e))
+      this.timers.push(this.clock.setInterval(save, SAVE_MS))
+    }
+    this.seeds.ready = this.resolveBootstrap().then(
       (nodes) => {
-        this.bootstrapNodes = nodes
+        this.seeds.bootstrap = nodes
       },
       (err: Error) => {
         this.emit('warning', err)
       },
     )
-    this.bootstrapPromise = this.bootstrap()
-    return this.socket!.address()
+    this.bootstrapPromise = this.maintenance.bootstrap()
+    return this.address()
   }
 
   /** Binds the socket(s) the options ask for: one, or IPv4 + IPv6 on one port when it is free on both. */
-  private async bind(): Promise<void> {
+  private async bindSockets(): Promise<void> {
     const o = this.opts
     const size = o.socketBufferSize ?? SOCKET_BUFFER
     const buffers = { recvBufferSize: size, sendBufferSize: size }
     const family = o.family === 'dual' ? 4 : (o.family ?? 4)
-    this.socket = await UdpSocket.bind({ host: o.host, port: o.port ?? 0, family, ...buffers })
-    this.owned.push(this.socket)
-    if (o.family !== 'dual') return
-    const port = this.socket.address().port
+    const socket = await this.bind({ host: o.host, port: o.port ?? 0, family, ...buffers })
+    this.owned.push(socket)
+    if (o.family !== 'dual') {
+      this.rpc.attach(socket)
+      return
+    }
+    const port = socket.address().port
     const host = o.host6 ?? '::'
+    let socket6: DatagramSocket
     try {
-      this.socket6 = await UdpSocket.bind({ host, port, family: 6, ...buffers })
+      socket6 = await this.bind({ host, port, family: 6, ...buffers })
     } catch (err) {
       // Taken on IPv6 (or an explicit port we must honour): an ephemeral one if we may, else give up.
       if (o.port) {
         await this.closeOwned()
         throw err
       }
-      this.socket6 = await UdpSocket.bind({ host, port: 0, family: 6, ...buffers })
+      socket6 = await this.bind({ host, port: 0, family: 6, ...buffers })
     }
-    this.owned.push(this.socket6)
+    this.owned.push(socket6)
+    this.rpc.attach(socket, socket6)
   }
 
   private async closeOwned(): Promise<void> {
@@ -124,31 +339,26 @@ export class DHT extends StorageApi {
     await Promise.allSettled(owned.map((s) => s.close()))
   }
 
-  protected override idChanged(): void {
-    if (this.destroyed || !this.socket) return
-    this.findNode(this._id)
-      .catch(() => {})
-      .then(() => {
-        for (const f of this.families) if (!this.destroyed) void this.refreshBuckets(f)
-      })
-  }
-
-  private adoptId(id: Uint8Array): void {
-    this._id = id.slice()
-    this.tables[4].reset(this._id)
-    this.tables[6].reset(this._id)
+  private async resolveBootstrap(): Promise<Endpoint[]> {
+    const warn = (e: Error) => this.emit('warning', e)
+    const resolve = this.opts.resolve ?? dnsResolver
+    const list = this.opts.bootstrap ?? []
+    const lists = await Promise.all(this.rpc.families.map((f) => resolveBootstrap(list, f, warn, resolve)))
+    return lists.flat()
   }
 
   /** The main socket's address (the IPv4 one when dual stack). */
   address(): Endpoint {
-    if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    return this.socket.address()
+    const s = this.rpc.sockets()
+    if (s.length === 0) throw new DHTError('NOT_LISTENING', 'call listen() first')
+    return s[0].address()
   }
 
   /** Every socket's address: one, or IPv4 then IPv6 when dual stack. */
   addresses(): Endpoint[] {
-    if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    return this.socket6 ? [this.socket.address(), this.socket6.address()] : [this.socket.address()]
+    const s = this.rpc.sockets()
+    if (s.length === 0) throw new DHTError('NOT_LISTENING', 'call listen() first')
+    return s.map((x) => x.address())
   }
 
   /** Resolves when the first bootstrap lookup has finished (with or without nodes). */
@@ -157,179 +367,185 @@ export class DHT extends StorageApi {
     await this.bootstrapPromise
   }
 
-  private async bootstrap(): Promise<void> {
-    await this.seedsReady
-    for (const n of this.savedNodes.slice(0, MAX_STARTUP_PINGS)) this.pingQuietly(n)
-    try {
-      if (this.bootstrapNodes.length > 0 || this.savedNodes.length > 0) await this.findNode(this._id)
-    } catch (err) {
-      if (!this.destroyed) this.emit('warning', err as Error)
-    }
-    if (!this.destroyed) this.emit('ready')
-    for (const f of this.families) void this.refreshBuckets(f)
+  private checkHash(h: Uint8Array, what: string): void {
+    if (!(h instanceof Uint8Array) || h.length !== 20) throw new DHTError('BAD_ARGUMENT', `${what} must be 20 bytes`)
+    if (!this.rpc.attached) throw new DHTError('NOT_LISTENING', 'call listen() first')
+    this.checkAlive()
+  }
+
+  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
+  private checkAlive(): void {
+    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
+  }
+
+  /** The K nodes closest to `target` that answered, closest first. */
+  findNode(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<DHTNode[]> {
+    return this.lookups.findNode(target, opts)
+  }
+
+  /** Peers for `infoHash` as they are found (de-duplicated); ends when the lookup (of every family) ends. */
+  getPeers(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Endpoint> {
+    return this.lookups.getPeers(infoHash, opts)
+  }
+
+  /** A whole get_peers lookup: the peers, the closest nodes (with tokens) and what it cost. */
+  lookup(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<LookupResult> {
+    return this.lookups.lookup(infoHash, opts)
   }
 
   /**
-   * After the bootstrap lookup, each bucket that is not full is refreshed once, far to near, one lookup after the
-   * other (Kademlia's join: "refresh all buckets further away than the closest neighbour"). The self-lookup meets
-   * only the nodes next to us; without this a subtree beside ours stays unknown until the 15-minute refresh, and
-   * lookups into it from us or from our neighbours end on our side of it. The bucket holding our id (the last) is
-   * the self-lookup's.
+   * Announces that we have `infoHash` on `port` (or, with `impliedPort`, on the port this socket sends from): a
+   * get_peers lookup, then announce_peer to the K closest nodes that gave a token (per family when dual stack).
    */
-  private async refreshBuckets(family: 4 | 6): Promise<void> {
-    const table = this.tables[family]
-    if (this.refreshing[family] || table.size === 0) return
-    this.refreshing[family] = true
-    try {
-      for (let i = 0; i < table.bucketCount - 1 && !this.destroyed; i++) {
-        if (table.bucketSize(i) >= this.k) continue
-        table.touch(i)
-        await this.findNodeIn(family, this.refreshTarget(i)).catch(() => {})
-      }
-    } finally {
-      this.refreshing[family] = false
-    }
+  announce(
+    infoHash: Uint8Array,
+    opts: { port?: number; impliedPort?: boolean; seed?: boolean; signal?: AbortSignal } = {},
+  ): Promise<AnnounceResult> {
+    return this.lookups.announce(infoHash, opts)
   }
 
-  private async resolveBootstrap(): Promise<Endpoint[]> {
-    const warn = (e: Error) => this.emit('warning', e)
-    const lists = await Promise.all(this.families.map((f) => resolveBootstrap(this.opts.bootstrap ?? [], f, warn)))
-    return lists.flat()
+  // ---- BEP 44 storage, BEP 51 sampling, BEP 33 scrape (storage-api.ts; docs/dht-storage.md) ----------------
+
+  /** Stores an immutable item (1-1000 bytes bencoded) on the K closest to its SHA-1; republished until unpublish. */
+  putImmutable(value: BEncodable, opts?: PutOptions): Promise<PutResult> {
+    return this.storageApi.putImmutable(value, opts)
   }
 
-  // ---- receive path ------------------------------------------------------------------------------------------
-
-  private onDatagram(data: Uint8Array, from: Endpoint): void {
-    const c = this.counters
-    c.packetsIn++
-    c.bytesIn += data.length
-    if (this.destroyed) return
-    // A Buffer's slice() is a view, not a copy: as a plain Uint8Array every slice() we keep (ids, tokens) is a
-    // real copy, and no kept id pins a whole datagram in memory.
-    if (data.constructor !== Uint8Array) data = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    try {
-      this.receive(data, from)
-    } catch (err) {
-      // Nothing a peer sends may escape the handler; a throw here is our bug, counted and reported.
-      this.drop('handler_error')
-      this.emit('warning', err instanceof Error ? err : new Error(String(err)))
-    }
+  /** The immutable item under `target` (values that do not hash to it are discarded and counted). */
+  getImmutable(target: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ImmutableGetResult> {
+    return this.storageApi.getImmutable(target, opts)
   }
 
-  private receive(data: Uint8Array, from: Endpoint): void {
-    if (data.length < 2 || data[0] !== 0x64 || data[data.length - 1] !== 0x65) return this.drop('not_krpc')
-    // Every node on one machine shares 127.0.0.1: there, a source is an IP:port; elsewhere an IP.
-    const key = from.host.startsWith('127.') || from.host === '::1' ? `${from.host}|${from.port}` : from.host
-    if (!this.limiter.allow(key)) return this.drop('rate_limited')
-    let msg: ReturnType<typeof parseKrpc>
-    try {
-      msg = parseKrpc(data, { allMethods: true })
-    } catch (err) {
-      this.drop('malformed')
-      if (err instanceof KrpcError && err.shouldReply && !this.readOnly && err.tid!.length <= MAX_TID) {
-        this.send(errorPacket(this, err.tid!, from, err.krpcCode, err.reason), from)
-      }
-      return
-    }
-    if (msg.y === 'q') {
-      if (this.readOnly) return this.drop('read_only')
-      if (msg.t.length > MAX_TID || msg.t.length === 0) return this.drop('bad_tid')
-      // Known methods by name; anything else under one key (a peer chooses `q`: it must not grow our maps).
-      const name = msg.known ? msg.q : 'unknown'
-      this.counters.queriesIn[name] = (this.counters.queriesIn[name] ?? 0) + 1
-      const out = answerQuery(this, msg, from)
-      if (out) this.send(out, from)
-      if (!msg.ro && msg.a.id.length === 20) {
-        const res = this.tables[familyOf(from.host)].seen({ id: msg.a.id, host: from.host, port: from.port }, false)
-        for (const n of res.ping) this.pingQuietly(n)
-      }
-      return
-    }
-    if (!this.rpc.handle(msg, from)) this.drop('unsolicited')
+  /** Signs and stores a mutable item; `seq` defaults to the newest found + 1 (a newer one: StorageConflictError). */
+  putMutable(opts: PutMutableOptions & { republish?: boolean }): Promise<PutResult> {
+    return this.storageApi.putMutable(opts)
+  }
+
+  /** The newest validly signed item under `publicKey` (and salt) among the K closest nodes. */
+  getMutable(publicKey: Uint8Array, opts?: GetMutableOptions): Promise<MutableGetResult> {
+    return this.storageApi.getMutable(publicKey, opts)
+  }
+
+  /** Verified mutable items as they arrive, each newer than the one before. */
+  getMutableItems(publicKey: Uint8Array, opts?: GetMutableOptions): AsyncGenerator<MutableItemResult> {
+    return this.storageApi.getMutableItems(publicKey, opts)
+  }
+
+  /** Stops republishing an item this node put; true if it was being republished. */
+  unpublish(target: Uint8Array): boolean {
+    return this.storageApi.unpublish(target)
+  }
+
+  /** An Ed25519 keypair for mutable items, from a 32-byte seed or from this node's random source. */
+  generateKeypair(seed?: Uint8Array): LocalKeypair {
+    return this.storageApi.generateKeypair(seed)
+  }
+
+  /** BEP 51: a sample of the info hashes `node` stores, and its `interval`. */
+  sampleInfohashes(node: Endpoint, opts?: { signal?: AbortSignal }): Promise<SampleResult> {
+    return this.storageApi.sampleInfohashes(canonical(node), opts)
+  }
+
+  /** BEP 51: info hashes across the DHT as they are found, each once; no node is asked before its interval. */
+  crawl(opts?: CrawlOptions): AsyncGenerator<Uint8Array> {
+    return this.storageApi.crawl(opts)
+  }
+
+  /** BEP 33: estimated seeds and downloaders of `infoHash` from the K closest nodes' bloom filters. */
+  scrape(
+    infoHash: Uint8Array,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ seeds: number; peers: number; nodes: number }> {
+    return this.storageApi.scrape(infoHash, opts)
   }
 
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
-    const build = (t: Uint8Array) => buildPingQuery(t, this._id, this.queryOptions)
-    const { msg, rttMs } = await this.query(canonical(node), 'ping', build, { signal: opts.signal })
+    const build = (t: Uint8Array) => buildPingQuery(t, this.routing.id, this.queryOpts)
+    const { msg, rttMs } = await this.rpc.query(canonical(node), 'ping', build, { signal: opts.signal })
     return { id: copyBytes(msg.r.id), rttMs }
+  }
+
+  /**
+   * Sends one query of any method to `node` and resolves with the reply: `args` is the `a` dict without `id` (the
+   * node adds `id`, and `v` / BEP 43 `ro` as configured). A KRPC error reply rejects with DHTError `KRPC_ERROR`
+   * (its `krpcCode` the remote's code); no reply rejects with `TIMEOUT`; the signal with `ABORTED`. A reply also
+   * tables the node, as any reply does.
+   */
+  query(
+    node: Endpoint,
+    method: string,
+    args: Readonly<Record<string, unknown>>,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<QueryResponse> {
+    return this.rpc.request(canonical(node), method, args, { signal: opts.signal })
+  }
+
+  /**
+   * Answers queries of `method` (one that this node does not answer itself) with `fn`; returns a function that
+   * removes it. `fn` returns the reply's `r` without `id` (the node adds `id`, `t`, `v` and BEP 42 `ip`), a
+   * `KrpcHandlerError` to answer with a KRPC error, or undefined to stay silent; a throw is answered 202.
+   */
+  handle(method: string, fn: QueryHandler): () => void {
+    if ((BUILTIN_METHODS as readonly string[]).includes(method))
+      throw new DHTError('BAD_ARGUMENT', `${method} is a built-in method`)
+    this.server.register(method, fn)
+    let on = true
+    return () => {
+      if (on) this.server.unregister(method)
+      on = false
+    }
   }
 
   /** Pings a node and tables it if it replies. */
   addNode(node: Endpoint): void {
-    this.pingQuietly(canonical(node))
+    this.rpc.pingQuietly(canonical(node))
   }
 
   /** The nodes of our routing table(s): the main family's, then IPv6 when dual stack. */
   nodes(): DHTNode[] {
-    return this.families.flatMap((f) => this.tables[f].nodes().map((n) => ({ id: n.id, host: n.host, port: n.port })))
+    return this.routing.nodes(this.rpc.families)
   }
 
-  // ---- maintenance -------------------------------------------------------------------------------------------
-
-  private tick(): void {
-    if (this.destroyed) return
-    this.ticks++
-    for (const f of this.families) this.maintain(f)
-    if (this.ticks % 12 === 0) {
-      this.store.sweep()
-      this.limiter.sweep()
+  stats(): DHTStats {
+    const c = this.counters
+    const tables = this.routing.tables
+    return {
+      id: toHex(this.routing.id),
+      nodes: { v4: tables[4].size, v6: tables[6].size },
+      buckets: tables[this.rpc.family].bucketCount,
+      queriesIn: nonZero(c.queriesIn),
+      queriesOut: nonZero(c.queriesOut),
+      repliesIn: c.repliesIn,
+      errorsIn: c.errorsIn,
+      timeouts: c.timeouts,
+      packetsIn: c.packetsIn,
+      packetsOut: c.packetsOut,
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      drops: nonZero(c.drops),
+      peersStored: this.store.peers,
+      infoHashesStored: this.store.infoHashes,
+      pendingQueries: this.rpc.inFlight,
+      rateLimiterEntries: this.limiter.size,
+      bans: this.limiter.bans,
+      externalIp: this.routing.voter.external,
     }
-  }
-
-  /**
-   * One family's table upkeep: ping the stalest node and verify one unconfirmed entry, refresh a stale bucket, and
-   * look ourselves up again while the table is short of K nodes (after 1, 2, 4, 8, then every 12 ticks): the
-   * first nodes to join a network learn of the others only that way.
-   */
-  private maintain(family: 4 | 6): void {
-    const table = this.tables[family]
-    const stale = table.stalest()
-    if (stale) this.pingQuietly(stale)
-    const unverified = table.unverified()
-    if (unverified) this.pingQuietly(unverified)
-    if (this.refreshing[family]) return
-    let target: Uint8Array | undefined
-    if (table.size > 0) {
-      const buckets = table.staleBuckets()
-      if (buckets.length > 0) {
-        table.touch(buckets[0])
-        target = this.refreshTarget(buckets[0])
-      }
-    }
-
-    // Few or no nodes (alone at first, or the network was down): look ourselves up again, backing off.
-    const short = table.size < this.k && (table.size > 0 || this.bootstrapNodes.length || this.savedNodes.length)
-    if (!short) this.selfBackoff[family] = 1
-    else if (!target && this.ticks >= this.selfLookupTick[family]) {
-      target = this._id
-      this.selfLookupTick[family] = this.ticks + this.selfBackoff[family]
-      this.selfBackoff[family] = Math.min(12, this.selfBackoff[family] * 2)
-    }
-    if (!target) return
-    this.refreshing[family] = true
-    this.findNodeIn(family, target)
-      .catch(() => {})
-      .finally(() => {
-        this.refreshing[family] = false
-      })
   }
 
   /** Writes the node id and the routing table's good nodes to the file `path` (default: the `state` storage). */
   async save(path?: string): Promise<void> {
     const storage = path !== undefined ? new FileStateStorage(path) : this.storage
     if (!storage) throw new DHTError('BAD_ARGUMENT', 'no state path given')
-    const nodes = [...this.tables[4].nodes(), ...this.tables[6].nodes()]
-      .filter((n) => n.fails === 0)
-      .map((n) => ({ id: n.id, host: n.host, port: n.port }))
+    const nodes = this.routing.goodNodes()
     // Stopped before any saved node answered (a --timeout or Ctrl-C during start-up): keep what we had.
-    await storage.save({ id: this._id, nodes: nodes.length > 0 ? nodes : this.savedNodes })
+    await storage.save({ id: this.routing.id, nodes: nodes.length > 0 ? nodes : this.seeds.saved })
   }
 
   /** Stops timers and queries, saves state (if the `state` option is set), closes the socket it opened. */
   async destroy(): Promise<void> {
     if (this.destroyed) return
-    if (this.storage && this.socket) {
+    if (this.storage && this.rpc.attached) {
       try {
         await this.save()
       } catch (err) {
@@ -341,13 +557,9 @@ export class DHT extends StorageApi {
     for (const t of this.timers) t.cancel()
     this.timers = []
     this.rpc.close()
-    this.socket?.setReceiver(null)
-    this.socket6?.setReceiver(null)
     await this.closeOwned()
   }
 }
-
-export { bytesEq }
 
 /**
  * The endpoint with its address in canonical form, as replies report their source ("::FFFF:1.2.3.4" → "1.2.3.4",

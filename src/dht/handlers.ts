@@ -1,4 +1,5 @@
-// Serving queries (BEP 5, 32, 42, 43): ping, find_node, get_peers, announce_peer. Each reply carries the
+// The built-in query methods (BEP 5, 32, 42, 43): ping, find_node, get_peers, announce_peer, registered with the
+// query server (query-server.ts) like any other method. Each reply carries the
 // requester's address as top-level `ip` (BEP 42), at most K nodes per family, and stays under 1,024 bytes: the
 // number of `values` is fitted to the room left.
 import { isValidNodeIdForIp } from '../codec/bep42.js'
@@ -10,9 +11,10 @@ import {
   buildPingReply,
   type KrpcOptions,
 } from '../codec/krpc-build.js'
-import type { GetPeersArgs, KrpcQuery } from '../codec/krpc-types.js'
+import type { GetPeersArgs } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
+import type { PacketHandler } from './query-server.js'
 import type { RoutingTable } from './routing-table.js'
 import { scrapeFields } from './storage-handlers.js'
 import { copyBytes } from './table-node.js'
@@ -22,6 +24,9 @@ import type { TokenManager } from './tokens.js'
 export const MAX_PACKET = 1024
 /** Longest transaction id we echo; longer ones are dropped (rakshasa/libtorrent caps at 20 too). */
 export const MAX_TID = 20
+
+export type BuiltinMethod = 'ping' | 'find_node' | 'get_peers' | 'announce_peer'
+export const BUILTIN_METHODS: readonly BuiltinMethod[] = ['ping', 'find_node', 'get_peers', 'announce_peer']
 
 export interface ServeContext {
   readonly id: Uint8Array
@@ -36,33 +41,42 @@ export interface ServeContext {
   onAnnounce(peer: Endpoint, infoHash: Uint8Array): void
   /** Counts a reason for not storing or not answering. */
   drop(reason: string): void
-  /** BEP 44 / 51 queries (storage-service.ts). */
-  serveStorage?(msg: KrpcQuery, from: Endpoint): Uint8Array | undefined
 }
 
-function opts(ctx: ServeContext, from: Endpoint, nodes6?: Uint8Array): KrpcOptions {
+function opts(ctx: { readonly version: Uint8Array }, from: Endpoint, nodes6?: Uint8Array): KrpcOptions {
   return nodes6 === undefined ? { v: ctx.version, ip: from } : { v: ctx.version, ip: from, nodes6 }
 }
 
 /** A KRPC error reply, with `ip` (BEP 42) as libtorrent sends it. */
-export function errorPacket(ctx: ServeContext, t: Uint8Array, from: Endpoint, code: number, text: string): Uint8Array {
+export function errorPacket(
+  ctx: { readonly version: Uint8Array },
+  t: Uint8Array,
+  from: Endpoint,
+  code: number,
+  text: string,
+): Uint8Array {
   return buildErrorReply(t, [code, text], opts(ctx, from))
 }
 
-/** The packet answering a well-formed query, or undefined to stay silent. */
-export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): Uint8Array | undefined {
-  const t = msg.t
-  if (!msg.known) return errorPacket(ctx, t, from, 204, 'Method Unknown')
-  switch (msg.q) {
-    case 'ping':
-      return buildPingReply(t, ctx.id, opts(ctx, from))
-    case 'find_node': {
+/**
+ * The BEP 5 methods as the query server's packet handlers: each answers a well-formed query with a whole packet
+ * from the codec's specialised builders (or undefined to stay silent).
+ */
+export function builtinHandlers(ctx: ServeContext): Record<BuiltinMethod, PacketHandler> {
+  return {
+    ping: (msg, from) => buildPingReply(msg.t, ctx.id, opts(ctx, from)),
+    find_node: (msg, from) => {
+      if (!msg.known || msg.q !== 'find_node') return undefined
       const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
-      return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
-    }
-    case 'get_peers':
-      return getPeers(ctx, t, from, msg.a)
-    case 'announce_peer': {
+      return buildFindNodeReply(msg.t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
+    },
+    get_peers: (msg, from) => {
+      if (!msg.known || msg.q !== 'get_peers') return undefined
+      return getPeers(ctx, msg.t, from, msg.a)
+    },
+    announce_peer: (msg, from) => {
+      if (!msg.known || msg.q !== 'announce_peer') return undefined
+      const t = msg.t
       const a = msg.a
       if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
         ctx.drop('bad_token')
@@ -79,9 +93,7 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
         ctx.drop('store_full')
       }
       return buildPingReply(t, ctx.id, opts(ctx, from))
-    }
-    default:
-      return ctx.serveStorage?.(msg, from) ?? errorPacket(ctx, t, from, 204, 'Method Unknown')
+    },
   }
 }
 
@@ -90,7 +102,7 @@ export function answerQuery(ctx: ServeContext, msg: KrpcQuery, from: Endpoint): 
  * family the query came in on.
  */
 export function nodesFor(
-  ctx: ServeContext,
+  ctx: Pick<ServeContext, 'k' | 'tables'>,
   target: Uint8Array,
   want: readonly string[] | undefined,
   from: Endpoint,
@@ -124,7 +136,7 @@ function getPeers(ctx: ServeContext, t: Uint8Array, from: Endpoint, a: GetPeersA
   const infoHash = a.info_hash
   const n = nodesFor(ctx, infoHash, a.want, from)
   const token = ctx.tokens.issue(from.host, infoHash)
-  // BEP 33: `scrape: 1` adds the seeds' and downloaders' bloom filters (512 bytes: less room for values).
+  // BEP 33: `scrape: 1` adds the seeds' and downloaders' bloom filters (less room for values).
   const o: KrpcOptions = { ...opts(ctx, from, n.nodes6), ...scrapeFields(ctx.store, a) }
   const base = buildGetPeersReply(t, ctx.id, undefined, n.nodes, token, o)
   const family = from.host.includes(':') ? 6 : 4

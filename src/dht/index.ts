@@ -8,7 +8,15 @@ export { PUBLIC_BOOTSTRAP } from './bootstrap.js'
 export type { CrawlOptions, SampleResult } from './crawl.js'
 export { type AnnounceResult, DHT, type LookupResult } from './dht.js'
 export { DHTError, type DHTErrorCode } from './errors.js'
-export type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './node.js'
+export type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './options.js'
+export {
+  type IncomingQuery,
+  KrpcHandlerError,
+  type QueryHandler,
+  type QueryHandlerResult,
+  type ServerContext,
+} from './query-server.js'
+export type { QueryResponse } from './rpc-layer.js'
 export type { DHTState, SavedNode, StateStorage } from './state.js'
 export type { PutOptions } from './storage-api.js'
 export {

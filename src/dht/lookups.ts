@@ -1,5 +1,6 @@
-// Lookups on top of the node: find_node, get_peers (as a stream or a whole result) and announce. With two sockets
-// (BEP 32 dual stack) each runs once per family, on that family's table and socket, and the results are merged.
+// find_node, get_peers (as a stream or a whole result) and announce, on the lookup service with query functions
+// over the RPC layer. With two sockets (BEP 32 dual stack) each runs once per family, on that family's table and
+// socket, and the results are merged.
 import {
   buildAnnouncePeerQuery,
   buildFindNodeQuery,
@@ -7,12 +8,13 @@ import {
   type KrpcOptions,
 } from '../codec/krpc-build.js'
 import { compareDistance } from '../codec/node-id.js'
-import type { Endpoint } from '../net/types.js'
+import type { Clock, Endpoint } from '../net/types.js'
 import { abortError, DHTError } from './errors.js'
-import { DHTCore, type DHTNode, familyOf } from './node.js'
-import { restrictedPrefix } from './routing-table.js'
-import { type ClosestNode, type QueryFn, type TraversalContact, type TraversalResult, traverse } from './traversal.js'
-import { traversalEvents } from './traversal-events.js'
+import type { LookupService } from './lookup-service.js'
+import type { DHTNode } from './options.js'
+import { familyOf, type Routing } from './routing.js'
+import type { RpcLayer } from './rpc-layer.js'
+import type { ClosestNode, QueryFn, TraversalEvent, TraversalResult } from './traversal.js'
 
 export interface LookupResult {
   peers: Endpoint[]
@@ -35,129 +37,65 @@ export interface AnnounceResult {
   peers: Endpoint[]
 }
 
-export class DHTLookups extends DHTCore {
-  /** Bootstrap endpoints, resolved (both families when dual stack). */
-  protected bootstrapNodes: Endpoint[] = []
-  /** Settles once the bootstrap list is resolved: a lookup started right after listen() must still have seeds. */
-  protected seedsReady: Promise<void> = Promise.resolve()
-  /** Nodes from the state file. */
-  protected savedNodes: DHTNode[] = []
-  /**
-   * Lookup diversity: one candidate per /24 (/64) of public addresses, unless `restrictSearchIps` is false. Our own
-   * /24 (/64), by our external address as voted (BEP 42), is exempt like a LAN: the nodes next to us are not a
-   * crowd someone made up, and in a network that is all one /24 the rule would leave a lookup one node to ask.
-   */
-  private readonly ipPrefix =
-    this.opts.restrictSearchIps === false
-      ? undefined
-      : (host: string): string | undefined => {
-          const p = restrictedPrefix(host)
-          return p !== undefined && p !== this.ownPrefix() ? p : undefined
-        }
-  private ownPrefixFor: string | undefined
-  private ownPrefixValue: string | undefined
+export interface PeerLookupsOptions {
+  service: LookupService
+  rpc: RpcLayer
+  routing: Routing
+  clock: Clock
+  /** Envelope options of our queries (`v`, BEP 43 `ro`). */
+  queryOptions: KrpcOptions
+  /** A peer a lookup found (the node's 'peer' event). */
+  onPeer: (peer: Endpoint, infoHash: Uint8Array, from: Endpoint) => void
+  /** Throws DESTROYED once the node is destroyed. */
+  checkAlive: () => void
+  /** Throws BAD_ARGUMENT, NOT_LISTENING or DESTROYED before a lookup that cannot run. */
+  checkHash: (h: Uint8Array, what: string) => void
+}
 
-  private ownPrefix(): string | undefined {
-    const ext = this.voter.external
-    if (ext !== this.ownPrefixFor) {
-      this.ownPrefixFor = ext
-      this.ownPrefixValue = ext === undefined ? undefined : restrictedPrefix(ext)
-    }
-    return this.ownPrefixValue
-  }
-
-  private seeds(target: Uint8Array, family: 4 | 6): TraversalContact[] {
-    const seeds: TraversalContact[] = this.tables[family].closest(target, this.k * 2)
-    if (seeds.length < this.k) {
-      for (const n of this.savedNodes) if (familyOf(n.host) === family) seeds.push(n)
-      for (const b of this.bootstrapNodes) if (familyOf(b.host) === family) seeds.push({ host: b.host, port: b.port })
-    }
-    return seeds
-  }
+export class PeerLookups {
+  constructor(private readonly o: PeerLookupsOptions) {}
 
   /** Our query options: when dual stack, `want` asks for both families so each lookup feeds both tables. */
   private lookupOptions(): KrpcOptions {
-    return this.socket6 ? { ...this.queryOptions, want: ['n4', 'n6'] } : this.queryOptions
+    return this.o.rpc.dualStack ? { ...this.o.queryOptions, want: ['n4', 'n6'] } : this.o.queryOptions
   }
 
-  private queryFn(method: 'find_node' | 'get_peers', target: Uint8Array, family: 4 | 6): QueryFn {
+  /** find_node or get_peers toward `target` in `family`: the reply parsed, the nodes it names offered to the table. */
+  queryFn(method: 'find_node' | 'get_peers', target: Uint8Array, family: 4 | 6): QueryFn {
     const qo = this.lookupOptions()
+    const routing = this.o.routing
+    // Our id as it is when each query is sent (BEP 42 may change it during a lookup).
     const build =
       method === 'find_node'
-        ? (t: Uint8Array) => buildFindNodeQuery(t, this._id, target, qo)
-        : (t: Uint8Array) => buildGetPeersQuery(t, this._id, target, qo)
-    const table = this.tables[family]
+        ? (t: Uint8Array) => buildFindNodeQuery(t, routing.id, target, qo)
+        : (t: Uint8Array) => buildGetPeersQuery(t, routing.id, target, qo)
+    const table = routing.tables[family]
     return async (node, ctx) => {
-      const { msg } = await this.query(node, method, build, {
+      const { msg } = await this.o.rpc.query(node, method, build, {
         signal: ctx.signal,
         onSlow: ctx.onSlow,
         nodeId: node.id,
       })
-      const reply = this.toQueryReply(msg, family, node)
+      const reply = routing.toQueryReply(msg, family, node)
       // Nodes we hear about may take free slots of our table, unconfirmed until a query of ours reaches them.
       for (const n of reply.nodes) table.heardAbout(n)
       return reply
     }
   }
 
-  protected checkHash(h: Uint8Array, what: string): void {
-    if (!(h instanceof Uint8Array) || h.length !== 20) throw new DHTError('BAD_ARGUMENT', `${what} must be 20 bytes`)
-    if (!this.socket) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
-  }
-
-  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
-  protected checkAlive(): void {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
-  }
-
-  /** One traversal per family we run, concurrently. */
-  private async traverseAll(
+  /** One lookup per family we run, concurrently. */
+  private traverseAll(
     method: 'find_node' | 'get_peers',
     target: Uint8Array,
     signal: AbortSignal | undefined,
-    onEvent?: Parameters<typeof traverse>[0]['onEvent'],
+    onEvent?: (event: TraversalEvent) => void,
   ): Promise<TraversalResult[]> {
-    await this.seedsReady
+    const s = this.o.service
     return Promise.all(
-      this.families.map((f) =>
-        traverse({
-          target,
-          seeds: this.seeds(target, f),
-          query: this.queryFn(method, target, f),
-          k: this.k,
-          alpha: this.alpha,
-          ipPrefix: this.ipPrefix,
-          signal,
-          onEvent,
-        }),
+      this.o.rpc.families.map((family) =>
+        s.run({ target, family, query: this.queryFn(method, target, family), signal, onEvent }),
       ),
     )
-  }
-
-  /** One lookup per family with a caller's query function per family (the storage client's BEP 44 / 33 lookups). */
-  protected async runLookup(
-    target: Uint8Array,
-    query: (family: 4 | 6) => QueryFn,
-    signal?: AbortSignal,
-  ): Promise<TraversalResult[]> {
-    this.checkHash(target, 'target')
-    await this.seedsReady
-    const res = await Promise.all(
-      this.families.map((f) =>
-        traverse({
-          target,
-          seeds: this.seeds(target, f),
-          query: query(f),
-          k: this.k,
-          alpha: this.alpha,
-          ipPrefix: this.ipPrefix,
-          signal,
-        }),
-      ),
-    )
-    this.checkAlive()
-    return res
   }
 
   /** The K closest of several closest-first lists. */
@@ -166,45 +104,34 @@ export class DHTLookups extends DHTCore {
     return lists
       .flat()
       .sort((a, b) => compareDistance(target, a.id, b.id))
-      .slice(0, this.k)
+      .slice(0, this.o.service.k)
   }
 
   /** The K nodes closest to `target` that answered, closest first. */
   async findNode(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<DHTNode[]> {
-    this.checkHash(target, 'target')
+    this.o.checkHash(target, 'target')
     const res = await this.traverseAll('find_node', target, opts.signal)
-    this.checkAlive()
+    this.o.checkAlive()
     return this.mergeClosest(
       target,
       res.map((r) => r.closest),
     ).map((n) => ({ id: n.id, host: n.host, port: n.port }))
   }
 
-  /** A find_node lookup in one family only (table maintenance). */
-  protected async findNodeIn(family: 4 | 6, target: Uint8Array): Promise<void> {
-    await traverse({
-      target,
-      seeds: this.seeds(target, family),
-      query: this.queryFn('find_node', target, family),
-      k: this.k,
-      alpha: this.alpha,
-      ipPrefix: this.ipPrefix,
-    })
+  /** A find_node lookup in one family only, with the seeds there are now (table maintenance). */
+  async findNodeIn(family: 4 | 6, target: Uint8Array): Promise<void> {
+    await this.o.service.runNow({ target, family, query: this.queryFn('find_node', target, family) })
   }
 
   /** Peers for `infoHash` as they are found (de-duplicated); ends when the lookup (of every family) ends. */
   async *getPeers(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): AsyncGenerator<Endpoint> {
-    this.checkHash(infoHash, 'info hash')
-    await this.seedsReady
+    this.o.checkHash(infoHash, 'info hash')
     const seen = new Set<string>()
-    const streams = this.families.map((f) =>
-      traversalEvents({
+    const streams = this.o.rpc.families.map((family) =>
+      this.o.service.events({
         target: infoHash,
-        seeds: this.seeds(infoHash, f),
-        query: this.queryFn('get_peers', infoHash, f),
-        k: this.k,
-        alpha: this.alpha,
-        ipPrefix: this.ipPrefix,
+        family,
+        query: this.queryFn('get_peers', infoHash, family),
         signal: opts.signal,
       }),
     )
@@ -214,17 +141,17 @@ export class DHTLookups extends DHTCore {
         const key = `${p.host}|${p.port}`
         if (seen.has(key)) continue
         seen.add(key)
-        this.emit('peer', p, infoHash, { host: e.node.host, port: e.node.port })
+        this.o.onPeer(p, infoHash, { host: e.node.host, port: e.node.port })
         yield p
       }
     }
-    this.checkAlive()
+    this.o.checkAlive()
   }
 
   /** A whole get_peers lookup: the peers, the closest nodes (with tokens) and what it cost. */
   async lookup(infoHash: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<LookupResult> {
-    this.checkHash(infoHash, 'info hash')
-    const start = this.clock.now()
+    this.o.checkHash(infoHash, 'info hash')
+    const start = this.o.clock.now()
     const peers: Endpoint[] = []
     const seen = new Set<string>()
     const res = await this.traverseAll('get_peers', infoHash, opts.signal, (e) => {
@@ -234,16 +161,16 @@ export class DHTLookups extends DHTCore {
         if (seen.has(key)) continue
         seen.add(key)
         peers.push(p)
-        this.emit('peer', p, infoHash, { host: e.node.host, port: e.node.port })
+        this.o.onPeer(p, infoHash, { host: e.node.host, port: e.node.port })
       }
     })
-    this.checkAlive()
+    this.o.checkAlive()
     return {
       peers,
       queries: res.reduce((n, r) => n + r.queries, 0),
       responses: res.reduce((n, r) => n + r.responses, 0),
       hops: Math.max(...res.map((r) => r.hops)),
-      ms: this.clock.now() - start,
+      ms: this.o.clock.now() - start,
       closest: this.mergeClosest(
         infoHash,
         res.map((r) => r.closest),
@@ -269,22 +196,30 @@ export class DHTLookups extends DHTCore {
     const look = await this.lookup(infoHash, { signal: opts.signal })
     // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
     const targets = look.withToken
-    // BEP 33 `seed: 1`: we have the whole torrent (scrapes count us among the seeds).
-    const qo = { ...this.queryOptions, ...(implied ? { impliedPort: true } : {}), ...(opts.seed ? { seed: true } : {}) }
+    const qo = {
+      ...this.o.queryOptions,
+      ...(implied ? { impliedPort: true } : {}),
+      ...(opts.seed ? { seed: true } : {}),
+    }
+    const rpc = this.o.rpc
+    const routing = this.o.routing
     const results = await Promise.allSettled(
       targets.map((n) => {
         // With implied_port we still send our port (libtorrent does), for receivers that ignore implied_port.
-        const sendPort = implied ? (this.socketFor(familyOf(n.host))?.address().port ?? 0) : port
-        return this.query(
+        const sendPort = implied ? (rpc.socketFor(familyOf(n.host))?.address().port ?? 0) : port
+        return rpc.query(
           n,
           'announce_peer',
-          (t) => buildAnnouncePeerQuery(t, this._id, infoHash, n.token!, sendPort, qo),
-          { signal: opts.signal, nodeId: n.id },
+          (t) => buildAnnouncePeerQuery(t, routing.id, infoHash, n.token!, sendPort, qo),
+          {
+            signal: opts.signal,
+            nodeId: n.id,
+          },
         )
       }),
     )
     if (opts.signal?.aborted) throw abortError()
-    this.checkAlive()
+    this.o.checkAlive()
     return {
       nodes: results.filter((r) => r.status === 'fulfilled').length,
       queries: look.queries + targets.length,

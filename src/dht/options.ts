@@ -1,4 +1,6 @@
 // The DHT node's public types: its options (each with its default), stats, events and node records.
+import type { DatagramBinder } from '../net/bind.js'
+import type { Resolver } from '../net/resolve.js'
 import type { Clock, DatagramSocket, Endpoint, Random } from '../net/types.js'
 import type { StateStorage } from './state.js'
 
@@ -26,8 +28,15 @@ export interface DHTOptions {
    * transfer socket asks for would only pin kernel memory per node. Default 256 KiB.
    */
   socketBufferSize?: number
-  /** Bootstrap nodes: 'host:port' ('[v6]:port') strings, names resolved with dns.lookup, or endpoints. Default []. */
+  /**
+   * How listen() binds its socket(s) when none is given (an edge, like the socket itself). Default: a `UdpSocket`
+   * over node:dgram.
+   */
+  bind?: DatagramBinder
+  /** Bootstrap nodes: 'host:port' ('[v6]:port') strings, names (resolved with `resolve`), or endpoints. Default []. */
   bootstrap?: ReadonlyArray<string | Endpoint>
+  /** Resolves bootstrap names to addresses. Default: the system resolver (`dns.lookup`, net/resolve.ts). */
+  resolve?: Resolver
   /** Our node id (kept even if BEP 42 disagrees). Default: from the state file, else random; a random id is
    * replaced by a BEP 42 compliant one once our external IP is known. */
   id?: Uint8Array

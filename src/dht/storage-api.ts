@@ -1,15 +1,11 @@
-// The DHT's BEP 44 / 51 / 33 methods: thin calls into the storage client (storage-client.ts), the crawler
-// (crawl.ts), scrape (scrape-filter.ts) and the republisher, over the storage part (storage-service.ts) that
-// this layer builds from the node's lookups and queries.
+// The DHT's BEP 44 / 51 / 33 methods (the facade forwards to these): calls into the storage client
+// (storage-client.ts), the crawler (crawl.ts), scrape (scrape-filter.ts) and the republisher, over the storage
+// part (storage-service.ts).
 import type { BEncodable } from '../codec/bencode.js'
-import type { KrpcQuery } from '../codec/krpc-types.js'
-import type { Endpoint } from '../net/types.js'
+import type { Clock, Endpoint, Random } from '../net/types.js'
 import { type LocalKeypair, generateKeypair as makeKeypair } from './bep44-crypto.js'
 import { type CrawlOptions, crawl, type SampleResult, sampleInfohashes } from './crawl.js'
 import { DHTError } from './errors.js'
-import { nodesFor } from './handlers.js'
-import { DHTLookups } from './lookups.js'
-import type { DHTOptions } from './node.js'
 import { scrape } from './scrape-filter.js'
 import {
   type GetMutableOptions,
@@ -24,7 +20,7 @@ import {
   putImmutable,
   putMutable,
 } from './storage-client.js'
-import { StorageService } from './storage-service.js'
+import type { StorageService } from './storage-service.js'
 
 /** Options of a put: `republish` (default true) keeps the item alive, put again every hour until `unpublish`. */
 export interface PutOptions {
@@ -32,38 +28,27 @@ export interface PutOptions {
   republish?: boolean
 }
 
-export class StorageApi extends DHTLookups {
-  /** The BEP 44 / 51 part: item store, sampler, republisher, and the client's transport. */
-  protected readonly storagePart: StorageService
+/** What the API needs from the node besides the storage part. */
+export interface StorageApiDeps {
+  readonly storage: StorageService
+  readonly clock: Clock
+  readonly random: Random
+  /** Throws DESTROYED once the node is destroyed. */
+  checkAlive(): void
+  /** Throws BAD_ARGUMENT (not 20 bytes), NOT_LISTENING or DESTROYED. */
+  checkHash(h: Uint8Array, what: string): void
+  /** Where a crawl starts: the routing table's nodes. */
+  tableNodes(): Endpoint[]
+}
 
-  constructor(opts: DHTOptions = {}) {
-    super(opts)
-    const node = this
-    this.storagePart = new StorageService(
-      {
-        get id() {
-          return node._id
-        },
-        clock: this.clock,
-        random: this.random,
-        peers: this.store,
-        tokens: this.tokens,
-        closestCompact: (target, want, from) => nodesFor(this, target, want, from),
-        queryOptions: this.queryOptions,
-        version: this.version,
-        sendQuery: (to, method, build, o) => this.query(to, method, build, o),
-        toQueryReply: (msg, family, from) => this.toQueryReply(msg, family, from),
-        runLookup: (target, query, signal) => this.runLookup(target, query, signal),
-        drop: (r) => this.drop(r),
-      },
-      opts.storage,
-      (err) => this.emit('warning', err instanceof Error ? err : new Error(String(err))),
-    )
+export class StorageApi {
+  private readonly storage: StorageService
+  constructor(private readonly d: StorageApiDeps) {
+    this.storage = d.storage
   }
 
-  /** Answers BEP 44 `get`/`put` and BEP 51 `sample_infohashes` (the query handlers call it). */
-  serveStorage(msg: KrpcQuery, from: Endpoint): Uint8Array | undefined {
-    return this.storagePart.serve(msg, from)
+  private checkAlive(): void {
+    this.d.checkAlive()
   }
 
   /**
@@ -72,15 +57,15 @@ export class StorageApi extends DHTLookups {
    */
   async putImmutable(value: BEncodable, opts: PutOptions = {}): Promise<PutResult> {
     this.checkAlive()
-    const { result, args } = await putImmutable(this.storagePart.transport, value, opts)
-    if (opts.republish !== false) this.storagePart.republisher.keep(result.target, args)
+    const { result, args } = await putImmutable(this.storage.transport, value, opts)
+    if (opts.republish !== false) this.storage.republisher.keep(result.target, args)
     return result
   }
 
   /** The immutable item under `target`: `value` when found (it hashes to the target), `discarded` otherwise. */
   getImmutable(target: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<ImmutableGetResult> {
     this.checkAlive()
-    return getImmutable(this.storagePart.transport, target, opts)
+    return getImmutable(this.storage.transport, target, opts)
   }
 
   /**
@@ -89,32 +74,32 @@ export class StorageApi extends DHTLookups {
    */
   async putMutable(opts: PutMutableOptions & { republish?: boolean }): Promise<PutResult> {
     this.checkAlive()
-    const { result, args } = await putMutable(this.storagePart.transport, opts)
-    if (opts.republish !== false) this.storagePart.republisher.keep(result.target, args)
+    const { result, args } = await putMutable(this.storage.transport, opts)
+    if (opts.republish !== false) this.storage.republisher.keep(result.target, args)
     return result
   }
 
   /** The newest validly signed item under `publicKey` (and salt) among the K closest nodes. */
   getMutable(publicKey: Uint8Array, opts: GetMutableOptions = {}): Promise<MutableGetResult> {
     this.checkAlive()
-    return getMutable(this.storagePart.transport, publicKey, opts)
+    return getMutable(this.storage.transport, publicKey, opts)
   }
 
   /** Verified mutable items as they arrive, each newer than the last. */
   getMutableItems(publicKey: Uint8Array, opts: GetMutableOptions = {}): AsyncGenerator<MutableItemResult> {
     this.checkAlive()
-    return getMutableItems(this.storagePart.transport, publicKey, opts)
+    return getMutableItems(this.storage.transport, publicKey, opts)
   }
 
   /** Stops republishing an item this node put; true if it was being republished. */
   unpublish(target: Uint8Array): boolean {
-    return this.storagePart.republisher.stop(target)
+    return this.storage.republisher.stop(target)
   }
 
   /** An Ed25519 keypair for mutable items, from a 32-byte seed or from our random source. */
   generateKeypair(seed?: Uint8Array): LocalKeypair {
     try {
-      return makeKeypair(seed, this.random)
+      return makeKeypair(seed, this.d.random)
     } catch (err) {
       throw new DHTError('BAD_ARGUMENT', (err as Error).message)
     }
@@ -123,7 +108,7 @@ export class StorageApi extends DHTLookups {
   /** BEP 51: a sample of the info hashes `node` stores, and when to ask it again. */
   sampleInfohashes(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<SampleResult> {
     this.checkAlive()
-    return sampleInfohashes(this.storagePart.transport, node, this.random.bytes(20), opts)
+    return sampleInfohashes(this.storage.transport, node, this.d.random.bytes(20), opts)
   }
 
   /** BEP 51: info hashes across the DHT as they are found, each once; never asks a node before its interval. */
@@ -131,10 +116,10 @@ export class StorageApi extends DHTLookups {
     this.checkAlive()
     return crawl(
       {
-        transport: this.storagePart.transport,
-        clock: this.clock,
-        random: this.random,
-        seeds: () => this.families.flatMap((f) => this.tables[f].nodes()),
+        transport: this.storage.transport,
+        clock: this.d.clock,
+        random: this.d.random,
+        seeds: () => this.d.tableNodes(),
       },
       opts,
     )
@@ -145,7 +130,7 @@ export class StorageApi extends DHTLookups {
     infoHash: Uint8Array,
     opts: { signal?: AbortSignal } = {},
   ): Promise<{ seeds: number; peers: number; nodes: number }> {
-    this.checkHash(infoHash, 'info hash')
-    return scrape(this.storagePart.transport, infoHash, opts)
+    this.d.checkHash(infoHash, 'info hash')
+    return scrape(this.storage.transport, infoHash, opts)
   }
 }

@@ -50,6 +50,9 @@ export interface StorageHost {
   drop(reason: string): void
 }
 
+/** The query methods this part answers (registered with the query server). */
+export const STORAGE_QUERY_METHODS = ['get', 'put', 'sample_infohashes'] as const
+
 export interface StorageServiceOptions {
   /** Item store limits (`maxItems`, `maxBytes`, `maxPerIp`, `maxPerPrefix`, `ttlMs`). */
   items?: Omit<ItemStoreOptions, 'clock'>

@@ -134,7 +134,13 @@ describe('query handlers (scripted packets)', () => {
   it('a get_peers reply stays under 1,024 bytes however many peers are stored', async () => {
     const { socket, dht } = await setup()
     const ih = idOf(0x43)
-    for (let i = 0; i < 200; i++) dht.store.add(ih, { host: `198.51.100.${i}`, port: 1000 + i })
+    // 200 peers announce it (each with the token its own get_peers got).
+    for (let i = 0; i < 200; i++) {
+      const from = { host: `198.51.100.${i}`, port: 1000 + i }
+      const token = reply(socket.ask(buildGetPeersQuery(T, AID, ih), from)[0]).r.token!
+      reply(socket.ask(buildAnnouncePeerQuery(T, AID, ih, token, from.port), from)[0])
+    }
+    assert.equal(dht.stats().peersStored, 200)
     const before = socket.sent.length
     const r = reply(socket.ask(buildGetPeersQuery(T, AID, ih, { want: ['n4', 'n6'] }), A)[0])
     assert.ok(socket.sent[before].data.length < 1024)
