@@ -61,7 +61,7 @@ describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
       // When b's PORT handler has run (it was attached first), a's port is a candidate: pinged, not yet tabled.
       const atPort = new Promise<{ tabled: boolean; pings: number }>((resolve) =>
         b.once('connected', (c) =>
-          c.once('port', () => resolve({ tabled: has(b, A), pings: b.dht!.counters.queriesOut.ping })),
+          c.once('port', () => resolve({ tabled: has(b, A), pings: b.dht!.stats().queriesOut.ping })),
         ),
       )
       const { ab, ba } = await pair(a, b)
@@ -123,17 +123,17 @@ describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
       b.add(IH)
       const { ab } = await pair(a, b)
       await until(() => has(b, A), { within: 5000, clock: w.clock, what: 'the real port tabled' })
-      const pings = b.dht!.counters.queriesOut.ping
+      const pings = b.dht!.stats().queriesOut.ping
       ab.send({ type: 'port', port: 0 })
       ab.send({ type: 'port', port: 7777 }) // nothing listens there
       ab.send({ type: 'port', port: 7778 }) // over the per-connection budget (2)
       await until(() => b.dhtPort!.stats.received === 4, { within: 5000, clock: w.clock, what: 'the PORTs arrive' })
       assert.equal(b.dhtPort!.stats.candidates, 2)
       assert.equal(b.dhtPort!.stats.ignored, 2)
-      assert.equal(b.dht!.counters.queriesOut.ping, pings + 1, 'only 7777 pinged')
+      assert.equal(b.dht!.stats().queriesOut.ping, pings + 1, 'only 7777 pinged')
       await new Promise<void>((r) => w.clock.setTimeout(r, 30_000))
       assert.equal(has(b, { host: A.host, port: 7777 }), false, 'an unanswered candidate is never tabled')
-      assert.ok(b.dht!.counters.timeouts >= 1)
+      assert.ok(b.dht!.stats().timeouts >= 1)
     } finally {
       stop()
       await a.close()
