@@ -125,6 +125,7 @@ export async function* crawl(deps: CrawlDeps, opts: CrawlOptions = {}): AsyncGen
       })
   }
   for (const s of deps.seeds()) meet(s)
+  signal?.addEventListener('abort', notify, { once: true })
   try {
     for (;;) {
       if (signal?.aborted) throw abortError()
@@ -136,11 +137,11 @@ export async function* crawl(deps: CrawlDeps, opts: CrawlOptions = {}): AsyncGen
       if (inFlight === 0 && queue.length === 0 && timers.size === 0 && found.length === 0) return
       await new Promise<void>((resolve) => {
         wake = resolve
-        signal?.addEventListener('abort', () => resolve(), { once: true })
       })
       wake = undefined
     }
   } finally {
+    signal?.removeEventListener('abort', notify)
     for (const tm of timers) tm.cancel()
     timers.clear()
   }

@@ -526,6 +526,8 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       drops: nonZero(c.drops),
       peersStored: this.store.peers,
       infoHashesStored: this.store.infoHashes,
+      itemsStored: this.storagePart.items.size,
+      itemBytes: this.storagePart.items.bytes,
       pendingQueries: this.rpc.inFlight,
       rateLimiterEntries: this.limiter.size,
       bans: this.limiter.bans,

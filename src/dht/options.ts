@@ -125,6 +125,9 @@ export interface DHTStats {
   drops: Record<string, number>
   peersStored: number
   infoHashesStored: number
+  /** BEP 44 items stored for others, and the bytes they are charged. */
+  itemsStored: number
+  itemBytes: number
   pendingQueries: number
   rateLimiterEntries: number
   bans: number
