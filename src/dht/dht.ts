@@ -14,18 +14,19 @@ import { cryptoRandom, realClock } from '../net/clock.js'
 import { dnsResolver } from '../net/resolve.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import type { LocalKeypair } from './bep44-crypto.js'
+import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
-import { countDrop, type DHTCounters, newCounters, nonZero } from './counters.js'
+import { type DHTCounters, newCounters, nonZero } from './counters.js'
 import type { CrawlOptions, SampleResult } from './crawl.js'
 import { DHTError } from './errors.js'
 import { TypedEventEmitter } from './events.js'
-import { BUILTIN_METHODS, builtinHandlers, nodesFor } from './handlers.js'
+import { BUILTIN_METHODS, BuiltinMethods, ServeTools } from './handlers.js'
 import { LookupService, type SeedList } from './lookup-service.js'
 import { type AnnounceResult, type LookupResult, PeerLookups } from './lookups.js'
 import { Maintenance } from './maintenance.js'
 import type { DHTEvents, DHTNode, DHTOptions, DHTStats } from './options.js'
 import { PeerStore } from './peer-store.js'
-import { type QueryHandler, QueryServer, type ServerContext } from './query-server.js'
+import { type QueryHandler, QueryServer } from './query-server.js'
 import { RateLimiter } from './rate-limit.js'
 import { Routing } from './routing.js'
 import { type QueryResponse, RpcLayer } from './rpc-layer.js'
@@ -43,44 +44,46 @@ import type {
 import { STORAGE_QUERY_METHODS, StorageService } from './storage-service.js'
 import { copyBytes } from './table-node.js'
 import { TokenManager } from './tokens.js'
+import { NodeWiring } from './wiring.js'
 
 export type { AnnounceResult, LookupResult }
 
 const TICK_MS = 5_000
 const SAVE_MS = 10 * 60_000
 const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
-/** Default SO_RCVBUF / SO_SNDBUF of the sockets listen() binds. */
-const SOCKET_BUFFER = 256 * 1024
 
 export class DHT extends TypedEventEmitter<DHTEvents> {
   private readonly opts: DHTOptions
   private readonly clock: Clock
-  private readonly k: number
   private readonly counters: DHTCounters = newCounters()
-  private readonly routing: Routing
-  private readonly tokens: TokenManager
-  private readonly store: PeerStore
-  private readonly limiter: RateLimiter
-  private readonly server: QueryServer
-  private readonly rpc: RpcLayer
-  private readonly service: LookupService
-  private readonly lookups: PeerLookups
-  private readonly maintenance: Maintenance
-  /** BEP 44 / 51 / 33: item store, sampler, republisher (storage-service.ts) and the client API (storage-api.ts). */
-  private readonly storagePart: StorageService
-  private readonly storageApi: StorageApi
-  private readonly seeds: SeedList = { saved: [], bootstrap: [], ready: Promise.resolve() }
+  /** The parts and how they reach each other (wiring.ts). */
+  private readonly w: NodeWiring
   /** Where the state is kept between runs (the `state` option), if anywhere. */
   private readonly storage: StateStorage | undefined
   private readonly bind: DatagramBinder
   /** Envelope options of our queries (`v`, BEP 43 `ro`). */
   private readonly queryOpts: KrpcOptions
-  private destroyed = false
   private timers: Timer[] = []
   /** Sockets listen() opened (closed by destroy()). */
   private owned: DatagramSocket[] = []
   private listening: Promise<Endpoint> | undefined
   private bootstrapPromise: Promise<void> | undefined
+  /** BEP 44 / 51 / 33: item store, sampler, republisher (storage-service.ts) and the client API (storage-api.ts). */
+  private readonly storagePart: StorageService
+  private readonly storageApi: StorageApi
+
+  private get rpc(): RpcLayer {
+    return this.w.rpc
+  }
+  private get routing(): Routing {
+    return this.w.routing
+  }
+  private get lookups(): PeerLookups {
+    return this.w.lookups
+  }
+  private get seeds(): SeedList {
+    return this.w.seeds
+  }
 
   constructor(opts: DHTOptions = {}) {
     super()
@@ -88,169 +91,101 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
     const clock = opts.clock ?? realClock
     const random: Random = opts.random ?? cryptoRandom
     this.clock = clock
-    this.k = opts.k ?? 8
     this.bind = opts.bind ?? bindUdp
     this.storage = typeof opts.state === 'string' ? new FileStateStorage(opts.state) : opts.state
     if (opts.version !== undefined && opts.version.length !== 4)
       throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
     const version = opts.version ?? DEFAULT_VERSION
     const readOnly = opts.readOnly ?? false
-    const queryOptions: KrpcOptions = readOnly ? { ro: true, v: version } : { v: version }
-    this.queryOpts = queryOptions
-    const warn = (err: Error) => this.emit('warning', err)
-    const drop = (reason: string, n?: number) => countDrop(this.counters, reason, n)
+    this.queryOpts = readOnly ? { ro: true, v: version } : { v: version }
     // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
     const now = () => Math.floor(clock.now())
-
-    this.routing = new Routing({
-      id: opts.id,
-      k: this.k,
-      restrictIps: opts.restrictIps ?? true,
-      clock,
-      random,
-      families: () => this.rpc.families,
-      ping: (n) => this.rpc.pingQuietly(n),
-      onNode: (n) => this.emit('node', n),
-      onIdChanged: () => {
-        if (!this.destroyed && this.rpc.attached) this.maintenance.idChanged()
+    const w = new NodeWiring(
+      this,
+      {
+        id: opts.id,
+        version,
+        preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
+        k: opts.k ?? 8,
+        alpha: opts.alpha ?? 4,
+        restrictIps: opts.restrictIps ?? true,
+        restrictSearchIps: opts.restrictSearchIps,
+        clock,
+        random,
+        readOnly,
+        queryOptions: this.queryOpts,
+        defaultFamily: opts.family === 6 ? 6 : 4,
+        maxPending: opts.maxPending,
+        slowMs: opts.slowQueryMs,
+        timeoutMs: opts.queryTimeoutMs,
+        retries: opts.queryRetries,
       },
-      drop,
-    })
-    this.tokens = new TokenManager(random, now)
-    this.store = new PeerStore({ now, random, ...opts.peerStore })
+      this.counters,
+    )
+    this.w = w
+    w.routing = new Routing(w)
+    w.tokens = new TokenManager(random, now)
+    w.store = new PeerStore({ now, random, ...opts.peerStore })
     const rl = opts.rateLimit
-    this.limiter = new RateLimiter({
+    w.limiter = new RateLimiter({
       now,
       perSecond: rl?.perIpPerSecond,
       burst: rl?.burst,
       banMs: rl ? rl.banSeconds * 1000 : undefined,
     })
-
-    const routing = this.routing
-    const tables = routing.tables
-    const k = this.k
-    const context: ServerContext = {
-      get id() {
-        return routing.id
-      },
-      issueToken: (from, target) => this.tokens.issue(from.host, target),
-      checkToken: (token, from, target) => this.tokens.check(token, from.host, target),
-      closestCompact: (target, want, from) => nodesFor({ k, tables }, target, want, from),
-    }
-    this.server = new QueryServer({ context, version, counters: this.counters, warn })
-    const builtins = builtinHandlers({
-      get id() {
-        return routing.id
-      },
-      k,
-      tables,
-      tokens: this.tokens,
-      store: this.store,
-      preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
-      version,
-      onAnnounce: (peer, infoHash) => this.emit('announce', peer, infoHash),
-      drop,
-    })
-    for (const m of BUILTIN_METHODS) this.server.registerPacket(m, builtins[m])
-
-    this.rpc = new RpcLayer({
-      clock,
-      random,
-      counters: this.counters,
-      limiter: this.limiter,
-      server: this.server,
-      readOnly,
-      queryOptions,
-      ownId: () => routing.id,
-      defaultFamily: opts.family === 6 ? 6 : 4,
-      onQueried: (from, id) => routing.onQueried(from, id),
-      onOutcome: (to, outcome, nodeId, msg) => routing.onOutcome(to, outcome, nodeId, msg),
-      warn,
-      maxPending: opts.maxPending,
-      slowMs: opts.slowQueryMs,
-      timeoutMs: opts.queryTimeoutMs,
-      retries: opts.queryRetries,
-    })
+    w.context = new ServeTools(w)
+    w.server = new QueryServer(w)
+    const builtins = new BuiltinMethods(w)
+    for (const m of BUILTIN_METHODS) w.server.registerPacket(m, builtins)
+    w.rpc = new RpcLayer(w)
     if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
     if (opts.socket6 && opts.socket && opts.socket.family !== 4)
       throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
-    if (opts.socket) this.rpc.attach(opts.socket, opts.socket6)
-    else if (opts.socket6) this.rpc.attach(opts.socket6)
-
-    this.service = new LookupService({
-      k,
-      alpha: opts.alpha ?? 4,
-      table: (f) => tables[f],
-      seeds: this.seeds,
-      family: () => this.rpc.family,
-      restrictSearchIps: opts.restrictSearchIps,
-      external: () => routing.voter.external,
-    })
-    this.lookups = new PeerLookups({
-      service: this.service,
-      rpc: this.rpc,
-      routing,
-      clock,
-      queryOptions,
-      onPeer: (peer, infoHash, from) => this.emit('peer', peer, infoHash, from),
-      checkAlive: () => this.checkAlive(),
-      checkHash: (h, what) => this.checkHash(h, what),
-    })
+    if (opts.socket) w.rpc.attach(opts.socket, opts.socket6)
+    else if (opts.socket6) w.rpc.attach(opts.socket6)
+    w.service = new LookupService(w)
+    w.lookups = new PeerLookups(w)
+    w.maintenance = new Maintenance(w)
     this.storagePart = new StorageService(
       {
         get id() {
-          return routing.id
+          return w.id
         },
         clock,
         random,
-        peers: this.store,
-        tokens: this.tokens,
-        closestCompact: context.closestCompact,
-        queryOptions,
+        peers: w.store,
+        tokens: w.tokens,
+        closestCompact: (target, want, from) => w.context.closestCompact(target, want, from),
+        queryOptions: this.queryOpts,
         version,
-        sendQuery: (to, method, build, o) => this.rpc.query(to, method, build, o),
+        sendQuery: (to, method, build, o) => w.rpc.query(to, method, build, o),
         toQueryReply: (msg, family, from) => {
-          const reply = routing.toQueryReply(msg, family, from)
-          for (const n of reply.nodes) tables[family].heardAbout(n)
+          const reply = w.routing.toQueryReply(msg, family, from)
+          for (const n of reply.nodes) w.tables[family].heardAbout(n)
           return reply
         },
         runLookup: async (target, query, signal) => {
-          this.checkHash(target, 'target')
+          w.checkHash(target, 'target')
           const res = await Promise.all(
-            this.rpc.families.map((family) => this.service.run({ target, family, query: query(family), signal })),
+            w.families().map((family) => w.service.run({ target, family, query: query(family), signal })),
           )
-          this.checkAlive()
+          w.checkAlive()
           return res
         },
-        drop,
+        drop: (r) => w.drop(r),
       },
       opts.storage,
-      (err) => warn(err instanceof Error ? err : new Error(String(err))),
+      (err) => w.warn(err instanceof Error ? err : new Error(String(err))),
     )
-    for (const m of STORAGE_QUERY_METHODS)
-      this.server.registerPacket(m, (msg, from) => this.storagePart.serve(msg, from))
+    const storagePackets = { answer: this.storagePart.serve.bind(this.storagePart) }
+    for (const m of STORAGE_QUERY_METHODS) w.server.registerPacket(m, storagePackets)
     this.storageApi = new StorageApi({
       storage: this.storagePart,
       clock,
       random,
-      checkAlive: () => this.checkAlive(),
-      checkHash: (h, what) => this.checkHash(h, what),
+      checkAlive: () => w.checkAlive(),
+      checkHash: (h, what) => w.checkHash(h, what),
       tableNodes: () => this.nodes(),
-    })
-    this.maintenance = new Maintenance({
-      k,
-      routing,
-      lookups: this.lookups,
-      seeds: this.seeds,
-      families: () => this.rpc.families,
-      ping: (n) => this.rpc.pingQuietly(n),
-      sweep: () => {
-        this.store.sweep()
-        this.limiter.sweep()
-      },
-      destroyed: () => this.destroyed,
-      onReady: () => this.emit('ready'),
-      warn,
     })
   }
 
@@ -266,7 +201,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   }
 
   private async doListen(): Promise<Endpoint> {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
+    if (this.w.dead) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     if (this.storage) {
       // A storage that can never work (a device, a FIFO, an unwritable directory) fails listen(); a bad saved
       // state is reported and ignored.
@@ -282,12 +217,12 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       }
     }
     if (!this.rpc.attached) await this.bindSockets()
-    if (this.destroyed) {
+    if (this.w.dead) {
       await this.closeOwned()
       throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     }
     this.rpc.start()
-    this.timers.push(this.clock.setInterval(() => this.maintenance.tick(), TICK_MS))
+    this.timers.push(this.clock.setInterval(() => this.w.maintenance.tick(), TICK_MS))
     if (this.storage) {
       const save = () => void this.save().catch((e) => this.emit('warning', e))
       this.timers.push(this.clock.setInterval(save, SAVE_MS))
@@ -300,37 +235,19 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
         this.emit('warning', err)
       },
     )
-    this.bootstrapPromise = this.maintenance.bootstrap()
+    this.bootstrapPromise = this.w.maintenance.bootstrap()
     return this.address()
   }
 
-  /** Binds the socket(s) the options ask for: one, or IPv4 + IPv6 on one port when it is free on both. */
   private async bindSockets(): Promise<void> {
-    const o = this.opts
-    const size = o.socketBufferSize ?? SOCKET_BUFFER
-    const buffers = { recvBufferSize: size, sendBufferSize: size }
-    const family = o.family === 'dual' ? 4 : (o.family ?? 4)
-    const socket = await this.bind({ host: o.host, port: o.port ?? 0, family, ...buffers })
-    this.owned.push(socket)
-    if (o.family !== 'dual') {
-      this.rpc.attach(socket)
-      return
-    }
-    const port = socket.address().port
-    const host = o.host6 ?? '::'
-    let socket6: DatagramSocket
     try {
-      socket6 = await this.bind({ host, port, family: 6, ...buffers })
+      const { socket, socket6 } = await bindSockets(this.bind, this.opts, (s) => this.owned.push(s))
+      this.rpc.attach(socket, socket6)
     } catch (err) {
-      // Taken on IPv6 (or an explicit port we must honour): an ephemeral one if we may, else give up.
-      if (o.port) {
-        await this.closeOwned()
-        throw err
-      }
-      socket6 = await this.bind({ host, port: 0, family: 6, ...buffers })
+      // An explicit port we could not take on both families: nothing stays bound.
+      if (this.opts.port) await this.closeOwned()
+      throw err
     }
-    this.owned.push(socket6)
-    this.rpc.attach(socket, socket6)
   }
 
   private async closeOwned(): Promise<void> {
@@ -365,17 +282,6 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   async bootstrapped(): Promise<void> {
     await this.listen()
     await this.bootstrapPromise
-  }
-
-  private checkHash(h: Uint8Array, what: string): void {
-    if (!(h instanceof Uint8Array) || h.length !== 20) throw new DHTError('BAD_ARGUMENT', `${what} must be 20 bytes`)
-    if (!this.rpc.attached) throw new DHTError('NOT_LISTENING', 'call listen() first')
-    this.checkAlive()
-  }
-
-  /** A lookup that ran into destroy() ends with DESTROYED, not with the partial result of failed queries. */
-  private checkAlive(): void {
-    if (this.destroyed) throw new DHTError('DESTROYED', 'the DHT node was destroyed')
   }
 
   /** The K nodes closest to `target` that answered, closest first. */
@@ -489,10 +395,10 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   handle(method: string, fn: QueryHandler): () => void {
     if ((BUILTIN_METHODS as readonly string[]).includes(method))
       throw new DHTError('BAD_ARGUMENT', `${method} is a built-in method`)
-    this.server.register(method, fn)
+    this.w.server.register(method, fn)
     let on = true
     return () => {
-      if (on) this.server.unregister(method)
+      if (on) this.w.server.unregister(method)
       on = false
     }
   }
@@ -524,13 +430,13 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       bytesIn: c.bytesIn,
       bytesOut: c.bytesOut,
       drops: nonZero(c.drops),
-      peersStored: this.store.peers,
-      infoHashesStored: this.store.infoHashes,
+      peersStored: this.w.store.peers,
+      infoHashesStored: this.w.store.infoHashes,
       itemsStored: this.storagePart.items.size,
       itemBytes: this.storagePart.items.bytes,
       pendingQueries: this.rpc.inFlight,
-      rateLimiterEntries: this.limiter.size,
-      bans: this.limiter.bans,
+      rateLimiterEntries: this.w.limiter.size,
+      bans: this.w.limiter.bans,
       externalIp: this.routing.voter.external,
     }
   }
@@ -546,7 +452,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
 
   /** Stops timers and queries, saves state (if the `state` option is set), closes the socket it opened. */
   async destroy(): Promise<void> {
-    if (this.destroyed) return
+    if (this.w.dead) return
     if (this.storage && this.rpc.attached) {
       try {
         await this.save()
@@ -554,7 +460,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
         this.emit('warning', err as Error)
       }
     }
-    this.destroyed = true
+    this.w.dead = true
     this.storagePart.close()
     for (const t of this.timers) t.cancel()
     this.timers = []

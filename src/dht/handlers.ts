@@ -11,10 +11,10 @@ import {
   buildPingReply,
   type KrpcOptions,
 } from '../codec/krpc-build.js'
-import type { GetPeersArgs } from '../codec/krpc-types.js'
+import type { GetPeersArgs, KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
-import type { PacketHandler } from './query-server.js'
+import type { PacketHandler, ServerContext } from './query-server.js'
 import type { RoutingTable } from './routing-table.js'
 import { scrapeFields } from './storage-handlers.js'
 import { copyBytes } from './table-node.js'
@@ -59,41 +59,46 @@ export function errorPacket(
 }
 
 /**
- * The BEP 5 methods as the query server's packet handlers: each answers a well-formed query with a whole packet
- * from the codec's specialised builders (or undefined to stay silent).
+ * The BEP 5 methods as one packet handler of the query server (registered under each name): each answers a
+ * well-formed query with a whole packet from the codec's specialised builders, or undefined to stay silent.
  */
-export function builtinHandlers(ctx: ServeContext): Record<BuiltinMethod, PacketHandler> {
-  return {
-    ping: (msg, from) => buildPingReply(msg.t, ctx.id, opts(ctx, from)),
-    find_node: (msg, from) => {
-      if (!msg.known || msg.q !== 'find_node') return undefined
-      const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
-      return buildFindNodeReply(msg.t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
-    },
-    get_peers: (msg, from) => {
-      if (!msg.known || msg.q !== 'get_peers') return undefined
-      return getPeers(ctx, msg.t, from, msg.a)
-    },
-    announce_peer: (msg, from) => {
-      if (!msg.known || msg.q !== 'announce_peer') return undefined
-      const t = msg.t
-      const a = msg.a
-      if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
-        ctx.drop('bad_token')
-        return errorPacket(ctx, t, from, 203, 'invalid token')
+export class BuiltinMethods implements PacketHandler {
+  constructor(private readonly ctx: ServeContext) {}
+
+  answer(msg: KrpcQuery, from: Endpoint): Uint8Array | undefined {
+    const ctx = this.ctx
+    const t = msg.t
+    if (!msg.known) return undefined
+    switch (msg.q) {
+      case 'ping':
+        return buildPingReply(t, ctx.id, opts(ctx, from))
+      case 'find_node': {
+        const n = nodesFor(ctx, msg.a.target, msg.a.want, from)
+        return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
       }
-      const port = a.implied_port ? from.port : a.port
-      if (!Number.isInteger(port) || port < 1 || port > 65535) return errorPacket(ctx, t, from, 203, 'invalid port')
-      const peer = { host: from.host, port }
-      if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
-        ctx.drop('bep42_storage')
-      } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
-        ctx.onAnnounce(peer, copyBytes(a.info_hash))
-      } else {
-        ctx.drop('store_full')
+      case 'get_peers':
+        return getPeers(ctx, t, from, msg.a)
+      case 'announce_peer': {
+        const a = msg.a
+        if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
+          ctx.drop('bad_token')
+          return errorPacket(ctx, t, from, 203, 'invalid token')
+        }
+        const port = a.implied_port ? from.port : a.port
+        if (!Number.isInteger(port) || port < 1 || port > 65535) return errorPacket(ctx, t, from, 203, 'invalid port')
+        const peer = { host: from.host, port }
+        if (ctx.preferBep42ForStorage && !isValidNodeIdForIp(a.id, from.host)) {
+          ctx.drop('bep42_storage')
+        } else if (ctx.store.add(a.info_hash, peer, a.seed === 1)) {
+          ctx.onAnnounce(peer, copyBytes(a.info_hash))
+        } else {
+          ctx.drop('store_full')
+        }
+        return buildPingReply(t, ctx.id, opts(ctx, from))
       }
-      return buildPingReply(t, ctx.id, opts(ctx, from))
-    },
+      default:
+        return undefined
+    }
   }
 }
 
@@ -146,4 +151,29 @@ function getPeers(ctx: ServeContext, t: Uint8Array, from: Endpoint, a: GetPeersA
   const peers = ctx.store.get(infoHash, family, max, { noseed: a.noseed === 1 })
   if (peers.length === 0) return base
   return buildGetPeersReply(t, ctx.id, peers, n.nodes, token, o)
+}
+
+/** What user and storage handlers get to fill their replies (the query server's `ServerContext`). */
+export class ServeTools implements ServerContext {
+  constructor(private readonly ctx: Pick<ServeContext, 'id' | 'k' | 'tables' | 'tokens'>) {}
+
+  get id(): Uint8Array {
+    return this.ctx.id
+  }
+
+  issueToken(from: Endpoint, target: Uint8Array): Uint8Array {
+    return this.ctx.tokens.issue(from.host, target)
+  }
+
+  checkToken(token: Uint8Array, from: Endpoint, target: Uint8Array): boolean {
+    return this.ctx.tokens.check(token, from.host, target)
+  }
+
+  closestCompact(
+    target: Uint8Array,
+    want: readonly string[] | undefined,
+    from: Endpoint,
+  ): { nodes?: Uint8Array; nodes6?: Uint8Array } {
+    return nodesFor(this.ctx, target, want, from)
+  }
 }

@@ -7,6 +7,7 @@ import {
   buildGetPeersQuery,
   type KrpcOptions,
 } from '../codec/krpc-build.js'
+import type { ReplyValues } from '../codec/krpc-types.js'
 import { compareDistance } from '../codec/node-id.js'
 import type { Clock, Endpoint } from '../net/types.js'
 import { abortError, DHTError } from './errors.js'
@@ -14,7 +15,15 @@ import type { LookupService } from './lookup-service.js'
 import type { DHTNode } from './options.js'
 import { familyOf, type Routing } from './routing.js'
 import type { RpcLayer } from './rpc-layer.js'
-import type { ClosestNode, QueryFn, TraversalEvent, TraversalResult } from './traversal.js'
+import type {
+  ClosestNode,
+  QueryContext,
+  QueryFn,
+  QueryReply,
+  TraversalContact,
+  TraversalEvent,
+  TraversalResult,
+} from './traversal.js'
 
 export interface LookupResult {
   peers: Endpoint[]
@@ -80,6 +89,31 @@ export class PeerLookups {
       // Nodes we hear about may take free slots of our table, unconfirmed until a query of ours reaches them.
       for (const n of reply.nodes) table.heardAbout(n)
       return reply
+    }
+  }
+
+  /**
+   * A query function for any method (BEP 44 `get`, …) in `family`: `args` is the `a` dict without `id` (dual stack
+   * adds `want: n4 n6`). The reply's nodes are parsed and offered to the table as find_node's are; the whole `r`
+   * comes with it for the caller's own fields (`v`, `seq`, `sig`, …), in the reply and in the lookup's events.
+   */
+  queryFnFor(
+    method: string,
+    args: Readonly<Record<string, unknown>>,
+    family: 4 | 6,
+  ): (node: TraversalContact, ctx: QueryContext) => Promise<QueryReply & { r: ReplyValues }> {
+    const routing = this.o.routing
+    const table = routing.tables[family]
+    const a = this.o.rpc.dualStack ? { want: ['n4', 'n6'], ...args } : args
+    return async (node, ctx) => {
+      const msg = await this.o.rpc.requestReply(node, method, a, {
+        signal: ctx.signal,
+        onSlow: ctx.onSlow,
+        nodeId: node.id,
+      })
+      const reply = routing.toQueryReply(msg, family, node)
+      for (const n of reply.nodes) table.heardAbout(n)
+      return { ...reply, r: msg.r }
     }
   }
 

@@ -62,7 +62,9 @@ export type QueryHandler = (query: IncomingQuery, ctx: ServerContext) => QueryHa
  * A handler that answers with a whole packet (the built-ins: their codec builders write the reply directly and fit
  * `values` into 1,024 bytes), or undefined to stay silent.
  */
-export type PacketHandler = (msg: KrpcQuery, from: Endpoint) => Uint8Array | undefined
+export interface PacketHandler {
+  answer(msg: KrpcQuery, from: Endpoint): Uint8Array | undefined
+}
 
 type Entry = { packet: PacketHandler; reply?: undefined } | { packet?: undefined; reply: QueryHandler }
 
@@ -125,7 +127,7 @@ export class QueryServer {
     const c = this.opts.counters.queriesIn
     c[name] = (c[name] ?? 0) + 1
     if (!entry) return this.errorPacket(msg.t, from, 204, 'Method Unknown')
-    if (entry.packet) return entry.packet(msg, from)
+    if (entry.packet) return entry.packet.answer(msg, from)
     return this.reply(entry.reply, msg, from)
   }
 

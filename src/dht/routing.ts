@@ -19,13 +19,15 @@ import type { QueryReply } from './traversal.js'
 
 export interface RoutingOptions {
   /** A fixed id (kept even if BEP 42 disagrees); default random, replaced once our external IP is known. */
-  id?: Uint8Array
+  fixedId?: Uint8Array
   k: number
   restrictIps: boolean
   clock: Clock
   random: Random
-  /** The families we run (one, or both when dual stack); the first is the main socket's. */
-  families: () => ReadonlyArray<4 | 6>
+  /** The main socket's family (our id follows its address). */
+  family: () => 4 | 6
+  /** Whether we run `family` (dual stack: both). */
+  runs: (family: 4 | 6) => boolean
   /** Pings a node (table maintenance); the outcome comes back through `onOutcome`. */
   ping: (node: Endpoint & { id?: Uint8Array }) => void
   /** A node entered a table. */
@@ -43,9 +45,10 @@ export class Routing {
   readonly voter: IpVoter
 
   constructor(private readonly opts: RoutingOptions) {
-    if (opts.id !== undefined && !isNodeId(opts.id)) throw new DHTError('BAD_ARGUMENT', 'id must be 20 bytes')
-    this._id = opts.id ? opts.id.slice() : randomNodeId(opts.random)
-    this.fixedId = opts.id !== undefined
+    const id = opts.fixedId
+    if (id !== undefined && !isNodeId(id)) throw new DHTError('BAD_ARGUMENT', 'id must be 20 bytes')
+    this._id = id ? id.slice() : randomNodeId(opts.random)
+    this.fixedId = id !== undefined
     // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
     const now = () => Math.floor(opts.clock.now())
     this.voter = new IpVoter({ now: () => opts.clock.now() })
@@ -105,7 +108,7 @@ export class Routing {
       return
     }
     // Our id follows the main socket's address: votes about the other family's address would flip it back and forth.
-    if (familyOf(seen) !== this.opts.families()[0]) return
+    if (familyOf(seen) !== this.opts.family()) return
     const external = this.voter.vote(voter, seen)
     if (!external || this.fixedId || isBep42Exempt(external) || isValidNodeIdForIp(this._id, external)) return
     this.setId(nodeIdForIp(external, this.opts.random))
@@ -127,7 +130,7 @@ export class Routing {
     const nodes = this.parseNodes(family === 4 ? r.nodes : r.nodes6, family, usable)
     const other = family === 4 ? 6 : 4
     const otherRaw = family === 4 ? r.nodes6 : r.nodes
-    if (otherRaw && this.opts.families().includes(other)) {
+    if (otherRaw && this.opts.runs(other)) {
       for (const n of this.parseNodes(otherRaw, other, usable)) this.tables[other].heardAbout(n)
     }
     const reply: QueryReply = { id: copyBytes(r.id), nodes }

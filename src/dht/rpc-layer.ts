@@ -159,6 +159,17 @@ export class RpcLayer {
     args: Readonly<Record<string, unknown>>,
     opts: { signal?: AbortSignal; nodeId?: Uint8Array } = {},
   ): Promise<QueryResponse> {
+    const msg = await this.requestReply(to, method, args, opts)
+    return { id: copyBytes(msg.r.id), r: msg.r, from: { host: to.host, port: to.port } }
+  }
+
+  /** `request` with the parsed reply as it came (for query functions of lookups: `onSlow` passes through). */
+  async requestReply(
+    to: Endpoint,
+    method: string,
+    args: Readonly<Record<string, unknown>>,
+    opts: QueryOptions = {},
+  ): Promise<KrpcReply> {
     if (typeof method !== 'string' || method.length === 0) throw new DHTError('BAD_ARGUMENT', 'empty method name')
     const qo = this.opts.queryOptions
     // biome-ignore lint/suspicious/noExplicitAny: the encoder checks every value (a bad one throws, caught below)
@@ -171,7 +182,7 @@ export class RpcLayer {
       throw new DHTError('BAD_ARGUMENT', `cannot encode ${method} arguments: ${(err as Error).message}`)
     }
     const { msg } = await this.query(to, method, packet, opts)
-    return { id: copyBytes(msg.r.id), r: msg.r, from: { host: to.host, port: to.port } }
+    return msg
   }
 
   /** Pings a node for table maintenance; the reply tables it, a timeout counts against it. */

@@ -120,7 +120,7 @@ describe('query server', () => {
   it('packet handlers (the built-ins) answer with their own packet', () => {
     const { server, ask, counters } = setup()
     const packet = encode({ t: T, y: 'r', r: { id: ME } })
-    server.registerPacket('ping', () => packet)
+    server.registerPacket('ping', { answer: () => packet })
     assert.deepEqual((ask(buildPingQuery(T, idOf(1))) as KrpcReply).r.id, ME)
     assert.equal(counters.queriesIn.ping, 1)
   })

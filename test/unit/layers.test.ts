@@ -2,8 +2,10 @@
 // layer and the layers its row allows. A new dependency between layers is a deliberate edit of this table and of
 // the document, never an accident.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 import { it } from 'node:test'
+import ts from 'typescript'
 import { importGraph, SRC, sources } from '../helpers/import-graph.js'
 
 /** Layer → the layers it may import (besides itself). Keep in step with docs/architecture.md. */
@@ -21,6 +23,13 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   // The package entries re-export; they are imported by nothing inside src/.
   entry: ['swarm', 'dht', 'utp', 'wire', 'torrent', 'net/sim', 'net', 'codec'],
 }
+
+/**
+ * The edges of the world — UDP sockets, TCP, name resolution — are `net/`'s (the real adapters: `UdpSocket`,
+ * `bindUdp`, `dnsResolver`, `realTcp`) and injected into the layers above, which must not reach them directly.
+ */
+const EDGE_BUILTINS = ['node:dgram', 'dgram', 'node:dns', 'node:dns/promises', 'dns', 'node:net', 'net']
+const MAY_USE_EDGES = new Set(['net', 'cli', 'entry'])
 
 function layerOf(file: string): string {
   const rel = relative(SRC, file).split('\\').join('/')
@@ -48,4 +57,16 @@ it('every import in src/ goes to the same layer or one its row in MAY_IMPORT all
   }
   assert.deepEqual(wrong, [])
   assert.ok(graph.size > 50, `only ${graph.size} modules found`)
+})
+
+it('no protocol layer opens a socket or resolves a name itself: those edges are injected from net/', () => {
+  const wrong: string[] = []
+  for (const file of sources(SRC)) {
+    const layer = layerOf(file)
+    if (MAY_USE_EDGES.has(layer)) continue
+    const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true)
+    for (const f of info.importedFiles)
+      if (EDGE_BUILTINS.includes(f.fileName)) wrong.push(`${relative(SRC, file)} (${layer}) imports ${f.fileName}`)
+  }
+  assert.deepEqual(wrong, [])
 })
