@@ -11,6 +11,7 @@ export { CodecError, type CodecErrorCode } from './codec/errors.js'
 // The DHT node (BEP 5, 32, 42, 43).
 export {
   type AnnounceResult,
+  type CrawlOptions,
   DHT,
   DHTError,
   type DHTErrorCode,
@@ -19,16 +20,29 @@ export {
   type DHTOptions,
   type DHTState,
   type DHTStats,
+  type GetMutableOptions,
+  generateKeypair,
+  type ImmutableGetResult,
   type IncomingQuery,
+  type Keypair,
   KrpcHandlerError,
+  type LocalKeypair,
   type LookupResult,
+  type MutableGetResult,
+  type MutableItemResult,
   PUBLIC_BOOTSTRAP,
+  type PutMutableOptions,
+  type PutOptions,
+  type PutResult,
   type QueryHandler,
   type QueryHandlerResult,
   type QueryResponse,
+  type SampleResult,
   type SavedNode,
   type ServerContext,
+  type Signer,
   type StateStorage,
+  StorageConflictError,
 } from './dht/index.js'
 // The edges protocol code takes, with their real implementations.
 export type { DatagramBinder } from './net/bind.js'

@@ -4,6 +4,8 @@
 // with any query function, and lookups.ts builds find_node / get_peers / announce on it; maintenance.ts keeps the
 // tables fresh. The edges — binding UDP, resolving bootstrap names, the state file — are injected, the real ones
 // by default. See docs/dht.md and docs/architecture.md.
+
+import type { BEncodable } from '../codec/bencode.js'
 import { toHex } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
 import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
@@ -11,9 +13,11 @@ import { bindUdp, type DatagramBinder } from '../net/bind.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import { dnsResolver } from '../net/resolve.js'
 import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
+import type { LocalKeypair } from './bep44-crypto.js'
 import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
 import { type DHTCounters, newCounters, nonZero } from './counters.js'
+import type { CrawlOptions, SampleResult } from './crawl.js'
 import { DHTError } from './errors.js'
 import { TypedEventEmitter } from './events.js'
 import { BUILTIN_METHODS, BuiltinMethods, ServeTools } from './handlers.js'
@@ -28,6 +32,16 @@ import { Routing } from './routing.js'
 import { type QueryResponse, RpcLayer } from './rpc-layer.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
+import { type PutOptions, StorageApi } from './storage-api.js'
+import type {
+  GetMutableOptions,
+  ImmutableGetResult,
+  MutableGetResult,
+  MutableItemResult,
+  PutMutableOptions,
+  PutResult,
+} from './storage-client.js'
+import { STORAGE_QUERY_METHODS, StorageService } from './storage-service.js'
 import { copyBytes } from './table-node.js'
 import { TokenManager } from './tokens.js'
 import { NodeWiring } from './wiring.js'
@@ -54,6 +68,9 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   private owned: DatagramSocket[] = []
   private listening: Promise<Endpoint> | undefined
   private bootstrapPromise: Promise<void> | undefined
+  /** BEP 44 / 51 / 33: item store, sampler, republisher (storage-service.ts) and the client API (storage-api.ts). */
+  private readonly storagePart: StorageService
+  private readonly storageApi: StorageApi
 
   private get rpc(): RpcLayer {
     return this.w.rpc
@@ -129,6 +146,47 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
     w.service = new LookupService(w)
     w.lookups = new PeerLookups(w)
     w.maintenance = new Maintenance(w)
+    this.storagePart = new StorageService(
+      {
+        get id() {
+          return w.id
+        },
+        clock,
+        random,
+        peers: w.store,
+        tokens: w.tokens,
+        closestCompact: (target, want, from) => w.context.closestCompact(target, want, from),
+        queryOptions: this.queryOpts,
+        version,
+        sendQuery: (to, method, build, o) => w.rpc.query(to, method, build, o),
+        toQueryReply: (msg, family, from) => {
+          const reply = w.routing.toQueryReply(msg, family, from)
+          for (const n of reply.nodes) w.tables[family].heardAbout(n)
+          return reply
+        },
+        runLookup: async (target, query, signal) => {
+          w.checkHash(target, 'target')
+          const res = await Promise.all(
+            w.families().map((family) => w.service.run({ target, family, query: query(family), signal })),
+          )
+          w.checkAlive()
+          return res
+        },
+        drop: (r) => w.drop(r),
+      },
+      opts.storage,
+      (err) => w.warn(err instanceof Error ? err : new Error(String(err))),
+    )
+    const storagePackets = { answer: this.storagePart.serve.bind(this.storagePart) }
+    for (const m of STORAGE_QUERY_METHODS) w.server.registerPacket(m, storagePackets)
+    this.storageApi = new StorageApi({
+      storage: this.storagePart,
+      clock,
+      random,
+      checkAlive: () => w.checkAlive(),
+      checkHash: (h, what) => w.checkHash(h, what),
+      tableNodes: () => this.nodes(),
+    })
   }
 
   /** Our node id (from the options, the state file, or random; BEP 42 may replace a random one). */
@@ -247,9 +305,64 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
    */
   announce(
     infoHash: Uint8Array,
-    opts: { port?: number; impliedPort?: boolean; signal?: AbortSignal } = {},
+    opts: { port?: number; impliedPort?: boolean; seed?: boolean; signal?: AbortSignal } = {},
   ): Promise<AnnounceResult> {
     return this.lookups.announce(infoHash, opts)
+  }
+
+  // ---- BEP 44 storage, BEP 51 sampling, BEP 33 scrape (storage-api.ts; docs/dht-storage.md) ----------------
+
+  /** Stores an immutable item (1-1000 bytes bencoded) on the K closest to its SHA-1; republished until unpublish. */
+  putImmutable(value: BEncodable, opts?: PutOptions): Promise<PutResult> {
+    return this.storageApi.putImmutable(value, opts)
+  }
+
+  /** The immutable item under `target` (values that do not hash to it are discarded and counted). */
+  getImmutable(target: Uint8Array, opts?: { signal?: AbortSignal }): Promise<ImmutableGetResult> {
+    return this.storageApi.getImmutable(target, opts)
+  }
+
+  /** Signs and stores a mutable item; `seq` defaults to the newest found + 1 (a newer one: StorageConflictError). */
+  putMutable(opts: PutMutableOptions & { republish?: boolean }): Promise<PutResult> {
+    return this.storageApi.putMutable(opts)
+  }
+
+  /** The newest validly signed item under `publicKey` (and salt) among the K closest nodes. */
+  getMutable(publicKey: Uint8Array, opts?: GetMutableOptions): Promise<MutableGetResult> {
+    return this.storageApi.getMutable(publicKey, opts)
+  }
+
+  /** Verified mutable items as they arrive, each newer than the one before. */
+  getMutableItems(publicKey: Uint8Array, opts?: GetMutableOptions): AsyncGenerator<MutableItemResult> {
+    return this.storageApi.getMutableItems(publicKey, opts)
+  }
+
+  /** Stops republishing an item this node put; true if it was being republished. */
+  unpublish(target: Uint8Array): boolean {
+    return this.storageApi.unpublish(target)
+  }
+
+  /** An Ed25519 keypair for mutable items, from a 32-byte seed or from this node's random source. */
+  generateKeypair(seed?: Uint8Array): LocalKeypair {
+    return this.storageApi.generateKeypair(seed)
+  }
+
+  /** BEP 51: a sample of the info hashes `node` stores, and its `interval`. */
+  sampleInfohashes(node: Endpoint, opts?: { signal?: AbortSignal }): Promise<SampleResult> {
+    return this.storageApi.sampleInfohashes(canonical(node), opts)
+  }
+
+  /** BEP 51: info hashes across the DHT as they are found, each once; no node is asked before its interval. */
+  crawl(opts?: CrawlOptions): AsyncGenerator<Uint8Array> {
+    return this.storageApi.crawl(opts)
+  }
+
+  /** BEP 33: estimated seeds and downloaders of `infoHash` from the K closest nodes' bloom filters. */
+  scrape(
+    infoHash: Uint8Array,
+    opts?: { signal?: AbortSignal },
+  ): Promise<{ seeds: number; peers: number; nodes: number }> {
+    return this.storageApi.scrape(infoHash, opts)
   }
 
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
@@ -319,6 +432,8 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       drops: nonZero(c.drops),
       peersStored: this.w.store.peers,
       infoHashesStored: this.w.store.infoHashes,
+      itemsStored: this.storagePart.items.size,
+      itemBytes: this.storagePart.items.bytes,
       pendingQueries: this.rpc.inFlight,
       rateLimiterEntries: this.w.limiter.size,
       bans: this.w.limiter.bans,
@@ -346,6 +461,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       }
     }
     this.w.dead = true
+    this.storagePart.close()
     for (const t of this.timers) t.cancel()
     this.timers = []
     this.rpc.close()

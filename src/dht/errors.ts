@@ -13,6 +13,8 @@ export type DHTErrorCode =
   | 'BAD_ADDRESS' // an endpoint of the wrong family, or not an IP literal
   | 'BAD_ARGUMENT' // an argument of the wrong shape (e.g. a 19-byte info hash)
   | 'STATE_FILE' // a state file could not be read or written
+  | 'SEQ_TOO_LOW' // BEP 44: a mutable put met a newer item in the DHT (StorageConflictError carries its seq)
+  | 'CAS_MISMATCH' // BEP 44: a mutable put's `cas` is not the seq the DHT holds
 
 export class DHTError extends Error {
   override readonly name: string = 'DHTError'

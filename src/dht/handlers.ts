@@ -11,11 +11,12 @@ import {
   buildPingReply,
   type KrpcOptions,
 } from '../codec/krpc-build.js'
-import type { KrpcQuery } from '../codec/krpc-types.js'
+import type { GetPeersArgs, KrpcQuery } from '../codec/krpc-types.js'
 import type { Endpoint } from '../net/types.js'
 import type { PeerStore } from './peer-store.js'
 import type { PacketHandler, ServerContext } from './query-server.js'
 import type { RoutingTable } from './routing-table.js'
+import { scrapeFields } from './storage-handlers.js'
 import { copyBytes } from './table-node.js'
 import type { TokenManager } from './tokens.js'
 
@@ -76,7 +77,7 @@ export class BuiltinMethods implements PacketHandler {
         return buildFindNodeReply(t, ctx.id, n.nodes, opts(ctx, from, n.nodes6))
       }
       case 'get_peers':
-        return getPeers(ctx, t, from, msg.a.info_hash, msg.a.want)
+        return getPeers(ctx, t, from, msg.a)
       case 'announce_peer': {
         const a = msg.a
         if (!ctx.tokens.check(a.token, from.host, a.info_hash)) {
@@ -136,21 +137,18 @@ export function nodesFor(
   return out
 }
 
-function getPeers(
-  ctx: ServeContext,
-  t: Uint8Array,
-  from: Endpoint,
-  infoHash: Uint8Array,
-  want: string[] | undefined,
-): Uint8Array {
-  const n = nodesFor(ctx, infoHash, want, from)
+function getPeers(ctx: ServeContext, t: Uint8Array, from: Endpoint, a: GetPeersArgs): Uint8Array {
+  const infoHash = a.info_hash
+  const n = nodesFor(ctx, infoHash, a.want, from)
   const token = ctx.tokens.issue(from.host, infoHash)
-  const o = opts(ctx, from, n.nodes6)
+  // BEP 33: `scrape: 1` adds the seeds' and downloaders' bloom filters (less room for values).
+  const o: KrpcOptions = { ...opts(ctx, from, n.nodes6), ...scrapeFields(ctx.store, a) }
   const base = buildGetPeersReply(t, ctx.id, undefined, n.nodes, token, o)
   const family = from.host.includes(':') ? 6 : 4
   // Room left for `6:values` + `l…e` and entries of 8 (v4: "6:" + 6) or 21 (v6: "18:" + 18) bytes.
   const room = MAX_PACKET - 1 - base.length - 10
-  const peers = ctx.store.get(infoHash, family, Math.floor(room / (family === 4 ? 8 : 21)))
+  const max = Math.floor(room / (family === 4 ? 8 : 21))
+  const peers = ctx.store.get(infoHash, family, max, { noseed: a.noseed === 1 })
   if (peers.length === 0) return base
   return buildGetPeersReply(t, ctx.id, peers, n.nodes, token, o)
 }

@@ -1,8 +1,10 @@
 // BEP 44 storage: immutable and mutable items under their targets, checked before anything is kept (size 205,
 // salt 207, malformed 203, signature 206, compare-and-swap 301, stale sequence number 302). Memory is bounded by
-// a cap on items, on bytes and on items per source IP; an item lives `ttlMs` (default 2 h, BEP 44's minimum)
-// after its last put. A full store drops the least recently announced item; an IP at its own cap drops its own
-// least recently announced one, so a flood from one address only churns that address's items.
+// a cap on items, on bytes, on items per source IP and per network (/24, /64); an item lives `ttlMs` (default
+// 2 h, BEP 44's minimum) after its last put. An IP or network at its own cap drops its own least recently
+// announced item. A full store takes room only from the network holding the most (prefix-quota.ts: max-min
+// fairness), its least recently announced item first, and refuses (202) when no network holds more than the
+// newcomer's: an attacker with many addresses in a few networks cannot push out the items of the many others.
 import {
   type Bep44Problem,
   checkMutableItem,
@@ -14,9 +16,10 @@ import {
 } from '../codec/bep44.js'
 import { bytesEqual } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
-import { KRPC_CAS_MISMATCH, KRPC_ERROR_NAMES, KRPC_SEQUENCE_TOO_LOW } from '../codec/krpc-types.js'
+import { KRPC_CAS_MISMATCH, KRPC_ERROR_NAMES, KRPC_SEQUENCE_TOO_LOW, KRPC_SERVER_ERROR } from '../codec/krpc-types.js'
 import type { Clock } from '../net/types.js'
 import { sha1 as nodeSha1, verifySignature } from './bep44-crypto.js'
+import { type Held, PrefixQuota } from './prefix-quota.js'
 
 export interface ItemStoreOptions {
   readonly clock: Pick<Clock, 'now'>
@@ -26,6 +29,8 @@ export interface ItemStoreOptions {
   readonly maxBytes?: number
   /** Items charged to one source IP at most. Default 50. */
   readonly maxPerIp?: number
+  /** Items charged to one network (/24, /64) at most. Default maxItems / 8. */
+  readonly maxPerPrefix?: number
   /** Lifetime after the last put. Default 2 hours. */
   readonly ttlMs?: number
   /** Ed25519 verification. Default node:crypto. */
@@ -83,26 +88,33 @@ export interface GetItemFields {
 /** Bytes charged per item besides its fields: the map entries, the target, the object. */
 const ENTRY_OVERHEAD = 160
 
-interface Entry {
+interface Entry extends Held {
   readonly key: string
-  item: StoredItem
-  owner: string
-  bytes: number
+  readonly item: StoredItem
+  /** The source address (normalized) and its network: whom the item is charged to. */
+  readonly host: string
+  readonly prefix: string
+  readonly bytes: number
   expires: number
 }
+
+const STORE_FULL: Bep44Problem = { code: KRPC_SERVER_ERROR, message: 'storage full' }
 
 export class ItemStore {
   readonly maxItems: number
   readonly maxBytes: number
   readonly maxPerIp: number
+  readonly maxPerPrefix: number
   readonly ttlMs: number
   private readonly clock: Pick<Clock, 'now'>
   private readonly verify: NonNullable<ItemStoreOptions['verify']>
   private readonly sha1: HashFunction
   /** By key, least recently announced first (an announce moves its entry to the end). */
   private readonly entries = new Map<string, Entry>()
-  /** Keys charged to each IP, least recently announced first. */
-  private readonly byIp = new Map<string, Set<string>>()
+  /** Entries charged to each network and address, least recently announced first. */
+  private readonly quota: PrefixQuota<Entry>
+  /** Puts refused because the store was full and no network held more than the newcomer's (202). */
+  refused = 0
   private totalBytes = 0
 
   constructor(opts: ItemStoreOptions) {
@@ -110,6 +122,8 @@ export class ItemStore {
     this.maxItems = opts.maxItems ?? 1000
     this.maxBytes = opts.maxBytes ?? 2 * 1024 * 1024
     this.maxPerIp = opts.maxPerIp ?? 50
+    this.maxPerPrefix = opts.maxPerPrefix ?? Math.ceil(this.maxItems / 8)
+    this.quota = new PrefixQuota({ maxPerPrefix: this.maxPerPrefix, maxPerAddress: this.maxPerIp })
     this.ttlMs = opts.ttlMs ?? 2 * 3600_000
     this.verify = opts.verify ?? verifySignature
     this.sha1 = opts.sha1 ?? nodeSha1
@@ -127,12 +141,22 @@ export class ItemStore {
 
   /** Distinct source IPs with items charged to them. */
   get sources(): number {
-    return this.byIp.size
+    return this.quota.addresses
+  }
+
+  /** Distinct networks (/24, /64) with items charged to them. */
+  get networks(): number {
+    return this.quota.prefixes
   }
 
   /** Items charged to `ip`. */
   itemsFrom(ip: string): number {
-    return this.byIp.get(ipKey(ip))?.size ?? 0
+    return this.quota.addressCount(ipKey(ip))
+  }
+
+  /** Items charged to the network (/24, /64) of `ip`. */
+  itemsFromNetwork(ip: string): number {
+    return this.quota.count(PrefixQuota.prefixOf(ipKey(ip)))
   }
 
   /** Stores an immutable item (its target is the SHA-1 of `v`) put from `ip`. */
@@ -147,7 +171,7 @@ export class ItemStore {
       this.touch(old)
       return { ok: true, target, stored: 'refreshed' }
     }
-    this.insert(key, { kind: 'immutable', target, v: v.slice() }, ip)
+    if (!this.insert(key, { kind: 'immutable', target, v: v.slice() }, ip)) return this.full()
     return { ok: true, target, stored: 'new' }
   }
 
@@ -178,10 +202,10 @@ export class ItemStore {
         return { ok: true, target, stored: 'refreshed' }
       }
       this.remove(old)
-      this.insert(key, mutableItem(target, put, salt), ip)
+      if (!this.insert(key, mutableItem(target, put, salt), ip)) return this.full()
       return { ok: true, target, stored: 'updated' }
     }
-    this.insert(key, mutableItem(target, put, salt), ip)
+    if (!this.insert(key, mutableItem(target, put, salt), ip)) return this.full()
     return { ok: true, target, stored: 'new' }
   }
 
@@ -219,47 +243,52 @@ export class ItemStore {
     }
   }
 
+  /** Every stored item (expired ones dropped first), least recently announced first. */
+  *items(): IterableIterator<StoredItem> {
+    this.expire()
+    for (const e of [...this.entries.values()]) yield e.item
+  }
+
+  private full(): PutOutcome {
+    this.refused++
+    return refuse(STORE_FULL)
+  }
+
   private touch(e: Entry): void {
     e.expires = this.clock.now() + this.ttlMs
     this.entries.delete(e.key)
     this.entries.set(e.key, e)
-    const set = this.byIp.get(e.owner)
-    if (set) {
-      set.delete(e.key)
-      set.add(e.key)
-    }
+    this.quota.touch(e)
   }
 
-  private insert(key: string, item: StoredItem, ip: string): void {
-    const owner = ipKey(ip)
+  /** Stores `item`, making room as the header says; false when the store is full and nobody is over their share. */
+  private insert(key: string, item: StoredItem, ip: string): boolean {
+    const host = ipKey(ip)
+    const who: Held = { host, prefix: PrefixQuota.prefixOf(host) }
     const bytes = sizeOf(item)
-    const mine = this.byIp.get(owner)
-    if (mine && mine.size >= this.maxPerIp) {
-      const oldest = mine.values().next().value
-      if (oldest !== undefined) this.remove(this.entries.get(oldest) as Entry)
+    // Over its own caps, an address (or network) makes room from its own oldest items only.
+    if (!this.quota.fits(who)) {
+      const own = this.quota.oldestOwn(who)
+      if (own) this.remove(own)
     }
     while (this.entries.size > 0 && (this.entries.size >= this.maxItems || this.totalBytes + bytes > this.maxBytes)) {
-      this.remove(this.entries.values().next().value as Entry)
+      const victim = this.quota.victimFor(who.prefix)
+      if (victim === undefined) return false
+      const oldest = this.quota.entries(victim).next().value
+      if (oldest === undefined) return false
+      this.remove(oldest)
     }
-    const e: Entry = { key, item, owner, bytes, expires: this.clock.now() + this.ttlMs }
+    const e: Entry = { key, item, host, prefix: who.prefix, bytes, expires: this.clock.now() + this.ttlMs }
     this.entries.set(key, e)
     this.totalBytes += bytes
-    let set = this.byIp.get(owner)
-    if (!set) {
-      set = new Set()
-      this.byIp.set(owner, set)
-    }
-    set.add(key)
+    this.quota.add(e)
+    return true
   }
 
   private remove(e: Entry): void {
     if (!this.entries.delete(e.key)) return
     this.totalBytes -= e.bytes
-    const set = this.byIp.get(e.owner)
-    if (set) {
-      set.delete(e.key)
-      if (set.size === 0) this.byIp.delete(e.owner)
-    }
+    this.quota.delete(e)
   }
 }
 

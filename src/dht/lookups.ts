@@ -216,10 +216,11 @@ export class PeerLookups {
   /**
    * Announces that we have `infoHash` on `port` (or, with `impliedPort`, on the port this socket sends from): a
    * get_peers lookup, then announce_peer to the K closest nodes that gave a token (per family when dual stack).
+   * With `seed`, as a seed (BEP 33 `seed: 1`: scrapes count us among the seeds).
    */
   async announce(
     infoHash: Uint8Array,
-    opts: { port?: number; impliedPort?: boolean; signal?: AbortSignal } = {},
+    opts: { port?: number; impliedPort?: boolean; seed?: boolean; signal?: AbortSignal } = {},
   ): Promise<AnnounceResult> {
     const implied = opts.impliedPort === true || opts.port === undefined
     const port = opts.port ?? 0
@@ -229,7 +230,11 @@ export class PeerLookups {
     const look = await this.lookup(infoHash, { signal: opts.signal })
     // The K closest that gave a token, as libtorrent does: a node without one (its store is full) is skipped.
     const targets = look.withToken
-    const qo = implied ? { ...this.o.queryOptions, impliedPort: true } : this.o.queryOptions
+    const qo = {
+      ...this.o.queryOptions,
+      ...(implied ? { impliedPort: true } : {}),
+      ...(opts.seed ? { seed: true } : {}),
+    }
     const rpc = this.o.rpc
     const routing = this.o.routing
     const results = await Promise.allSettled(

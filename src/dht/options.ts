@@ -91,6 +91,16 @@ export interface DHTOptions {
     maxPerPrefix?: number
     maxPerAddress?: number
   }
+  /**
+   * BEP 44 / 51 storage: item store caps (defaults 1,000 items, 2 MiB, 50 per address, maxItems / 8 per network,
+   * 2 h lifetime), the BEP 51 `interval` we tell indexers (seconds, default 21600) and how often items we put are
+   * put again (default 1 hour, as BEP 44 asks).
+   */
+  storage?: {
+    items?: { maxItems?: number; maxBytes?: number; maxPerIp?: number; maxPerPrefix?: number; ttlMs?: number }
+    sampleIntervalSeconds?: number
+    republishMs?: number
+  }
 }
 
 export interface DHTNode {
@@ -115,6 +125,9 @@ export interface DHTStats {
   drops: Record<string, number>
   peersStored: number
   infoHashesStored: number
+  /** BEP 44 items stored for others, and the bytes they are charged. */
+  itemsStored: number
+  itemBytes: number
   pendingQueries: number
   rateLimiterEntries: number
   bans: number

@@ -210,15 +210,17 @@ export class PeerStore {
    * Up to `max` live peers of one address family for `infoHash`. When there are more, a random window of them, one
    * peer per network first: peers from a few networks (a flood) cannot crowd out the peers of many.
    */
-  get(infoHash: Uint8Array, family: 4 | 6, max: number): Endpoint[] {
+  get(infoHash: Uint8Array, family: 4 | 6, max: number, opts?: { noseed?: boolean }): Endpoint[] {
     const h = this.byHash.get(hashKey(infoHash))
     if (!h || max <= 0) return []
     const now = this.now()
     const live: Stored[] = []
     let expired: Stored[] | undefined
+    // BEP 33 `noseed`: a downloader asking for peers wants the others that download, not seeds.
+    const noseed = opts?.noseed === true
     for (const p of h.peers.values()) {
       if (p.expires <= now) (expired ??= []).push(p)
-      else if ((p.host.includes(':') ? 6 : 4) === family) live.push(p)
+      else if ((p.host.includes(':') ? 6 : 4) === family && !(noseed && p.seed)) live.push(p)
     }
     if (expired) for (const p of expired) this.remove(p)
     if (live.length <= max) return live.map(endpointOf)
@@ -238,6 +240,31 @@ export class PeerStore {
     }
     for (let i = 0; out.length < max && i < later.length; i++) out.push(endpointOf(later[i]))
     return out
+  }
+
+  /** The live peers of `infoHash` with whether each announced `seed: 1` (BEP 33 scrape filters). */
+  scrapePeers(infoHash: Uint8Array): Array<{ host: string; seed: boolean }> {
+    const h = this.byHash.get(hashKey(infoHash))
+    if (!h) return []
+    const now = this.now()
+    const out: Array<{ host: string; seed: boolean }> = []
+    for (const p of h.peers.values()) if (p.expires > now) out.push({ host: p.host, seed: p.seed })
+    return out
+  }
+
+  /** The info hashes stored (BEP 51 samples): `size`, and `keys()` as 20-byte arrays, walked only when asked. */
+  infoHashList(): { readonly size: number; keys(): Iterable<Uint8Array> } {
+    const byHash = this.byHash
+    return {
+      size: byHash.size,
+      *keys() {
+        for (const k of byHash.keys()) {
+          const b = new Uint8Array(k.length)
+          for (let i = 0; i < k.length; i++) b[i] = k.charCodeAt(i)
+          yield b
+        }
+      },
+    }
   }
 
   /** Drops expired peers (and info hashes left empty). */

@@ -43,6 +43,11 @@ export class PrefixQuota<T extends Held> {
     return this.byPrefix.size
   }
 
+  /** Addresses holding anything. */
+  get addresses(): number {
+    return this.byAddress.size
+  }
+
   /** Entries `prefix` holds. */
   count(prefix: string): number {
     return this.byPrefix.get(prefix)?.size ?? 0

@@ -3,6 +3,7 @@
 import { estimateUnion, ScrapeBloomFilter } from '../codec/bep33.js'
 import { normalizeIP } from '../codec/ip.js'
 import { sha1 } from './bep44-crypto.js'
+import type { StorageTransport } from './storage-client.js'
 
 /** A stored peer as a scrape sees it: its address and whether it announced `seed: 1`. */
 export interface ScrapePeer {
@@ -40,4 +41,27 @@ export function scrapeEstimate(replies: Iterable<{ BFsd?: Uint8Array; BFpe?: Uin
     if (r.BFpe?.length === 256) pe.push(r.BFpe)
   }
   return { seeds: Math.round(estimateUnion(sd)), peers: Math.round(estimateUnion(pe)) }
+}
+
+/** BEP 33 scrape: estimated seeds and downloaders of `infoHash` from the filters of the K closest nodes. */
+export async function scrape(
+  t: Pick<StorageTransport, 'lookup'>,
+  infoHash: Uint8Array,
+  opts: { signal?: AbortSignal } = {},
+): Promise<{ seeds: number; peers: number; nodes: number }> {
+  const filters = new Map<string, { BFsd?: Uint8Array; BFpe?: Uint8Array }>()
+  const look = await t.lookup({
+    target: infoHash,
+    method: 'get_peers',
+    args: { info_hash: infoHash, scrape: 1 },
+    signal: opts.signal,
+    onReply: (node, r) => {
+      if (r.BFsd instanceof Uint8Array || r.BFpe instanceof Uint8Array) {
+        filters.set(`${node.host}|${node.port}`, { BFsd: r.BFsd, BFpe: r.BFpe })
+      }
+    },
+  })
+  // The K closest hold the announces; farther nodes' filters are empty or stale, and would only add noise.
+  const closest = look.closest.map((n) => filters.get(`${n.host}|${n.port}`)).filter((f) => f !== undefined)
+  return { ...scrapeEstimate(closest), nodes: closest.length }
 }

@@ -30,6 +30,7 @@ import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
 import { HandshakeAdmission, type HandshakeAdmissionOptions } from './admission.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
+import { DhtPortExchange } from './dht-port.js'
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
@@ -128,6 +129,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** Incoming streams waiting for their handshake: budgets per transport, per-prefix eviction, timeouts. */
   readonly admission: HandshakeAdmission
   dht: DHT | undefined
+  /** BEP 5's PORT messages with peers (present while the node runs a DHT). */
+  dhtPort: DhtPortExchange | undefined
   utp!: UtpSocketManager
   mux!: UdpMux
   private limiter: ConnectLimiter<PeerConnection>
@@ -197,6 +200,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
         this.dht.on('warning', (e) => this.emit('warning', e))
         await this.dht.listen()
+        const dht = this.dht
+        this.dhtPort = new DhtPortExchange({ dht, port: () => this.endpoint?.port })
       }
       if (this.closed) throw closedError()
     } catch (err) {
@@ -258,6 +263,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       network: this.streams,
     })
     const base = { ...this.opts.swarm, ...options }
+    // The DHT bit says "send me your DHT port" (BEP 5): set only when we run one.
+    const reserved = base.connection?.reserved ?? { extension: true, dht: this.dht !== undefined }
     const swarm = new Swarm({
       autoDial: true,
       ...base,
@@ -266,7 +273,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       dialer,
       clock: this.clock,
       random: this.random,
-      connection: { listenPort: this.endpoint?.port, ...base.connection },
+      connection: { listenPort: this.endpoint?.port, ...base.connection, reserved },
       isSelf: (ep) => this.isSelf(ep),
     })
     const initiator = new Initiator(
@@ -287,7 +294,10 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       this.emit('dial_failed', { host: ep.host, port: ep.port }, infoHash)
       initiator.onDialFailed(ep)
     }
-    swarm.on('connected', (c) => this.emit('connected', c, infoHash))
+    swarm.on('connected', (c) => {
+      if (reserved.dht) this.dhtPort?.attach(c)
+      this.emit('connected', c, infoHash)
+    })
     swarm.on('disconnected', (c, r) => this.emit('disconnected', c, r, infoHash))
     swarm.on('peer', (p) => {
       this.emit('peer', { host: p.host, port: p.port }, infoHash, 'pex')

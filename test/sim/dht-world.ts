@@ -12,7 +12,7 @@ import {
   reachedOf,
   trueClosest,
 } from '../../bench/dht/metrics.js'
-import { DHT } from '../../src/dht/index.js'
+import { DHT, type DHTOptions } from '../../src/dht/index.js'
 import { CountingSocket } from '../../src/net/counting.js'
 import { SeededRandom, SimNetwork, simIPv4 } from '../../src/net/sim/index.js'
 import type { Endpoint } from '../../src/net/types.js'
@@ -25,6 +25,8 @@ export interface WorldOptions {
   latencyMs?: number
   k?: number
   alpha?: number
+  /** Further options of every node (e.g. `storage`). */
+  dht?: Partial<DHTOptions>
 }
 
 export interface World {
@@ -67,7 +69,7 @@ export async function buildWorld(o: WorldOptions): Promise<World> {
     socket.counter.onReceive = (data) => {
       if (w.target && isGetPeersFor(data, w.target)) w.queried.add(i)
     }
-    const dht = new DHT({ socket, clock, random, bootstrap, k: o.k, alpha: o.alpha })
+    const dht = new DHT({ ...o.dht, socket, clock, random, bootstrap, k: o.k, alpha: o.alpha })
     dht.on('announce', (_peer, infoHash) => {
       if (w.target && Buffer.compare(infoHash, w.target) === 0) w.stored.add(i)
     })

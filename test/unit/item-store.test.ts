@@ -192,7 +192,7 @@ describe('ItemStore: expiry and caps', () => {
 
   it('when full, the least recently announced item goes first', () => {
     const c = clock()
-    const st = new ItemStore({ clock: c, maxItems: 3 })
+    const st = new ItemStore({ clock: c, maxItems: 3, maxPerPrefix: 3 })
     const t = [0, 1, 2].map((i) => {
       c.t += 1
       const r = st.putImmutable(encode(`v${i}`), `198.51.100.${i}`)
@@ -286,5 +286,45 @@ describe('ItemStore: expiry and caps', () => {
     // Still serving: a new put is stored and readable.
     const fresh = st.putImmutable(encode('after the flood'), '203.0.113.200')
     assert.ok(fresh.ok && st.get(fresh.target))
+  })
+})
+
+describe('ItemStore: per-network shares (issue 14)', () => {
+  it('an attacker with many addresses in a few networks cannot push out the items of many networks', () => {
+    const c = clock()
+    const st = new ItemStore({ clock: c, maxItems: 100, maxPerIp: 5, maxPerPrefix: 20 })
+    // 60 honest items, one each from 60 networks.
+    const honest: Uint8Array[] = []
+    for (let i = 0; i < 60; i++) {
+      c.t += 1
+      const r = st.putImmutable(encode(`honest-${i}`), `203.0.${i}.7`)
+      assert.ok(r.ok)
+      honest.push(r.target)
+    }
+    // Then 5,000 puts from 1,000 addresses spread over 4 networks.
+    const codes: Record<number, number> = {}
+    for (let i = 0; i < 5000; i++) {
+      c.t += 1
+      const r = st.putImmutable(encode(`spam-${i}`), `198.51.${100 + (i % 4)}.${(i >> 2) % 250}`)
+      if (!r.ok) codes[r.code] = (codes[r.code] ?? 0) + 1
+      assert.ok(st.size <= 100)
+    }
+    // The attacker's networks hold at most their share each, and every honest item is still there.
+    for (let n = 0; n < 4; n++) assert.ok(st.itemsFromNetwork(`198.51.${100 + n}.1`) <= 20)
+    for (const t of honest) assert.ok(st.get(t), 'an honest item was evicted')
+    assert.equal(st.size, 100)
+    // Once full with the attacker at its share, its further puts only replace its own items.
+    assert.equal(codes[202] ?? 0, 0, JSON.stringify(codes))
+  })
+
+  it('a full store refuses with 202 rather than evict a network holding no more than the newcomer', () => {
+    const c = clock()
+    const st = new ItemStore({ clock: c, maxItems: 10, maxPerIp: 5, maxPerPrefix: 5 })
+    for (let i = 0; i < 10; i++) assert.ok(st.putImmutable(encode(`n${i}`), `203.0.${i}.1`).ok)
+    const r = st.putImmutable(encode('newcomer'), '198.51.100.1')
+    assert.ok(!r.ok && r.code === 202, JSON.stringify(r))
+    assert.equal(st.refused, 1)
+    assert.equal(st.size, 10)
+    assert.equal(st.get(immutableTargetOf(encode('newcomer'))), undefined)
   })
 })

@@ -1,0 +1,146 @@
+// The two BEP 44 implementations under one harness: ours (`DHT` over `UdpSocket`) and webtorrent's bittorrent-dht,
+// both on real UDP on 127.0.0.1, every datagram a node sends or receives counted by one `DatagramCounter`
+// (src/net/counting.ts): through `CountingSocket` for ours, through a wrapper of the anchor's `dgram` socket.
+import type { Socket as DgramSocket } from 'node:dgram'
+import { generateKeypair, mutableTargetOf, verifySignature } from '../../src/dht/bep44-crypto.js'
+import { CountingSocket, DatagramCounter } from '../../src/net/counting.js'
+import type { Endpoint } from '../../src/net/types.js'
+import type { ImplSettings } from '../dht/impls.js'
+
+export interface StorageNode {
+  readonly port: number
+  readonly counter: DatagramCounter
+  /** Puts a string (a bencoded byte string); resolves with its target and how many nodes stored it. */
+  putImmutable(text: string): Promise<{ target: Uint8Array; stored: number }>
+  /** The string under `target`, or undefined. */
+  getImmutable(target: Uint8Array): Promise<string | undefined>
+  /** Puts a string under a fresh key and `salt` with sequence number `seq`. */
+  putMutable(text: string, salt: string, seq: number): Promise<{ publicKey: Uint8Array; stored: number }>
+  getMutable(publicKey: Uint8Array, salt: string): Promise<{ value: string; seq: number } | undefined>
+  destroy(): Promise<void>
+}
+
+export interface StorageImpl {
+  readonly name: string
+  create(seed: Endpoint | null): Promise<StorageNode>
+}
+
+const text = (b: Uint8Array | undefined) => (b instanceof Uint8Array ? new TextDecoder().decode(b) : undefined)
+
+export async function oursStorage(s: ImplSettings = {}): Promise<StorageImpl> {
+  const [{ DHT }, { UdpSocket }] = await Promise.all([import('../../src/dht/index.js'), import('../../src/net/udp.js')])
+  return {
+    name: 'mainline',
+    async create(seed) {
+      const udp = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
+      const socket = new CountingSocket(udp)
+      const dht = new DHT({ socket, bootstrap: seed ? [seed] : [], k: s.k, alpha: s.concurrency })
+      await dht.listen()
+      await dht.bootstrapped()
+      return {
+        port: socket.address().port,
+        counter: socket.counter,
+        async putImmutable(t) {
+          const r = await dht.putImmutable(t, { republish: false })
+          return { target: r.target, stored: r.stored }
+        },
+        async getImmutable(target) {
+          const r = await dht.getImmutable(target)
+          return text(r.value as Uint8Array | undefined)
+        },
+        async putMutable(t, salt, seq) {
+          const keypair = generateKeypair()
+          const r = await dht.putMutable({ keypair, value: t, salt, seq, republish: false })
+          return { publicKey: keypair.publicKey, stored: r.stored }
+        },
+        async getMutable(publicKey, salt) {
+          const r = await dht.getMutable(publicKey, { salt })
+          const v = text(r.item?.value as Uint8Array | undefined)
+          return r.item && v !== undefined ? { value: v, seq: Number(r.item.seq) } : undefined
+        },
+        async destroy() {
+          await dht.destroy()
+          await udp.close()
+        },
+      }
+    },
+  }
+}
+
+/** Counts every datagram of a `dgram` socket into `counter`: sends through `send`, receipts before any listener. */
+function countDgram(sock: DgramSocket, counter: DatagramCounter): void {
+  const send = sock.send.bind(sock) as (...a: unknown[]) => void
+  ;(sock as unknown as { send: (...a: unknown[]) => void }).send = (buf: unknown, ...rest: unknown[]) => {
+    // k-rpc-socket calls send(buf, offset, length, port, host, cb).
+    const port = typeof rest[2] === 'number' ? rest[2] : 0
+    const host = typeof rest[3] === 'string' ? rest[3] : ''
+    counter.sent(buf as Uint8Array, { host, port })
+    send(buf, ...rest)
+  }
+  sock.prependListener('message', (buf: Buffer, rinfo) =>
+    counter.received(buf, { host: rinfo.address, port: rinfo.port }),
+  )
+}
+
+interface AnchorItem {
+  v: Buffer
+  seq?: number
+}
+
+export async function anchorStorage(s: ImplSettings = {}): Promise<StorageImpl> {
+  const { default: DHT } = await import('bittorrent-dht')
+  // bittorrent-dht takes verify(sig, message, publicKey); the same Ed25519 check as ours (node:crypto).
+  const verify = (sig: Uint8Array, msg: Uint8Array, k: Uint8Array) => verifySignature(k, msg, sig)
+  return {
+    name: 'bittorrent-dht',
+    async create(seed) {
+      const opts: Record<string, unknown> = { bootstrap: seed ? [`${seed.host}:${seed.port}`] : false, verify }
+      if (s.k !== undefined) opts.k = s.k
+      if (s.concurrency !== undefined) opts.concurrency = s.concurrency
+      const dht = new DHT(opts)
+      const counter = new DatagramCounter()
+      countDgram(dht._rpc.socket.socket as DgramSocket, counter)
+      dht.on('warning', () => {})
+      dht.on('error', () => {})
+      const ready = new Promise<void>((resolve) => dht.once('ready', () => resolve()))
+      await new Promise<void>((resolve) => dht.listen(0, '127.0.0.1', resolve))
+      await ready
+      const put = (o: Parameters<typeof dht.put>[0]) =>
+        new Promise<{ target: Uint8Array; stored: number }>((resolve) =>
+          dht.put(o, (err, hash, n) => resolve({ target: new Uint8Array(hash), stored: err ? 0 : (n ?? 0) })),
+        )
+      // cache: false — the network's answer, not the node's own copy (it would cost no datagram at all).
+      const get = (target: Uint8Array, salt?: string) =>
+        new Promise<AnchorItem | undefined>((resolve) =>
+          dht.get(Buffer.from(target), { cache: false, ...(salt ? { salt: Buffer.from(salt) } : {}) }, (err, res) =>
+            resolve(err || !res ? undefined : res),
+          ),
+        )
+      return {
+        port: dht.address().port,
+        counter,
+        putImmutable: (t) => put({ v: Buffer.from(t) }),
+        async getImmutable(target) {
+          return text((await get(target))?.v)
+        },
+        async putMutable(t, salt, seq) {
+          const kp = generateKeypair()
+          const r = await put({
+            k: Buffer.from(kp.publicKey),
+            v: Buffer.from(t),
+            salt: Buffer.from(salt),
+            seq,
+            sign: (buf: Buffer) => Buffer.from(kp.sign(buf) as Uint8Array),
+          })
+          return { publicKey: kp.publicKey, stored: r.stored }
+        },
+        async getMutable(publicKey, salt) {
+          const r = await get(mutableTargetOf(publicKey, new TextEncoder().encode(salt)), salt)
+          const v = text(r?.v)
+          return r && v !== undefined ? { value: v, seq: Number(r.seq) } : undefined
+        },
+        destroy: () => new Promise<void>((resolve) => dht.destroy(() => resolve())),
+      }
+    },
+  }
+}
