@@ -207,17 +207,20 @@ export class DHTCore extends TypedEventEmitter<DHTEvents> implements ServeContex
     const res = table.seen({ id, host: to.host, port: to.port }, true)
     if (res.status === 'added') this.emit('node', { id: copyBytes(id), host: to.host, port: to.port })
     for (const n of res.ping) this.pingQuietly(n)
-    if (msg.ip) this.onIpVote(to.host, msg.ip)
+    if (msg.ip) this.onIpVote(to, msg.ip)
   }
 
   /** BEP 42: a reply told us how it sees us; once enough agree on a new address, take a compliant id. */
-  private onIpVote(voter: string, ip: Uint8Array): void {
-    let seen: string
+  private onIpVote(from: Endpoint, ip: Uint8Array): void {
+    let seenAt: Endpoint
     try {
-      seen = decodePeer(ip).host
+      seenAt = decodePeer(ip)
     } catch {
       return
     }
+    const seen = seenAt.host
+    this.emit('external_report', { host: seen, port: seenAt.port }, { host: from.host, port: from.port })
+    const voter = from.host
     // Our id follows the main socket's address: votes about the other family's address would flip it back and forth.
     if (familyOf(seen) !== this.family) return
     const external = this.voter.vote(voter, seen)

@@ -27,11 +27,13 @@ import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
 import { HandshakeAdmission, type HandshakeAdmissionOptions } from './admission.js'
+import { BirthdayBudget, type BirthdayOptions } from './birthday.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
 import { type HolepunchFailure, type HolepunchSuccess, Initiator, type InitiatorOptions } from './initiator.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
+import { isLocalAddress, type Reachability, ReachabilityTracker } from './reachability.js'
 import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
 
@@ -75,6 +77,11 @@ export interface SwarmNodeOptions {
   maxPendingIncomingPerIp?: number
   /** The rest of the admission policy: the shorter timeout under pressure (2 s from half full). */
   admission?: Pick<HandshakeAdmissionOptions, 'pressureTimeout' | 'pressureAt'>
+  /**
+   * Hole punching through one symmetric NAT (birthday.ts), or false for plain punches only. `bindSocket` binds the
+   * random side's extra sockets (default: UDP on `host`, any port; none when `socket` is given).
+   */
+  birthday?: false | (BirthdayOptions & { bindSocket?: () => Promise<DatagramSocket> })
 }
 
 export type SwarmNodeEvents = {
@@ -90,6 +97,8 @@ export type SwarmNodeEvents = {
   hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string, infoHash: Uint8Array]
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
+  /** Our NAT mapping kind or external endpoint changed (see `reachability`). */
+  reachability: [r: Reachability]
   warning: [err: Error]
 }
 
@@ -114,6 +123,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   utp!: UtpSocketManager
   mux!: UdpMux
   private limiter: ConnectLimiter<PeerConnection>
+  private readonly birthdayBudget: BirthdayBudget
+  private tracker: ReachabilityTracker | undefined
   private readonly torrents = new Map<string, Torrent>()
   private server: StreamListener | undefined
   private endpoint: Endpoint | undefined
@@ -129,6 +140,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     this.random = opts.random ?? cryptoRandom
     this.peerId = opts.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...this.random.bytes(12)])
     this.limiter = new ConnectLimiter(this.clock, opts.connectLimits)
+    this.birthdayBudget = new BirthdayBudget(this.clock, opts.birthday ? opts.birthday.attemptsPerMinute : undefined)
     this.admission = new HandshakeAdmission(this.clock, {
       ...opts.admission,
       maxPending: opts.maxPendingIncoming,
@@ -140,6 +152,16 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** Where we listen (UDP and TCP), once `listen()` resolved. */
   get address(): Endpoint | undefined {
     return this.endpoint
+  }
+
+  /**
+   * What we know of our NAT: the mapping kind ('unknown' until enough DHT nodes at different addresses reported
+   * how they see us; reachability.ts), the external endpoints seen, and how it was learnt.
+   */
+  get reachability(): Reachability {
+    return (
+      this.tracker?.current ?? { kind: 'unknown', external: [], learnt: 'none', reporters: 0, portMapping: undefined }
+    )
   }
 
   get tcpEnabled(): boolean {
@@ -173,6 +195,11 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       if (this.opts.dht !== false) {
         this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
         this.dht.on('warning', (e) => this.emit('warning', e))
+        const local = this.endpoint
+        const tracker = new ReachabilityTracker(local.port, { isLocalAddress: (h) => isLocalAddress(h, local) })
+        tracker.on('change', (r) => this.emit('reachability', r))
+        this.dht.on('external_report', (seen, from) => tracker.report(seen, from))
+        this.tracker = tracker
         await this.dht.listen()
       }
       if (this.closed) throw closedError()
@@ -217,6 +244,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         limiter: this.limiter,
         isSelf: (ep) => this.isSelf(ep),
         isArriving: (ep) => this.arriving.has(key(ep)),
+        natKind: () => this.reachability.kind,
+        birthday: this.birthdayDeps(),
       },
       this.opts.holepunch,
     )
@@ -335,6 +364,14 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     this.server = undefined
     await server?.close()
     await this.mux?.close()
+  }
+
+  private birthdayDeps() {
+    const o = this.opts.birthday
+    if (o === false) return undefined
+    const host = this.opts.host ?? '0.0.0.0'
+    const bindSocket = o?.bindSocket ?? (this.opts.socket ? undefined : () => UdpSocket.bind({ host, port: 0 }))
+    return { budget: this.birthdayBudget, random: this.random, bindSocket, options: o }
   }
 
   private torrent(infoHash: Uint8Array): Torrent {

@@ -66,6 +66,7 @@ const node = new SwarmNode({
   },
 })
 node.on('warning', (e) => emit('warning', { message: e.message }))
+node.on('reachability', (r) => emit('reachability', { ...r }))
 const where = await node.listen()
 emit('listening', { ...where, peerId: toHex(node.peerId) })
 
