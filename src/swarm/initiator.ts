@@ -8,7 +8,14 @@ import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
 import type { DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
-import { type BirthdayBudget, type BirthdayOptions, BirthdayPunch, chooseStrategy } from './birthday.js'
+import {
+  type BirthdayBudget,
+  type BirthdayOptions,
+  BirthdayPunch,
+  type BirthdayRole,
+  type BirthdayStats,
+  chooseStrategy,
+} from './birthday.js'
 import type { ConnectLimiter } from './connect-limiter.js'
 import { Punch, type PunchDeps, type PunchOptions } from './punch.js'
 import type { MappingKind } from './reachability.js'
@@ -69,6 +76,8 @@ export type InitiatorEvents = {
   hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string]
   hp_connected: [result: HolepunchSuccess]
   hp_failed: [target: Endpoint, reason: HolepunchFailure]
+  /** A punch that used the birthday strategy ended: our role and what it sent (birthday.ts). */
+  hp_birthday: [target: Endpoint, role: BirthdayRole, stats: BirthdayStats, ok: boolean]
 }
 
 export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
@@ -316,6 +325,7 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     punch.start()
     punch.done.then((r) => {
       this.punches.delete(k)
+      if (punch instanceof BirthdayPunch) this.emit('hp_birthday', target, punch.role, { ...punch.stats }, r.ok)
       if (answers === undefined) this.deps.limiter.release()
       const pending = asked && this.pending.get(answers as string) === asked ? asked : undefined
       // Our rendezvous already ended another way (the peer reached us): it was reported then.

@@ -27,7 +27,7 @@ import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
 import { HandshakeAdmission, type HandshakeAdmissionOptions } from './admission.js'
-import { BirthdayBudget, type BirthdayOptions } from './birthday.js'
+import { BirthdayBudget, type BirthdayOptions, type BirthdayRole, type BirthdayStats } from './birthday.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
 import { socketEndpoint } from './dialer.js'
 import { peekHandshake } from './handshake-peek.js'
@@ -97,6 +97,7 @@ export type SwarmNodeEvents = {
   hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string, infoHash: Uint8Array]
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
+  hp_birthday: [target: Endpoint, role: BirthdayRole, stats: BirthdayStats, ok: boolean, infoHash: Uint8Array]
   /** Our NAT mapping kind or external endpoint changed (see `reachability`). */
   reachability: [r: Reachability]
   warning: [err: Error]
@@ -268,6 +269,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     initiator.on('hp_ignored', (r, ep, why) => this.emit('hp_ignored', r, ep, why, infoHash))
     initiator.on('hp_connected', (res) => this.emit('hp_connected', res, infoHash))
     initiator.on('hp_failed', (ep, why) => this.emit('hp_failed', ep, why, infoHash))
+    initiator.on('hp_birthday', (ep, role, st, ok) => this.emit('hp_birthday', ep, role, st, ok, infoHash))
     this.torrents.set(k, t)
     return swarm
   }
