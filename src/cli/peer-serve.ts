@@ -18,7 +18,9 @@ export const SERVE_HELP = `  mainline peer serve --infohash <hex> [--port P] [--
       announce the torrent (every --announce-interval, default 300 s). --bootstrap is repeatable or a comma-
       separated list, as for the dht commands; without it, or with --bootstrap none, no DHT. Runs until the
       timeout (default: until interrupted). (--utp is accepted for compatibility: uTP is always on.)
-      Events: listening {host, port, peerId}, connected / disconnected {host, port, peerId, direction,
+      Events: listening {host, port, peerId, nat {kind, external, portMapping}} (kind is 'unknown' until
+      DHT nodes have reported how they see us; see mainline nat), reachability {kind, external, portMapping}
+      when it changes, connected / disconnected {host, port, peerId, direction,
       transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
@@ -103,7 +105,12 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     out.event('hp_connected', { ...from(r.conn), transport: r.conn.transport, ms: Math.round(r.ms * 10) / 10 }),
   )
   node.on('hp_failed', (t, reason) => out.event('hp_failed', { host: t.host, port: t.port, reason }))
-  out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(node.peerId) })
+  const nat = () => {
+    const r = node.reachability
+    return { kind: r.kind, external: r.external.map((e) => `${e.host}:${e.port}`), portMapping: r.portMapping ?? null }
+  }
+  out.event('listening', { host: addr.host, port: addr.port, peerId: toHex(node.peerId), nat: nat() })
+  node.on('reachability', () => out.event('reachability', nat()))
   for (const t of targets) {
     node
       .connect(infoHash, t)

@@ -6,12 +6,17 @@
 //   20-run figure in the docs was measured with 20).
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { libtorrentSkip } from '../interop/lt-peer-process.js'
 import { createLab, type Host, type Lab, labFile, RELAY_IP } from './lab.js'
 import type { NatType } from './nft.js'
 import { EventReader, type ProbeEvent } from './proc.js'
 import { natSuite } from './support.js'
 
 const PEER = labFile('hp-peer.ts')
+const LT = labFile('lt_nat_peer.py')
+/** The CLI, run from source. */
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const INFO_HASH = 'c0ffee00112233445566778899aabbccddeeff01'
 const PORT = '6881'
 const RUNS = Number(process.env.MAINLINE_BIRTHDAY_RUNS ?? 3)
@@ -150,6 +155,100 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
           )
           // At least 90% (rounded down) within 10 s; a single run must connect.
           assert.ok(within10 >= Math.floor(runs * 0.9), `${within10}/${runs} within 10 s`)
+        })
+      }
+
+      it("mainline nat reports each side's mapping kind (and public on the public segment)", async () => {
+        lab ??= await createLab({ natA, natB, publicHosts: 2 })
+        await lab.routerA.setLoss(0)
+        await lab.routerB.setLoss(0)
+        const boot = `${RELAY_IP}:${PORT}`
+        const readers = [start(lab.relay, [])]
+        try {
+          await readers[0].waitFor(is('listening'))
+          const dht = lab.publicHosts.map((h) => start(h, ['--bootstrap', boot]))
+          readers.push(...dht)
+          await Promise.all(dht.map((d) => d.waitFor(is('dht_ready'), 20_000)))
+          const cli = ['nat', '--bootstrap', boot, '--port', '7001', '--timeout', '20', '--json']
+          const hosts: [Host, string][] = [
+            [lab.a, expectedKind(natA)],
+            [lab.b, expectedKind(natB)],
+            [lab.publicHosts[0], 'public'],
+          ]
+          for (const [host, kind] of hosts) {
+            const r = new EventReader(host.spawnNode(CLI, cli))
+            assert.equal(await r.exit(30_000), 0, r.describe())
+            const [end] = r.named('nat')
+            assert.equal(end.kind, kind, `${host.name}: ${r.describe()}`)
+            assert.equal(end.portMapping, null)
+            const ext = end.external as string[]
+            if (kind === 'random') assert.ok(ext.length >= 2, 'a port per destination')
+            else
+              assert.equal(
+                ext[0],
+                `${host === lab.a ? lab.routerA.wanIp : host === lab.b ? lab.routerB.wanIp : host.ip}:7001`,
+              )
+          }
+        } finally {
+          await reset(lab, readers)
+        }
+      })
+
+      if (natA === 'port-restricted' && natB === 'symmetric') {
+        it('libtorrent as the asker (port-restricted) to a symmetric mainline target: never connects', {
+          skip: libtorrentSkip(),
+        }, async () => {
+          lab ??= await createLab({ natA, natB, publicHosts: 2 })
+          await lab.routerA.setLoss(0)
+          await lab.routerB.setLoss(0)
+          const boot = `${RELAY_IP}:${PORT}`
+          const readers: EventReader[] = []
+          try {
+            const relay = start(lab.relay, ['--infohash', INFO_HASH, '--pex-interval', '1000', '--announce'])
+            readers.push(relay)
+            await relay.waitFor(is('listening'))
+            const dht = lab.publicHosts.map((h) => start(h, ['--bootstrap', boot]))
+            readers.push(...dht)
+            await Promise.all(dht.map((d) => d.waitFor(is('dht_ready'), 20_000)))
+            const b = start(lab.b, [
+              '--infohash',
+              INFO_HASH,
+              '--bootstrap',
+              boot,
+              '--dht-read-only',
+              '--connect',
+              boot,
+              '--no-autodial',
+            ])
+            readers.push(b)
+            await b.waitFor((e) => e.event === 'reachability' && e.kind === 'random', 20_000)
+            await b.waitFor((e) => e.event === 'connected' && e.host === RELAY_IP, 20_000)
+            const lt = new EventReader(
+              lab.a.spawnPython(LT, [
+                '--host',
+                lab.a.ip,
+                '--port',
+                PORT,
+                '--infohash',
+                INFO_HASH,
+                '--utp-only',
+                '--connect',
+                boot,
+              ]),
+            )
+            readers.push(lt)
+            // libtorrent hears of B from the relay's PEX, fails to dial it, asks the relay; B gets the connect and
+            // opens its sockets towards libtorrent, which only punches plainly: nothing meets.
+            const bd = await b.waitFor(is('hp_birthday'), 40_000).catch((err: Error) => {
+              throw new Error(`${err.message}\nB: ${b.describe()}\nlibtorrent: ${lt.describe()}`)
+            })
+            assert.equal(bd.role, 'sockets')
+            assert.equal(bd.ok, false)
+            assert.equal(b.named('hp_connected').length, 0, 'libtorrent never connects to the symmetric side')
+            process.stdout.write('# birthday libtorrent(port-restricted)->mainline(symmetric): 0/1 connected\n')
+          } finally {
+            await reset(lab, readers)
+          }
         })
       }
     })
