@@ -59,6 +59,21 @@ async function nat(argv: string[], out: Output): Promise<number> {
         if (r.kind !== 'unknown') setTimeout(resolve, Math.min(2000, ms))
       })
     })
+    // The bootstrap alone may hear from one node: ask the nodes we know (one per address) until the kind is known.
+    const dht = node.dht
+    let asking = true
+    void known.then(() => {
+      asking = false
+    })
+    void (async () => {
+      await dht?.bootstrapped().catch(() => {})
+      while (asking && dht) {
+        const byIp = new Map<string, Endpoint>()
+        for (const n of [...bootstrap, ...dht.nodes()]) if (!byIp.has(n.host)) byIp.set(n.host, n)
+        await Promise.allSettled([...byIp.values()].slice(0, 16).map((n) => dht.ping(n)))
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    })()
     await known
     const r = node.reachability
     out.event('nat', fields(r))

@@ -165,6 +165,11 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     )
   }
 
+  /** `reporter` sees our UDP port at `seen` (the DHT's BEP 42 reports come here; so may other sources). */
+  reportExternal(seen: Endpoint, reporter: Endpoint): void {
+    this.tracker?.report(seen, reporter)
+  }
+
   get tcpEnabled(): boolean {
     return this.opts.tcp ?? (this.opts.socket === undefined || this.opts.streams !== undefined)
   }
@@ -188,6 +193,9 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     })
     this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
     this.endpoint = socket.address()
+    const local = this.endpoint
+    this.tracker = new ReachabilityTracker(local.port, { isLocalAddress: (h) => isLocalAddress(h, local) })
+    this.tracker.on('change', (r) => this.emit('reachability', r))
     try {
       // close() may run while we wait: whatever exists by then is stopped again here.
       if (this.closed) throw closedError()
@@ -196,11 +204,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       if (this.opts.dht !== false) {
         this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
         this.dht.on('warning', (e) => this.emit('warning', e))
-        const local = this.endpoint
-        const tracker = new ReachabilityTracker(local.port, { isLocalAddress: (h) => isLocalAddress(h, local) })
-        tracker.on('change', (r) => this.emit('reachability', r))
-        this.dht.on('external_report', (seen, from) => tracker.report(seen, from))
-        this.tracker = tracker
+        this.dht.on('external_report', (seen, from) => this.reportExternal(seen, from))
         await this.dht.listen()
       }
       if (this.closed) throw closedError()

@@ -53,7 +53,7 @@ async function runOnce(lab: Lab, expectConnected: boolean): Promise<Outcome> {
   try {
     const relay = start(lab.relay, ['--infohash', INFO_HASH, '--pex-interval', '1000', '--announce'])
     readers.push(relay)
-    await relay.waitFor(is('listening'))
+    await relay.waitFor(is('listening'), 30_000)
     const boot = `${RELAY_IP}:${PORT}`
     const dht = lab.publicHosts.map((h) => start(h, ['--bootstrap', boot]))
     readers.push(...dht)
@@ -165,11 +165,11 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
         const boot = `${RELAY_IP}:${PORT}`
         const readers = [start(lab.relay, [])]
         try {
-          await readers[0].waitFor(is('listening'))
+          await readers[0].waitFor(is('listening'), 30_000)
           const dht = lab.publicHosts.map((h) => start(h, ['--bootstrap', boot]))
           readers.push(...dht)
           await Promise.all(dht.map((d) => d.waitFor(is('dht_ready'), 20_000)))
-          const cli = ['nat', '--bootstrap', boot, '--port', '7001', '--timeout', '20', '--json']
+          const cli = ['nat', '--bootstrap', boot, '--port', '7001', '--timeout', '15', '--json']
           const hosts: [Host, string][] = [
             [lab.a, expectedKind(natA)],
             [lab.b, expectedKind(natB)],
@@ -177,7 +177,7 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
           ]
           for (const [host, kind] of hosts) {
             const r = new EventReader(host.spawnNode(CLI, cli))
-            assert.equal(await r.exit(30_000), 0, r.describe())
+            assert.equal(await r.exit(60_000), 0, r.describe())
             const [end] = r.named('nat')
             assert.equal(end.kind, kind, `${host.name}: ${r.describe()}`)
             assert.equal(end.portMapping, null)
@@ -206,7 +206,7 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
           try {
             const relay = start(lab.relay, ['--infohash', INFO_HASH, '--pex-interval', '1000', '--announce'])
             readers.push(relay)
-            await relay.waitFor(is('listening'))
+            await relay.waitFor(is('listening'), 30_000)
             const dht = lab.publicHosts.map((h) => start(h, ['--bootstrap', boot]))
             readers.push(...dht)
             await Promise.all(dht.map((d) => d.waitFor(is('dht_ready'), 20_000)))
