@@ -45,7 +45,9 @@ async function nat(argv: string[], out: Output): Promise<number> {
     host: (values.host as string | undefined) ?? '0.0.0.0',
     port: portOption(values.port, '--port', 0),
     tcp: false,
-    dht: { bootstrap },
+    // A short-lived node that only reads how others see it: read-only (no one stores or routes through it), and
+    // without the one-node-per-/24 rules, which would leave it one reporter where nodes share a prefix (the lab).
+    dht: { bootstrap, readOnly: true, restrictIps: false, restrictSearchIps: false },
   })
   const where = await node.listen()
   out.event('listening', { host: where.host, port: where.port })
