@@ -47,10 +47,13 @@ export interface BirthdayOptions {
   attemptsPerMinute?: number
   /** How long an attempt may take, ms. Default 10 s (the plain punch alongside keeps its own timeout). */
   timeout?: number
+  /** When the peer looks consistent, probe only if the plain punch has not connected by then, ms. Default 1000. */
+  lateProbeDelay?: number
 }
 
 export type BirthdayRole = 'probe' | 'sockets'
-export type Strategy = 'plain' | BirthdayRole | 'symmetric'
+/** `probe-late`: the plain punch first; probes only when it has not connected within `lateProbeDelay`. */
+export type Strategy = 'plain' | BirthdayRole | 'probe-late' | 'symmetric'
 
 /**
  * What to do on a relay's `connect` naming `named`. `asked` is the endpoint we asked a rendezvous for, when the
@@ -60,7 +63,8 @@ export function chooseStrategy(own: MappingKind, named: Endpoint, asked: Endpoin
   if (asked === undefined) return own === 'random' ? 'sockets' : 'plain'
   const peerRandom = asked.port !== named.port
   if (own === 'random') return peerRandom ? 'symmetric' : 'sockets'
-  return peerRandom ? 'probe' : 'plain'
+  // A kept port is weak evidence (a relay names a peer it reaches over TCP by its listen port): probe late.
+  return peerRandom ? 'probe' : 'probe-late'
 }
 
 /** Node-wide attempts per minute, per role: a relay cannot make us open sockets or probe without bound. */
@@ -120,6 +124,8 @@ export class BirthdayPunch extends EventEmitter {
     readonly role: BirthdayRole,
     private readonly punchOptions: PunchOptions = {},
     options: BirthdayOptions = {},
+    /** Probe role: start probing only after `lateProbeDelay` (the peer looks consistent). */
+    private readonly late = false,
   ) {
     super()
     this.endpoint = { host: endpoint.host, port: endpoint.port }
@@ -130,6 +136,7 @@ export class BirthdayPunch extends EventEmitter {
       maxProbes: clamp(options.maxProbes ?? 3000, 0, BIRTHDAY_LIMITS.probes),
       resends: options.resends ?? [1000, 3000],
       timeout: options.timeout ?? 10_000,
+      lateProbeDelay: options.lateProbeDelay ?? 1000,
     }
     this.plain = new Punch(deps, endpoint, punchOptions)
     this.plain.on('utp', () => this.markUtp())
@@ -216,8 +223,8 @@ export class BirthdayPunch extends EventEmitter {
       }
       if (this.stats.sent < this.opts.maxProbes) this.timers.push(clock.setTimeout(send, tick))
     }
-    // A moment for the random side's sockets to open their mappings first.
-    this.timers.push(clock.setTimeout(send, 100))
+    // A moment for the random side's sockets to open their mappings first (or for the plain punch, when late).
+    this.timers.push(clock.setTimeout(send, this.late ? this.opts.lateProbeDelay : 100))
   }
 
   /** Sockets role: open the sockets, each sends a probe to the peer's endpoint (and again on `resends`). */

@@ -364,9 +364,10 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     if (strategy === 'symmetric') return 'symmetric'
     if (strategy === 'plain' || !bd) return new Punch(this.deps, target, this.options)
     if (strategy === 'sockets' && !bd.bindSocket) return new Punch(this.deps, target, this.options)
-    if (!bd.budget.take(strategy)) return new Punch(this.deps, target, this.options)
+    const role = strategy === 'probe-late' ? 'probe' : strategy
+    if (!bd.budget.take(role)) return new Punch(this.deps, target, this.options)
     const deps = { ...this.deps, random: bd.random, bindSocket: bd.bindSocket ?? (() => Promise.reject(new Error())) }
-    return new BirthdayPunch(deps, target, strategy, this.options, bd.options)
+    return new BirthdayPunch(deps, target, role, this.options, bd.options, strategy === 'probe-late')
   }
 
   /**

@@ -72,12 +72,13 @@ describe('chooseStrategy', () => {
   const asked = { host: WAN, port: 6881 }
   const kept = { host: WAN, port: 6881 }
   const changed = { host: WAN, port: 51234 }
-  it('the asker: random × looks random → symmetric; random × kept → sockets; other × changed → probe', () => {
+  it('the asker: random × changed port → symmetric; random × kept → sockets; other × changed → probe, × kept → probe late', () => {
     assert.equal(chooseStrategy('random', changed, asked), 'symmetric')
     assert.equal(chooseStrategy('random', kept, asked), 'sockets')
     assert.equal(chooseStrategy('consistent', changed, asked), 'probe')
     assert.equal(chooseStrategy('unknown', changed, asked), 'probe')
-    assert.equal(chooseStrategy('public', kept, asked), 'plain')
+    assert.equal(chooseStrategy('public', kept, asked), 'probe-late')
+    assert.equal(chooseStrategy('consistent', kept, asked), 'probe-late')
   })
   it('the target never probes: sockets when random, else plain', () => {
     for (const named of [kept, changed]) {
