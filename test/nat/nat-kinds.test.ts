@@ -145,7 +145,8 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
             // named B by its listen port, over TCP, A could not tell B is symmetric).
             if (o.bdA || natA !== 'full-cone') assert.equal(o.bdA?.role, 'probe', JSON.stringify(o.bdA))
             if (natA === 'port-restricted') assert.ok(Number(o.bdA?.sent) > 0, 'only a probe gets through')
-            if (o.bdA) assert.ok(Number(o.bdA?.sent) > 0 && Number(o.bdA?.sent) <= 4096, JSON.stringify(o.bdA))
+            // (A full-cone asker may be reached by B's plain punch before its first probe: none sent then.)
+            if (o.bdA) assert.ok(Number(o.bdA.sent) <= 4096, JSON.stringify(o.bdA))
             assert.equal(o.bdB?.role, 'sockets', JSON.stringify(o.bdB))
             assert.ok(Number(o.bdB?.sockets) <= 256 && Number(o.bdB?.sent) <= 1024, JSON.stringify(o.bdB))
           }
