@@ -69,6 +69,7 @@ export type {
 } from './net/types.js'
 export { type UdpBindOptions, UdpSocket, type UdpStats } from './net/udp.js'
 // The swarm: one torrent's peers (Swarm), or a whole node with DHT, uTP, TCP and holepunch (SwarmNode).
+export type { BirthdayOptions, BirthdayRole, BirthdayStats } from './swarm/birthday.js'
 export type { ConnectLimiterOptions } from './swarm/connect-limiter.js'
 export { type DialedStream, type Dialer, TcpDialer, type TcpDialerOptions } from './swarm/dialer.js'
 export {
@@ -93,6 +94,7 @@ export { SwarmNode, type SwarmNodeEvents, type SwarmNodeOptions } from './swarm/
 export type { NodeDialerOptions } from './swarm/node-dialer.js'
 export type { PortMapFailure, PortMapperOptions, PortMapping, PortMappingState } from './swarm/node-portmap.js'
 export type { PunchOptions } from './swarm/punch.js'
+export type { MappingKind, Reachability } from './swarm/reachability.js'
 export type { Relay, RelayOptions } from './swarm/relay.js'
 export { Swarm, type SwarmEvents, type SwarmOptions } from './swarm/swarm.js'
 export { acceptUtp, bindUtpPort, UtpDialer, type UtpDialerOptions, type UtpPort } from './swarm/utp.js'

@@ -12,6 +12,7 @@ const GROUPS: Record<string, () => Promise<CommandGroup>> = {
   krpc: async () => (await import('./krpc.js')).group,
   peer: async () => (await import('./peer.js')).group,
   holepunch: async () => (await import('./holepunch.js')).group,
+  nat: async () => (await import('./nat.js')).group,
   torrent: async () => (await import('./torrent.js')).group,
   magnet: async () => (await import('./magnet.js')).group,
 }

@@ -30,8 +30,10 @@ export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent F
       With --torrent FILE (a .torrent), serve its metadata (BEP 9: metadata_size and ut_metadata in the
       extended handshake, pieces on request) for its infohash (v1, or v2 truncated to 20 bytes), so that a
       client given only the magnet link can fetch it from us; mainline magnet does.
-      Events: listening {host, port, peerId, infoHash (with --torrent)}, connected / disconnected {host, port,
-      peerId, direction, transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
+      Events: listening {host, port, peerId, infoHash (with --torrent), nat {kind, external, portMapping}}
+      (kind is 'unknown' until DHT nodes have reported how they see us; see mainline nat), reachability
+      {kind, external, portMapping} when it changes, connected / disconnected {host, port, peerId, direction,
+      transport, …}, pex {from, added, dropped}, hp_rendezvous, hp_relayed, hp_error (one we sent),
       hp_error_received (one a relay sent us), hp_connect,
       hp_connected {host, port, transport, ms}, hp_failed {host, port, reason}, dht_ready {nodes},
       announced {nodes}, connect_failed {host, port, reason}, portmap_mapped / portmap_renewed /
@@ -153,12 +155,18 @@ export async function serve(argv: string[], out: Output): Promise<number> {
     out.event('hp_connected', { ...from(r.conn), transport: r.conn.transport, ms: Math.round(r.ms * 10) / 10 }),
   )
   node.on('hp_failed', (t, reason) => out.event('hp_failed', { host: t.host, port: t.port, reason }))
+  const nat = () => {
+    const r = node.reachability
+    return { kind: r.kind, external: r.external.map((e) => `${e.host}:${e.port}`), portMapping: r.portMapping ?? null }
+  }
   out.event('listening', {
     host: addr.host,
     port: addr.port,
     peerId: toHex(node.peerId),
     infoHash: metainfo ? toHex(infoHash) : undefined,
+    nat: nat(),
   })
+  node.on('reachability', () => out.event('reachability', nat()))
   for (const t of targets) {
     node
       .connect(infoHash, t)

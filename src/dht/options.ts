@@ -139,6 +139,8 @@ export interface DHTEvents {
   peer: [peer: Endpoint, infoHash: Uint8Array, from: Endpoint]
   node: [node: DHTNode]
   announce: [peer: Endpoint, infoHash: Uint8Array]
+  /** A reply's BEP 42 `ip`: `reporter` (the endpoint we queried) sees us at `seen` (NAT classification uses it). */
+  external_report: [seen: Endpoint, reporter: Endpoint]
   warning: [err: Error]
   // biome-ignore lint/suspicious/noExplicitAny: the index signature every event map needs
   [event: string]: any[]

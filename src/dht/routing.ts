@@ -34,6 +34,8 @@ export interface RoutingOptions {
   onNode: (node: DHTNode) => void
   /** BEP 42 gave us a new id. */
   onIdChanged: () => void
+  /** A reply's BEP 42 `ip`: `reporter` sees us at `seen` (NAT classification listens to these). */
+  onExternalReport: (seen: Endpoint, reporter: Endpoint) => void
   /** Counts nodes in replies that we refuse (`bad_nodes`, `dark_nodes`). */
   drop: (reason: string, n?: number) => void
 }
@@ -90,7 +92,7 @@ export class Routing {
     const res = table.seen({ id, host: to.host, port: to.port }, true)
     if (res.status === 'added') this.opts.onNode({ id: copyBytes(id), host: to.host, port: to.port })
     for (const n of res.ping) this.opts.ping(n)
-    if (msg.ip) this.onIpVote(to.host, msg.ip)
+    if (msg.ip) this.onIpVote(to, msg.ip)
   }
 
   /** A node that may be tabled (not read-only, a 20-byte id) queried us: unconfirmed until it answers us. */
@@ -100,13 +102,16 @@ export class Routing {
   }
 
   /** BEP 42: a reply told us how it sees us; once enough agree on a new address, take a compliant id. */
-  private onIpVote(voter: string, ip: Uint8Array): void {
-    let seen: string
+  private onIpVote(from: Endpoint, ip: Uint8Array): void {
+    let seenAt: Endpoint
     try {
-      seen = decodePeer(ip).host
+      seenAt = decodePeer(ip)
     } catch {
       return
     }
+    this.opts.onExternalReport({ host: seenAt.host, port: seenAt.port }, { host: from.host, port: from.port })
+    const seen = seenAt.host
+    const voter = from.host
     // Our id follows the main socket's address: votes about the other family's address would flip it back and forth.
     if (familyOf(seen) !== this.opts.family()) return
     const external = this.voter.vote(voter, seen)

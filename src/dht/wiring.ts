@@ -183,6 +183,9 @@ export class NodeWiring
   onReady(): void {
     this.events.emit('ready')
   }
+  onExternalReport(seen: Endpoint, reporter: Endpoint): void {
+    this.events.emit('external_report', seen, reporter)
+  }
   warn(err: Error): void {
     this.events.emit('warning', err)
   }

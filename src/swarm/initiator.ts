@@ -7,10 +7,19 @@ import { HolepunchError } from '../codec/holepunch.js'
 import { normalizeIP } from '../codec/ip.js'
 import { PexFlags } from '../codec/pex.js'
 import { canReach } from '../net/address.js'
-import type { Endpoint, Timer } from '../net/types.js'
+import type { DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
 import type { PeerConnection } from '../wire/peer-connection.js'
+import {
+  type BirthdayBudget,
+  type BirthdayOptions,
+  BirthdayPunch,
+  type BirthdayRole,
+  type BirthdayStats,
+  chooseStrategy,
+} from './birthday.js'
 import type { ConnectLimiter } from './connect-limiter.js'
 import { Punch, type PunchDeps, type PunchOptions } from './punch.js'
+import type { MappingKind } from './reachability.js'
 import { endpointKey, invalidTarget, sameEndpoint } from './relay.js'
 
 export interface InitiatorOptions extends PunchOptions {
@@ -37,8 +46,17 @@ export interface HolepunchSuccess {
   punchMs: number
 }
 
-/** Why a holepunch failed: `timeout` (no connection), `no_introducer`, `no_answer` (relay silent), or a BEP 55 error name. */
-export type HolepunchFailure = 'timeout' | 'no_introducer' | 'no_answer' | 'aborted' | keyof typeof HolepunchError
+/**
+ * Why a holepunch failed: `timeout` (no connection), `no_introducer`, `no_answer` (relay silent), `symmetric` (both
+ * NATs map each destination to a random port: no strategy gets through), or a BEP 55 error name.
+ */
+export type HolepunchFailure =
+  | 'timeout'
+  | 'no_introducer'
+  | 'no_answer'
+  | 'aborted'
+  | 'symmetric'
+  | keyof typeof HolepunchError
 
 export class HolepunchFailedError extends Error {
   override readonly name = 'HolepunchFailedError'
@@ -59,6 +77,8 @@ export type InitiatorEvents = {
   hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string]
   hp_connected: [result: HolepunchSuccess]
   hp_failed: [target: Endpoint, reason: HolepunchFailure]
+  /** A punch that used the birthday strategy ended: our role and what it sent (birthday.ts). */
+  hp_birthday: [target: Endpoint, role: BirthdayRole, stats: BirthdayStats, ok: boolean]
 }
 
 export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
@@ -67,7 +87,19 @@ export interface InitiatorDeps extends Omit<PunchDeps, 'swarm'> {
   isSelf(ep: Endpoint): boolean
   /** True while a connection from `ep` is arriving (before its handshake completed). Default: never. */
   isArriving?(ep: Endpoint): boolean
+  /** Our NAT mapping kind now (reachability.ts). Default: always 'unknown' (plain punches only, as target). */
+  natKind?(): MappingKind
+  /** The birthday strategy against one symmetric NAT (birthday.ts); without it, plain punches only. */
+  birthday?: {
+    budget: BirthdayBudget
+    random: Random
+    /** Binds an extra UDP socket; without it we cannot be the side that opens sockets. */
+    bindSocket?: () => Promise<DatagramSocket>
+    options?: BirthdayOptions
+  }
 }
+
+type AnyPunch = Punch | BirthdayPunch
 
 interface Pending {
   target: Endpoint
@@ -87,7 +119,7 @@ const LATE_ANSWER_WINDOW = 60_000
 const MAX_UNANSWERED = 256
 
 export class Initiator extends EventEmitter<InitiatorEvents> {
-  private readonly punches = new Map<string, Punch>()
+  private readonly punches = new Map<string, AnyPunch>()
   private readonly pending = new Map<string, Pending>()
   /** Endpoint → connections whose PEX listed it (newest last). */
   private readonly pexSources = new Map<string, PeerConnection[]>()
@@ -159,9 +191,17 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
     return true
   }
 
-  /** The punch in progress towards `ep`, if any (the node hands it incoming uTP streams from `ep`). */
-  punchFor(ep: Endpoint): Punch | undefined {
-    return this.punches.get(key(ep))
+  /**
+   * The punch in progress towards `ep`, if any (the node hands it incoming uTP streams from `ep`); for a birthday
+   * probe, any port of the address it probes (the random side dials from the socket a probe reached).
+   */
+  punchFor(ep: Endpoint): AnyPunch | undefined {
+    const exact = this.punches.get(key(ep))
+    if (exact) return exact
+    for (const p of this.punches.values()) {
+      if (p instanceof BirthdayPunch && p.role === 'probe' && p.endpoint.host === ep.host && !p.isSettled) return p
+    }
+    return undefined
   }
 
   /** Whether `ep` is known (PEX flag 0x08, or its own extended handshake) to support ut_holepunch. */
@@ -288,13 +328,19 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       return ignore(admitted)
     }
     const asked = answers === undefined ? undefined : this.pending.get(answers)
+    const punch = this.newPunch(target, asked?.target)
+    if (punch === 'symmetric') {
+      // Both mappings random: neither a plain punch nor the birthday strategy gets through. Say so at once.
+      this.endPending(answers as string, 'symmetric')
+      return ignore('symmetric')
+    }
     if (asked) asked.punchKey = k
-    const punch = new Punch(this.deps, target, this.options)
     this.punches.set(k, punch)
     this.emit('hp_punching', relay, target)
     punch.start()
     punch.done.then((r) => {
       this.punches.delete(k)
+      if (punch instanceof BirthdayPunch) this.emit('hp_birthday', target, punch.role, { ...punch.stats }, r.ok)
       if (answers === undefined) this.deps.limiter.release()
       const pending = asked && this.pending.get(answers as string) === asked ? asked : undefined
       // Our rendezvous already ended another way (the peer reached us): it was reported then.
@@ -319,6 +365,24 @@ export class Initiator extends EventEmitter<InitiatorEvents> {
       }
       this.emit('hp_connected', success)
     })
+  }
+
+  /**
+   * The punch for a `connect` naming `target`: plain, or the birthday strategy when one side's mapping is random
+   * (birthday.ts says who does what). `asked` is the endpoint of our rendezvous it answers, if any. Random-port
+   * probes go only to the address we asked for (the relay named that address: `answeredRendezvous`), and every
+   * birthday attempt takes one of the node's attempts per minute: beyond them, a plain punch.
+   */
+  private newPunch(target: Endpoint, asked: Endpoint | undefined): AnyPunch | 'symmetric' {
+    const bd = this.deps.birthday
+    const strategy = chooseStrategy(this.deps.natKind?.() ?? 'unknown', target, asked)
+    if (strategy === 'symmetric') return 'symmetric'
+    if (strategy === 'plain' || !bd) return new Punch(this.deps, target, this.options)
+    if (strategy === 'sockets' && !bd.bindSocket) return new Punch(this.deps, target, this.options)
+    const role = strategy === 'probe-late' ? 'probe' : strategy
+    if (!bd.budget.take(role)) return new Punch(this.deps, target, this.options)
+    const deps = { ...this.deps, random: bd.random, bindSocket: bd.bindSocket ?? (() => Promise.reject(new Error())) }
+    return new BirthdayPunch(deps, target, role, this.options, bd.options, strategy === 'probe-late')
   }
 
   /**

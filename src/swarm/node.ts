@@ -29,6 +29,7 @@ import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
 import type { PeerConnection, Transport } from '../wire/peer-connection.js'
 import { HandshakeAdmission, type HandshakeAdmissionOptions } from './admission.js'
+import { BirthdayBudget, type BirthdayOptions, type BirthdayRole, type BirthdayStats } from './birthday.js'
 import { ConnectLimiter, type ConnectLimiterOptions } from './connect-limiter.js'
 import { DhtPortExchange } from './dht-port.js'
 import { socketEndpoint } from './dialer.js'
@@ -44,6 +45,7 @@ import {
 import { adoptMetainfo, fetchMetadata, metainfoOf, stopFetches } from './metadata-node.js'
 import { NodeDialer, type NodeDialerOptions } from './node-dialer.js'
 import { NodePortMap, type PortMapEvents, type PortMapperOptions, type PortMappingState } from './node-portmap.js'
+import { isLocalAddress, type Reachability, ReachabilityTracker } from './reachability.js'
 import { endpointKey, sameEndpoint } from './relay.js'
 import { Swarm, type SwarmOptions } from './swarm.js'
 
@@ -92,6 +94,11 @@ export interface SwarmNodeOptions {
   admission?: Pick<HandshakeAdmissionOptions, 'pressureTimeout' | 'pressureAt'>
   /** Router port mapping (docs/portmap.md). Default: on for real sockets not bound to loopback, else off. */
   portmap?: boolean | PortMapperOptions
+  /**
+   * Hole punching through one symmetric NAT (birthday.ts), or false for plain punches only. `bindSocket` binds the
+   * random side's extra sockets (default: UDP on `host`, any port; none when `socket` is given).
+   */
+  birthday?: false | (BirthdayOptions & { bindSocket?: () => Promise<DatagramSocket> })
 }
 
 export type SwarmNodeEvents = {
@@ -107,6 +114,9 @@ export type SwarmNodeEvents = {
   hp_ignored: [relay: PeerConnection, target: Endpoint, reason: string, infoHash: Uint8Array]
   hp_connected: [result: HolepunchSuccess, infoHash: Uint8Array]
   hp_failed: [target: Endpoint, reason: HolepunchFailure, infoHash: Uint8Array]
+  hp_birthday: [target: Endpoint, role: BirthdayRole, stats: BirthdayStats, ok: boolean, infoHash: Uint8Array]
+  /** Our NAT mapping kind or external endpoint changed (see `reachability`). */
+  reachability: [r: Reachability]
   warning: [err: Error]
 } & PortMapEvents &
   MetadataEvents
@@ -134,6 +144,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   utp!: UtpSocketManager
   mux!: UdpMux
   private limiter: ConnectLimiter<PeerConnection>
+  private readonly birthdayBudget: BirthdayBudget
+  private tracker: ReachabilityTracker | undefined
   private readonly torrents = new Map<string, Torrent>()
   private server: StreamListener | undefined
   private endpoint: Endpoint | undefined
@@ -150,6 +162,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     this.random = opts.random ?? cryptoRandom
     this.peerId = opts.peerId ?? new Uint8Array([...new TextEncoder().encode('-ML0100-'), ...this.random.bytes(12)])
     this.limiter = new ConnectLimiter(this.clock, opts.connectLimits)
+    this.birthdayBudget = new BirthdayBudget(this.clock, opts.birthday ? opts.birthday.attemptsPerMinute : undefined)
     this.admission = new HandshakeAdmission(this.clock, {
       ...opts.admission,
       maxPending: opts.maxPendingIncoming,
@@ -166,6 +179,21 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   /** The router mappings (undefined when port mapping is off or not started). */
   get portMapping(): PortMappingState | undefined {
     return this.portmap?.state
+  }
+
+  /**
+   * What we know of our NAT: the mapping kind ('unknown' until enough DHT nodes at different addresses reported
+   * how they see us; reachability.ts), the external endpoints seen, and how it was learnt.
+   */
+  get reachability(): Reachability {
+    const r = this.tracker?.current ?? { kind: 'unknown', external: [], learnt: 'none', reporters: 0 }
+    const m = this.portmap?.state
+    return { ...r, portMapping: m === undefined ? undefined : m.udp !== undefined || m.tcp !== undefined }
+  }
+
+  /** `reporter` sees our UDP port at `seen` (the DHT's BEP 42 reports come here; so may other sources). */
+  reportExternal(seen: Endpoint, reporter: Endpoint): void {
+    this.tracker?.report(seen, reporter)
   }
 
   get tcpEnabled(): boolean {
@@ -191,6 +219,9 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     })
     this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
     this.endpoint = socket.address()
+    const local = this.endpoint
+    this.tracker = new ReachabilityTracker(local.port, { isLocalAddress: (h) => isLocalAddress(h, local) })
+    this.tracker.on('change', (r) => this.emit('reachability', r))
     try {
       // close() may run while we wait: whatever exists by then is stopped again here.
       if (this.closed) throw closedError()
@@ -199,6 +230,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       if (this.opts.dht !== false) {
         this.dht = new DHT({ ...this.opts.dht, socket: this.mux.dht, clock: this.clock, random: this.random })
         this.dht.on('warning', (e) => this.emit('warning', e))
+        this.dht.on('external_report', (seen, from) => this.reportExternal(seen, from))
         await this.dht.listen()
         const dht = this.dht
         this.dhtPort = new DhtPortExchange({ dht, port: () => this.endpoint?.port })
@@ -284,6 +316,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         limiter: this.limiter,
         isSelf: (ep) => this.isSelf(ep),
         isArriving: (ep) => this.arriving.has(key(ep)),
+        natKind: () => this.reachability.kind,
+        birthday: this.birthdayDeps(),
       },
       this.opts.holepunch,
     )
@@ -309,6 +343,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     initiator.on('hp_ignored', (r, ep, why) => this.emit('hp_ignored', r, ep, why, infoHash))
     initiator.on('hp_connected', (res) => this.emit('hp_connected', res, infoHash))
     initiator.on('hp_failed', (ep, why) => this.emit('hp_failed', ep, why, infoHash))
+    initiator.on('hp_birthday', (ep, role, st, ok) => this.emit('hp_birthday', ep, role, st, ok, infoHash))
     this.torrents.set(k, t)
     return swarm
   }
@@ -411,6 +446,14 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     this.server = undefined
     await server?.close()
     await this.mux?.close()
+  }
+
+  private birthdayDeps() {
+    const o = this.opts.birthday
+    if (o === false) return undefined
+    const host = this.opts.host ?? '0.0.0.0'
+    const bindSocket = o?.bindSocket ?? (this.opts.socket ? undefined : () => UdpSocket.bind({ host, port: 0 }))
+    return { budget: this.birthdayBudget, random: this.random, bindSocket, options: o }
   }
 
   private torrent(infoHash: Uint8Array): Torrent {

@@ -11,8 +11,8 @@
 //   - our outgoing stream gets a PeerConnection at once (it sends our handshake); the other side holds or answers
 //     it by the same rule.
 //
-// A symmetric NAT on either side means no packet gets through: the punch ends with reason `timeout`, and every
-// stream it made is destroyed.
+// A symmetric NAT on either side means no packet of this punch gets through: it ends with reason `timeout`, and
+// every stream it made is destroyed (birthday.ts runs beside it when exactly one side is symmetric).
 import { EventEmitter } from 'node:events'
 import { compareBytes } from '../codec/bytes.js'
 import type { Handshake } from '../codec/peer-wire.js'

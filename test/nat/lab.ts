@@ -381,8 +381,10 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
 
     // 6. NAT and filtering.
     await Promise.all(
-      routers.map((r) =>
-        mustRun(ip, ['netns', 'exec', r.ns, nft, '-f', '-'], { input: routerRuleset(r.nat, r.lossPercent) }),
+      routers.map((r, i) =>
+        mustRun(ip, ['netns', 'exec', r.ns, nft, '-f', '-'], {
+          input: routerRuleset(r.nat, r.lossPercent, natHosts[i].ip),
+        }),
       ),
     )
   } catch (e) {

@@ -6,8 +6,15 @@
  * NAT that BEP 55 hole punching can pass.
  * `symmetric`: `masquerade fully-random` picks a random external port for every new conntrack entry, so each
  * destination sees a different port and a punch aimed at a predicted port never lands.
+ * `port-restricted`: the same rules as `port-preserving` (endpoint-independent mapping, address-and-port-dependent
+ * filtering, RFC 4787's "port-restricted cone"); the separate name says which property a test relies on.
+ * `full-cone`: endpoint-independent mapping and filtering. nftables has no full-cone target, so it is emulated: a
+ * static DNAT of every inbound UDP port to the one host behind the router (ports kept), beside the port-preserving
+ * masquerade. For the ports the host uses this is exactly full cone (anyone may send to wan:port once the host
+ * mapped it, and even before); unlike a real full-cone NAT it also forwards ports nothing mapped (the host answers
+ * them with ICMP port unreachable). TCP stays port-restricted.
  */
-export type NatType = 'port-preserving' | 'symmetric'
+export type NatType = 'port-preserving' | 'port-restricted' | 'full-cone' | 'symmetric'
 
 export const NFT_TABLE = 'mainline_lab'
 
@@ -35,9 +42,19 @@ export function checkLossPercent(percent: number): number {
  * - postrouting at srcnat: masquerade, port-preserving or fully random.
  * - loss_in at raw priority (before conntrack, so a lost datagram leaves no state) and loss_out after NAT.
  */
-export function routerRuleset(nat: NatType, lossPercent: number): string {
+export function routerRuleset(nat: NatType, lossPercent: number, hostIp?: string): string {
   const masq = nat === 'symmetric' ? 'masquerade fully-random' : 'masquerade'
   const loss = lossRules(checkLossPercent(lossPercent))
+  if (nat === 'full-cone' && !hostIp) throw new RangeError('a full-cone router needs its host address')
+  const cone =
+    nat === 'full-cone'
+      ? `
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    iifname "wan" meta l4proto udp dnat to ${hostIp}
+  }`
+      : ''
+  const coneForward = nat === 'full-cone' ? '\n    iifname "wan" oifname "lan" ct status dnat accept' : ''
   return `table ip ${NFT_TABLE} {
   chain input {
     type filter hook input priority filter; policy drop;
@@ -48,8 +65,8 @@ export function routerRuleset(nat: NatType, lossPercent: number): string {
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
-    iifname "lan" oifname "wan" accept
-  }
+    iifname "lan" oifname "wan" accept${coneForward}
+  }${cone}
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     oifname "wan" ${masq}

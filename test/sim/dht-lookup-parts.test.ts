@@ -39,6 +39,8 @@ describe('lookup parts on net/sim', { timeout: 60_000 }, () => {
       ping: (n) => rpc?.pingQuietly(n),
       onNode: () => {},
       onIdChanged: () => {},
+      onExternalReport: () => {},
+      onExternalReport: () => {},
       drop: () => {},
     })
     rpc = new RpcLayer({

@@ -72,6 +72,7 @@ const node = new SwarmNode({
   },
 })
 node.on('warning', (e) => emit('warning', { message: e.message }))
+node.on('reachability', (r) => emit('reachability', { ...r }))
 const where = await node.listen()
 emit('listening', { ...where, peerId: toHex(node.peerId) })
 
@@ -101,6 +102,7 @@ node.on('dial_failed', (p) => emit('dial_failed', { ...p }))
 node.on('hp_rendezvous_sent', (r, t) => emit('hp_rendezvous_sent', { relay: r.remote, target: t }))
 node.on('hp_punching', (r, t) => emit('hp_punching', { relay: r.remote, target: t }))
 node.on('hp_ignored', (_r, t, reason) => emit('hp_ignored', { target: t, reason }))
+node.on('hp_birthday', (t, role, stats, ok) => emit('hp_birthday', { target: t, role, ...stats, ok }))
 node.on('hp_failed', (t, reason) => {
   emit('hp_failed', { target: t, reason })
   // Both sides must stay healthy: report what is left a moment later.
