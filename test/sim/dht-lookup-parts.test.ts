@@ -40,7 +40,6 @@ describe('lookup parts on net/sim', { timeout: 60_000 }, () => {
       onNode: () => {},
       onIdChanged: () => {},
       onExternalReport: () => {},
-      onExternalReport: () => {},
       drop: () => {},
     })
     rpc = new RpcLayer({
