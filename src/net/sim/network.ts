@@ -4,6 +4,7 @@
 import { ipFamily, isValidPort, unmapV4 } from '../address.js'
 import { NetError } from '../errors.js'
 import type { Endpoint } from '../types.js'
+import { canonicalIp } from './addresses.js'
 import { type SimEvent, VirtualClock } from './clock.js'
 import {
   accumulate,
@@ -14,24 +15,15 @@ import {
   resolveConditions,
   serialize,
 } from './conditions.js'
-import type { NatOptions, NatRouter } from './nat.js'
+import type { DropReason } from './kinds.js'
+import { type NatOptions, NatRouter, type NatWorld } from './nat.js'
 import { SeededRandom } from './random.js'
-import { canonicalIp, Realm, type SimHost } from './realm.js'
+import { type Gateway, Realm, type SimHost } from './realm.js'
 import type { SimSocket } from './socket.js'
 import { SimTcp, type SimTcpOptions } from './tcp.js'
-import { type SimTcpNetworkStats, TcpFabric } from './tcp-route.js'
+import { type SimTcpNetworkStats, TcpFabric, type TcpFabricWorld } from './tcp-route.js'
 
-/** Why the network dropped a datagram after `send` accepted it. */
-export type DropReason =
-  | 'loss' // random loss
-  | 'mtu' // larger than the path MTU
-  | 'queue' // access-link queue full
-  | 'unroutable' // no host with that address is reachable from the sender
-  | 'noListener' // nothing bound on the destination port (ICMP port unreachable on a real network)
-  | 'natNoMapping' // inbound to a NAT port with no live mapping
-  | 'natFiltered' // inbound the NAT's filter refused (unsolicited)
-  | 'natHairpin' // to the sender's own NAT public address with hairpinning off
-  | 'natExhausted' // the NAT had no free external port
+export type { DropReason } from './kinds.js'
 
 export interface SimNetworkStats {
   /** Datagrams accepted by `send` (the copies of a duplicated one count once). */
@@ -87,7 +79,7 @@ class Packet implements SimEvent {
     readonly data: Uint8Array,
     readonly srcIp: string,
     readonly srcPort: number,
-    readonly dst: SimHost | NatRouter,
+    readonly dst: SimHost | Gateway,
     readonly dstIp: string,
     readonly dstPort: number,
   ) {}
@@ -101,7 +93,7 @@ class Packet implements SimEvent {
  * The simulated network. `bind(ip)` for hosts on the internet, `addNat({ publicIp })` for a NAT whose `bind(ip)`
  * puts hosts behind it. Delivery runs on `clock`; every datagram is copied on send.
  */
-export class SimNetwork {
+export class SimNetwork implements NatWorld, TcpFabricWorld {
   readonly clock: VirtualClock
   readonly random: SeededRandom
   /** Internet path conditions (resolved). Change with `setDefaults`. */
@@ -181,7 +173,7 @@ export class SimNetwork {
 
   /** Adds a NAT with its public address on the internet. */
   addNat(opts: NatOptions): NatRouter {
-    return this.internet.addNat(opts)
+    return new NatRouter(this, this.internet, opts)
   }
 
   /** Replaces the internet path conditions (unset fields from `DEFAULT_CONDITIONS`). */
@@ -231,7 +223,7 @@ export class SimNetwork {
   }
 
   /** @internal The send path of `SimSocket`. */
-  route(sock: SimSocket, data: Uint8Array, to: Endpoint): void {
+  route(src: SimHost, sock: SimSocket, data: Uint8Array, to: Endpoint): void {
     const now = this.clock.now()
     const dstPort = to.port
     let dstIp = to.host
@@ -258,16 +250,15 @@ export class SimNetwork {
     if (wire > 65535) return this.reject(sock)
     sock.counters.sent++
     this.counters.sent++
-    if (this.tapFn !== null) this.trace('send', sock.host.ip, sock.port, dstIp, dstPort, data.byteLength)
+    if (this.tapFn !== null) this.trace('send', src.ip, sock.port, dstIp, dstPort, data.byteLength)
 
     // Route: up through the NATs until a realm knows the destination address.
-    const src = sock.host
     let realm = src.realm
     let srcIp = src.ip
     let srcPort = sock.port
     let rec = realm.records.get(dstIp)
-    let crossed: NatRouter | null = null
-    let uplinks: NatRouter[] | null = null
+    let crossed: Gateway | null = null
+    let uplinks: Gateway[] | null = null
     let path: Readonly<Conditions>
     if (
       rec !== undefined &&
@@ -282,7 +273,7 @@ export class SimNetwork {
       const acc = this.path
       setNeutral(acc)
       while (rec === undefined) {
-        const nat: NatRouter | null = realm.gateway
+        const nat: Gateway | null = realm.gateway
         if (nat === null) return this.dropSent('unroutable', sock, dstIp, dstPort, data.byteLength)
         accumulate(acc, nat.lanConditions)
         if (nat.conditions !== null) {
@@ -352,7 +343,7 @@ export class SimNetwork {
     let ip = p.dstIp
     let port = p.dstPort
     while (rec.kind === 'nat') {
-      const nat: NatRouter = rec
+      const nat: Gateway = rec
       const refused = nat.inbound(p.srcIp, p.srcPort, ip, port, this.clock.now())
       if (refused !== null) return this.dropArrived(refused, p, ip, port)
       const next = nat.lan.records.get(nat.resultIp)
@@ -437,7 +428,7 @@ export class SimNetwork {
     }
   }
 
-  private record(x: SimHost | NatRouter | string): SimHost | NatRouter {
+  private record(x: SimHost | NatRouter | string): SimHost | Gateway {
     if (typeof x !== 'string') return x
     const rec = this.internet.records.get(canonicalIp(x))
     if (rec === undefined) throw new NetError('EADDRNOTAVAIL', `no internet host or NAT at ${x}`)
