@@ -1,6 +1,6 @@
 // Address spaces of the simulated network: the internet, and the LAN behind each NAT. A realm maps an IP to a
 // host (with its bound sockets) or to a NAT's public side. Realms and hosts see the network and the NATs only
-// through the two views below (`RealmWorld`, `Gateway`), so this module imports neither.
+// through the two views below (`RealmWorld`, `Gateway`), so this module imports neither network.ts nor nat.ts.
 import { NetError } from '../errors.js'
 import type { AddressFamily, Endpoint } from '../types.js'
 import { canonicalIp } from './addresses.js'
