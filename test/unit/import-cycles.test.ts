@@ -8,13 +8,9 @@ import { cycles, importGraph, SRC, sources } from '../helpers/import-graph.js'
 
 /**
  * Cycles that exist and are owed a fix, each with its reason. The test fails on any other cycle, and also when a
- * listed one is gone (so the list only shrinks). The simulator's network, realms, NAT routers and sockets refer
- * to each other (a realm makes routers and sockets; they call back into the network); it is left for the rework
- * of net/sim that adds simulated TCP (issue 13 item 3), which reshapes exactly these modules.
+ * listed one is gone (so the list only shrinks). None is owed today.
  */
-const KNOWN_CYCLES: readonly string[] = [
-  'net/sim/nat-tcp.ts ↔ net/sim/nat.ts ↔ net/sim/network.ts ↔ net/sim/realm.ts ↔ net/sim/socket.ts ↔ net/sim/tcp-route.ts ↔ net/sim/tcp-socket.ts ↔ net/sim/tcp.ts',
-]
+const KNOWN_CYCLES: readonly string[] = []
 
 describe('import graph of src/', () => {
   it('has no cycles (but the listed ones, which must still exist)', () => {

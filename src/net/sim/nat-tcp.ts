@@ -4,7 +4,7 @@
 // for the port-preserving and symmetric presets, address-and-port-dependent, is never: only replies get in). TCP
 // has its own port space and its own tables, apart from UDP's. Timeouts follow conntrack's TCP defaults.
 import type { Endpoint } from '../types.js'
-import type { NatFiltering, NatMapping } from './nat.js'
+import type { NatFiltering, NatMapping } from './kinds.js'
 
 /** The kind of a segment, as far as a NAT cares. */
 export type TcpSegmentKind = 'syn' | 'synack' | 'ack' | 'data' | 'fin' | 'rst'

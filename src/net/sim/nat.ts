@@ -7,11 +7,22 @@
 // own tables with the same mapping and filtering (nat-tcp.ts).
 
 import type { Endpoint } from '../types.js'
+import type { VirtualClock } from './clock.js'
 import { type Conditions, type LinkConditions, NEUTRAL, resolveConditions } from './conditions.js'
+import type { NatFiltering, NatMapping } from './kinds.js'
 import { NatTcp, type NatTcpStats } from './nat-tcp.js'
-import type { SimNetwork } from './network.js'
-import type { Realm } from './realm.js'
+import { type Gateway, Realm, type RealmWorld, type SimHost } from './realm.js'
+import type { SimSocket } from './socket.js'
 import type { SimTcp } from './tcp.js'
+
+export type { NatFiltering, NatMapping } from './kinds.js'
+
+/** What a NAT needs of the network (a `SimNetwork`), beyond what its LAN needs. */
+export interface NatWorld extends RealmWorld {
+  readonly clock: VirtualClock
+  /** The TCP stack of a host. */
+  tcpStack(host: SimHost): SimTcp
+}
 
 /**
  * Presets:
@@ -25,8 +36,6 @@ import type { SimTcp } from './tcp.js'
  *   dependent filtering: the stateful firewall of an IPv6 home router (RFC 6092). Hole punching works.
  */
 export type NatType = 'port-preserving' | 'full-cone' | 'restricted-cone' | 'symmetric' | 'firewall'
-export type NatMapping = 'endpoint-independent' | 'address-and-port-dependent'
-export type NatFiltering = 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent'
 
 export interface NatOptions {
   /** The NAT's address in the outer realm (e.g. `'198.51.100.1'`). Required. */
@@ -98,7 +107,7 @@ const PRESETS: Record<NatType, { mapping: NatMapping; filtering: NatFiltering; p
 
 const LAN_DEFAULT: Readonly<Conditions> = Object.freeze({ ...NEUTRAL, latencyMs: 0.5 })
 
-export class NatRouter {
+export class NatRouter implements Gateway {
   readonly kind = 'nat'
   readonly id: number
   readonly type: NatType
@@ -110,6 +119,8 @@ export class NatRouter {
   readonly udpTimeoutMs: number
   readonly udpStreamTimeoutMs: number
   hairpin: boolean
+  /** The NAT's address in `outer`. */
+  readonly publicIp: string
   /** The private side: bind hosts here with `bind`/`host`. */
   readonly lan: Realm
   /** @internal Resolved LAN path and uplink conditions. */
@@ -141,13 +152,12 @@ export class NatRouter {
 
   /** @internal Use `SimNetwork.addNat` (or `NatRouter.addNat` for a NAT behind this one). */
   constructor(
-    private readonly network: SimNetwork,
+    private readonly network: NatWorld,
     /** The realm the public address lives in. */
     readonly outer: Realm,
-    readonly publicIp: string,
     opts: NatOptions,
-    makeLan: (nat: NatRouter) => Realm,
   ) {
+    this.publicIp = outer.claim(opts.publicIp)
     this.id = network.nextId()
     this.type = opts.type ?? 'port-preserving'
     const preset = PRESETS[this.type]
@@ -168,22 +178,23 @@ export class NatRouter {
     this.hi = hi
     this.lanConditions = resolveConditions(opts.lanConditions, LAN_DEFAULT)
     this.conditions = opts.conditions ? resolveConditions(opts.conditions, NEUTRAL) : null
-    this.lan = makeLan(this)
+    this.lan = new Realm(network, this)
+    outer.attach(this)
   }
 
   /** Binds a socket on a LAN host (created on first use). `port` 0 or omitted: ephemeral. */
-  bind(ip: string, port = 0) {
+  bind(ip: string, port = 0): SimSocket {
     return this.lan.bind(ip, port)
   }
 
   /** The LAN host with this address, created on first use (to set its access-link conditions). */
-  host(ip: string) {
+  host(ip: string): SimHost {
     return this.lan.host(ip)
   }
 
   /** A NAT inside this NAT's LAN (carrier-grade NAT in front of home NATs). */
   addNat(opts: NatOptions): NatRouter {
-    return this.lan.addNat(opts)
+    return new NatRouter(this.network, this.lan, opts)
   }
 
   /** Sets the LAN path conditions (see `NatOptions.lanConditions`). */

@@ -1,18 +1,65 @@
 // Address spaces of the simulated network: the internet, and the LAN behind each NAT. A realm maps an IP to a
-// host (with its bound sockets) or to a NAT's public side.
-import { ipFamily } from '../address.js'
+// host (with its bound sockets) or to a NAT's public side. Realms and hosts see the network and the NATs only
+// through the two views below (`RealmWorld`, `Gateway`), so this module imports neither network.ts nor nat.ts.
 import { NetError } from '../errors.js'
-import type { AddressFamily } from '../types.js'
+import type { AddressFamily, Endpoint } from '../types.js'
+import { canonicalIp } from './addresses.js'
 import { type Conditions, type LinkConditions, NEUTRAL, resolveConditions } from './conditions.js'
-import { type NatOptions, NatRouter } from './nat.js'
-import type { SimNetwork } from './network.js'
-import { SimSocket } from './socket.js'
+import type { NatTcp } from './nat-tcp.js'
+import type { SeededRandom } from './random.js'
+import { SimSocket, type SocketHost } from './socket.js'
+
+/** What realms and hosts need of the network (a `SimNetwork`). */
+export interface RealmWorld {
+  readonly random: SeededRandom
+  /** A fresh id for a host or NAT (link conditions are keyed by ids). */
+  nextId(): number
+  /** Notes that an address is in use (so sends to it skip canonicalisation). */
+  noteIp(ip: string): void
+  /** The send path of a socket bound on `src`. */
+  route(src: SimHost, sock: SimSocket, data: Uint8Array, to: Endpoint): void
+}
+
+/** What realms and the routes of datagrams and segments need of a NAT (a `NatRouter`). */
+export interface Gateway {
+  readonly kind: 'nat'
+  readonly id: number
+  readonly publicIp: string
+  /** False for a firewall: addresses and ports pass unchanged. */
+  readonly translate: boolean
+  readonly hairpin: boolean
+  /** The realm the public address lives in. */
+  readonly outer: Realm
+  /** The private side. */
+  readonly lan: Realm
+  readonly lanConditions: Conditions
+  readonly conditions: Conditions | null
+  /** Uplink / downlink queue state when `conditions` limits bandwidth. */
+  readonly up: { busyUntil: number }
+  readonly down: { busyUntil: number }
+  /** Result of the last successful `inbound`. */
+  readonly resultIp: string
+  readonly resultPort: number
+  /** The TCP side (conntrack for TCP flows). */
+  readonly tcpTrack: NatTcp
+  /** Translates an outbound datagram; returns the external source port, or -1 (no port free). */
+  outbound(intIp: string, intPort: number, remIp: string, remPort: number, now: number): number
+  /** Filters and translates an inbound datagram: null (and `resultIp`/`resultPort` set), or the drop reason. */
+  inbound(
+    remIp: string,
+    remPort: number,
+    dstIp: string,
+    extPort: number,
+    now: number,
+  ): 'natNoMapping' | 'natFiltered' | null
+  countHairpinDrop(): void
+}
 
 const EPHEMERAL_LO = 49152
 const EPHEMERAL_SIZE = 65536 - EPHEMERAL_LO
 
 /** A simulated machine with one IP address. Bind sockets on it through its realm (`SimNetwork.bind`). */
-export class SimHost {
+export class SimHost implements SocketHost {
   readonly kind = 'host'
   readonly id: number
   readonly family: AddressFamily
@@ -37,6 +84,11 @@ export class SimHost {
   }
 
   /** @internal */
+  send(sock: SimSocket, data: Uint8Array, to: Endpoint): void {
+    this.realm.network.route(this, sock, data, to)
+  }
+
+  /** @internal */
   unbind(s: SimSocket): void {
     if (this.sockets.get(s.port) === s) this.sockets.delete(s.port)
   }
@@ -44,12 +96,12 @@ export class SimHost {
 
 /** An address space: the internet, or the LAN behind one NAT. */
 export class Realm {
-  /** @internal */ readonly records = new Map<string, SimHost | NatRouter>()
+  /** @internal */ readonly records = new Map<string, SimHost | Gateway>()
 
   constructor(
-    readonly network: SimNetwork,
+    readonly network: RealmWorld,
     /** The NAT this realm is the LAN of; null for the internet. */
-    readonly gateway: NatRouter | null,
+    readonly gateway: Gateway | null,
   ) {}
 
   /** The host with this address, created on first use. */
@@ -85,27 +137,21 @@ export class Realm {
     } else if (h.sockets.has(port)) {
       throw new NetError('EADDRINUSE', `${ip}:${port} is already bound`)
     }
-    const s = new SimSocket(this.network, h, port)
+    const s = new SimSocket(h, port)
     h.sockets.set(port, s)
     return s
   }
 
-  /** Adds a NAT whose public address lives in this realm. */
-  addNat(opts: NatOptions): NatRouter {
-    const ip = canonicalIp(opts.publicIp)
-    if (this.records.has(ip)) throw new NetError('EADDRINUSE', `${ip} is already in use`)
-    const nat = new NatRouter(this.network, this, ip, opts, (n) => new Realm(this.network, n))
-    this.records.set(ip, nat)
-    this.network.noteIp(ip)
-    return nat
+  /** @internal Claims `ip` in this realm for a NAT's public side (see `NatRouter`); returns it canonical. */
+  claim(ip: string): string {
+    const key = canonicalIp(ip)
+    if (this.records.has(key)) throw new NetError('EADDRINUSE', `${key} is already in use`)
+    return key
   }
-}
 
-/** Canonical spelling of an IP literal (so `0:0::1` and `::1` are one host); throws `EINVAL` otherwise. */
-export function canonicalIp(ip: string): string {
-  const fam = typeof ip === 'string' ? ipFamily(ip) : 0
-  if (fam === 0 || ip.includes('%')) throw new NetError('EINVAL', `not an IP literal: ${JSON.stringify(ip)}`)
-  if (ip === '0.0.0.0' || ip === '::') throw new NetError('EINVAL', 'bind a concrete address in the simulator')
-  if (fam === 4) return ip
-  return new URL(`http://[${ip}]/`).hostname.slice(1, -1)
+  /** @internal Registers a NAT at the address `claim` returned. */
+  attach(nat: Gateway): void {
+    this.records.set(nat.publicIp, nat)
+    this.network.noteIp(nat.publicIp)
+  }
 }

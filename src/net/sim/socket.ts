@@ -1,8 +1,15 @@
 // A socket bound on a simulated host. Sending hands the datagram to the network; receiving is a call from the
 // network's delivery event. No timers, no buffers: an idle socket costs one small object.
 import type { AddressFamily, DatagramHandler, DatagramSocket, Endpoint } from '../types.js'
-import type { SimNetwork } from './network.js'
-import type { SimHost } from './realm.js'
+
+/** What a socket needs of the host it is bound on (a `SimHost`). */
+export interface SocketHost {
+  readonly ip: string
+  readonly family: AddressFamily
+  /** Hands a datagram of `sock` to the network. */
+  send(sock: SimSocket, data: Uint8Array, to: Endpoint): void
+  unbind(sock: SimSocket): void
+}
 
 /** Counters of one simulated socket. */
 export interface SimSocketStats {
@@ -35,8 +42,7 @@ export class SimSocket implements DatagramSocket {
 
   /** @internal Use `SimNetwork.bind` or `NatRouter.bind`. */
   constructor(
-    private readonly network: SimNetwork,
-    /** @internal */ readonly host: SimHost,
+    /** @internal */ readonly host: SocketHost,
     readonly port: number,
   ) {
     this.family = host.family
@@ -48,7 +54,7 @@ export class SimSocket implements DatagramSocket {
 
   /** Sends a copy of `data`: the caller may reuse its buffer at once. */
   send(data: Uint8Array, to: Endpoint): void {
-    this.network.route(this, data, to)
+    this.host.send(this, data, to)
   }
 
   setReceiver(handler: DatagramHandler | null): void {

@@ -4,12 +4,12 @@
 // arrival time of its previous segment). SYNs and SYN-ACKs are dropped when lost: the connector's SYN timer
 // re-sends them, as a real stack does. Bandwidth and queues of access links are not applied to TCP.
 import type { Endpoint } from '../types.js'
-import type { SimEvent } from './clock.js'
+import type { SimEvent, VirtualClock } from './clock.js'
 import { accumulate, type Conditions, NEUTRAL } from './conditions.js'
-import type { NatRouter } from './nat.js'
+import type { DropReason } from './kinds.js'
 import type { TcpSegmentKind } from './nat-tcp.js'
-import type { DropReason, SimNetwork } from './network.js'
-import type { SimHost } from './realm.js'
+import type { SeededRandom } from './random.js'
+import type { Gateway, SimHost } from './realm.js'
 
 /** One TCP segment as the simulator carries it. `edge` is the receive window's right edge (bytes consumed + window). */
 export interface TcpSegment {
@@ -46,6 +46,14 @@ export interface TcpEndpointStack {
   receive(seg: TcpSegment, from: Endpoint, localPort: number): void
 }
 
+/** What the fabric needs of the network (a `SimNetwork`). */
+export interface TcpFabricWorld {
+  readonly clock: VirtualClock
+  readonly random: SeededRandom
+  /** The internet path conditions from one host or NAT to another. */
+  linkConditions(fromId: number, toId: number): Readonly<Conditions>
+}
+
 class SegmentEvent implements SimEvent {
   at = 0
   seq = 0
@@ -55,7 +63,7 @@ class SegmentEvent implements SimEvent {
     readonly seg: TcpSegment,
     readonly srcIp: string,
     readonly srcPort: number,
-    readonly dst: SimHost | NatRouter,
+    readonly dst: SimHost | Gateway,
     readonly dstIp: string,
     readonly dstPort: number,
   ) {}
@@ -81,7 +89,7 @@ export class TcpFabric {
   }
 
   constructor(
-    private readonly network: SimNetwork,
+    private readonly network: TcpFabricWorld,
     private readonly makeStack: (host: SimHost) => TcpEndpointStack,
   ) {}
 
@@ -118,9 +126,9 @@ export class TcpFabric {
     let srcIp = host.ip
     let port = srcPort
     let rec = realm.records.get(dstIp)
-    let crossed: NatRouter | null = null
+    let crossed: Gateway | null = null
     while (rec === undefined) {
-      const nat: NatRouter | null = realm.gateway
+      const nat: Gateway | null = realm.gateway
       if (nat === null) return this.drop('unroutable')
       accumulate(acc, nat.lanConditions)
       if (nat.conditions !== null) accumulate(acc, nat.conditions)
@@ -177,7 +185,7 @@ export class TcpFabric {
     let port = ev.dstPort
     const now = this.network.clock.now()
     while (rec.kind === 'nat') {
-      const nat: NatRouter = rec
+      const nat: Gateway = rec
       const refused = nat.tcpTrack.inbound(ev.srcIp, ev.srcPort, ip, port, ev.seg.kind, now)
       if (refused !== null) {
         this.drop(refused)

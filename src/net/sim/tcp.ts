@@ -14,8 +14,10 @@ import type {
   StreamSocket,
   Timer,
 } from '../types.js'
-import type { SimNetwork } from './network.js'
-import { canonicalIp, type SimHost } from './realm.js'
+import { canonicalIp } from './addresses.js'
+import type { VirtualClock } from './clock.js'
+import type { SeededRandom } from './random.js'
+import type { SimHost } from './realm.js'
 import type { TcpEndpointStack, TcpFabric, TcpSegment } from './tcp-route.js'
 import { SimTcpSocket, type SimTcpSocketOptions, type TcpSocketStack } from './tcp-socket.js'
 
@@ -95,6 +97,12 @@ class SimTcpListener implements StreamListener {
   }
 }
 
+/** What a host's TCP stack needs of the network (a `SimNetwork`). */
+export interface TcpWorld {
+  readonly clock: VirtualClock
+  readonly random: SeededRandom
+}
+
 export class SimTcp implements StreamNetwork, TcpEndpointStack, TcpSocketStack {
   private readonly listeners = new Map<number, SimTcpListener>()
   private readonly conns = new Map<string, SimTcpSocket>()
@@ -113,7 +121,7 @@ export class SimTcp implements StreamNetwork, TcpEndpointStack, TcpSocketStack {
 
   /** @internal Use `SimNetwork.tcp(ip)` or `NatRouter.tcp(ip)`. */
   constructor(
-    private readonly network: SimNetwork,
+    private readonly network: TcpWorld,
     private readonly fabric: TcpFabric,
     /** @internal */ readonly host: SimHost,
     opts: SimTcpOptions = {},
