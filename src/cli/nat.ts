@@ -24,7 +24,8 @@ Usage:
         unknown     fewer than two nodes at different addresses answered
       Events: listening {host, port}, reachability {kind, external, learnt, reporters, portMapping} on each
       change, and nat {kind, external, learnt, reporters, portMapping} at the end. portMapping is true when a
-      router mapping (UPnP IGD, NAT-PMP, PCP) is active, null when this build has no port mapping.
+      router mapping (PCP, NAT-PMP, UPnP IGD) is active, false when none is (the router refused or did not
+      answer, or it is still being asked), null when port mapping is off (a loopback --host).
       Exit 0 with a kind, 1 when it stays unknown.`
 
 function fields(r: Reachability): Record<string, unknown> {
