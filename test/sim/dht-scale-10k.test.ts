@@ -1,14 +1,14 @@
 // Issue 9 at N = 10,000 on net/sim (20 ms links, virtual time): after joining and two minutes of settling, at least
 // 99% of nodes are in some other node's table, and lookups and announces reach the true 8 closest nodes.
-// It costs about 8 minutes of CPU (476 s measured 2026-12-04: unseen 0, true 8 queried mean 7.8), far over the CI
-// budget: it runs with MAINLINE_SIM_10K=1 only.
+// It costs about 6 minutes of CPU (joining and settling took 353 s on 2026-12-04 after closest() stopped scanning the
+// whole table; 476 s before), so it runs in CI's sim tier; MAINLINE_SIM_10K=0 skips it locally.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { buildWorld, convergence, destroyWorld, health, summary } from './dht-world.js'
 
 const N = 10_000
 
-const skip = process.env.MAINLINE_SIM_10K === '1' ? false : 'N = 10,000 takes minutes of CPU: set MAINLINE_SIM_10K=1'
+const skip = process.env.MAINLINE_SIM_10K === '0' ? 'MAINLINE_SIM_10K=0: skipped (minutes of CPU)' : false
 
 describe('routing health of 10,000 nodes on net/sim', { timeout: 1_800_000, skip }, () => {
   it('joining 1,000 at a time: ≥ 99% tabled after settling, lookups and announces converge', async (t) => {
