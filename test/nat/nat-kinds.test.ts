@@ -183,7 +183,11 @@ await natSuite(import.meta.filename, 'NAT kinds and the birthday strategy', () =
             assert.equal(await r.exit(60_000), 0, r.describe())
             const [end] = r.named('nat')
             assert.equal(end.kind, kind, `${host.name}: ${r.describe()}`)
-            assert.equal(end.portMapping, false, 'port mapping was tried (no router in this lab answers): none is active')
+            assert.equal(
+              end.portMapping,
+              false,
+              'port mapping was tried (no router in this lab answers): none is active',
+            )
             const ext = end.external as string[]
             if (kind === 'random') assert.ok(ext.length >= 2, 'a port per destination')
             else
