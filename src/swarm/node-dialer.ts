@@ -1,8 +1,8 @@
 // The swarm node's dialer: uTP first, from the shared UDP port (so the NAT mapping is the one the DHT and relays
-// know), then TCP as a fallback. A dial that fails both ways is reported (`onFailed`), which is where the
+// know), then TCP beside it when uTP has not answered within \`tcpDelay\` (or at once when uTP failed). A dial that fails both ways is reported (`onFailed`), which is where the
 // holepunch initiator steps in.
 import { canReach } from '../net/address.js'
-import type { Clock, Endpoint, StreamNetwork } from '../net/types.js'
+import type { Clock, Endpoint, StreamNetwork, Timer } from '../net/types.js'
 import type { UtpSocketManager } from '../utp/socket-manager.js'
 import { WireError } from '../wire/errors.js'
 import { type DialedStream, type Dialer, TcpDialer } from './dialer.js'
@@ -12,6 +12,11 @@ export interface NodeDialerOptions {
   utpTimeout?: number
   /** How long the TCP fallback may take, ms; 0 disables TCP. Default 3000. */
   tcpTimeout?: number
+  /**
+   * How long a uTP dial runs alone before TCP is dialed beside it, ms; the first to connect wins and the other
+   * is dropped. A uTP failure starts TCP at once. \`Infinity\`: TCP only after uTP failed. Default 500.
+   */
+  tcpDelay?: number
   /** Local address for outgoing TCP. Default: the system's choice. */
   localAddress?: string
   /** The TCP stack of the fallback. Default `realTcp`. */
@@ -37,33 +42,72 @@ export class NodeDialer implements Dialer {
 
   async dial(to: Endpoint, options: { signal?: AbortSignal; timeout?: number } = {}): Promise<DialedStream> {
     options.signal?.throwIfAborted()
-    const utpTimeout = Math.min(options.timeout ?? Number.POSITIVE_INFINITY, this.options.utpTimeout ?? 3000)
-    let firstError: unknown = new WireError('DIAL_FAILED', `our UDP socket cannot reach ${to.host}`)
+    const limit = options.timeout ?? Number.POSITIVE_INFINITY
+    const utpTimeout = Math.min(limit, this.options.utpTimeout ?? 3000)
+    const tcpTimeout = Math.min(limit, this.options.tcpTimeout ?? 3000)
+    const tcpDelay = this.options.tcpDelay ?? 500
+    // Aborts whichever attempt is still running once one has won, and both when the caller gives up.
+    const race = new AbortController()
+    const onAbort = () => race.abort(options.signal?.reason)
+    options.signal?.addEventListener('abort', onAbort, { once: true })
     // An IPv6 peer from an IPv4-only UDP socket (or the reverse): no uTP datagram could leave, go straight to TCP.
-    if (canReach(this.utp.socket, to.host)) {
-      try {
-        const stream = await this.dialUtp(to, utpTimeout, options.signal)
-        this.stats.utp++
-        return { stream, remote: to, local: this.utp.socket.address(), transport: 'utp' }
-      } catch (err) {
-        firstError = err
-        if (options.signal?.aborted) throw err
+    const utpPossible = canReach(this.utp.socket, to.host)
+    return new Promise<DialedStream>((resolve, reject) => {
+      let settled = false
+      let running = 0
+      let tcpStarted = false
+      let lastError: unknown = new WireError('DIAL_FAILED', `our UDP socket cannot reach ${to.host}`)
+      let delay: Timer | undefined
+      const finish = () => {
+        settled = true
+        delay?.cancel()
+        options.signal?.removeEventListener('abort', onAbort)
       }
-    }
-    if (this.tcp) {
-      try {
-        const tcpTimeout = Math.min(options.timeout ?? Number.POSITIVE_INFINITY, this.options.tcpTimeout ?? 3000)
-        const dialed = await this.tcp.dial(to, { signal: options.signal, timeout: tcpTimeout })
-        this.stats.tcp++
-        return dialed
-      } catch (err) {
-        firstError = err
+      const win = (dialed: DialedStream) => {
+        running--
+        // The slower of two successful attempts: its connection is not wanted.
+        if (settled) return void dialed.stream.destroy()
+        finish()
+        this.stats[dialed.transport === 'tcp' ? 'tcp' : 'utp']++
+        race.abort(new WireError('DIAL_FAILED', 'another transport connected first'))
+        resolve(dialed)
       }
-    }
-    this.stats.failed++
-    this.onFailed?.(to)
-    throw new WireError('DIAL_FAILED', `no uTP${this.tcp ? ' or TCP' : ''} connection to ${to.host}:${to.port}`, {
-      cause: firstError,
+      const lose = (err: unknown) => {
+        running--
+        if (settled) return
+        lastError = err
+        if (options.signal?.aborted) {
+          finish()
+          return reject(err)
+        }
+        startTcp()
+        if (running > 0) return
+        finish()
+        this.stats.failed++
+        this.onFailed?.(to)
+        const which = this.tcp ? 'uTP or TCP' : 'uTP'
+        reject(new WireError('DIAL_FAILED', `no ${which} connection to ${to.host}:${to.port}`, { cause: lastError }))
+      }
+      const startTcp = () => {
+        if (settled || tcpStarted || !this.tcp) return
+        tcpStarted = true
+        delay?.cancel()
+        running++
+        this.tcp.dial(to, { signal: race.signal, timeout: tcpTimeout }).then(win, lose)
+      }
+      if (utpPossible) {
+        running++
+        this.dialUtp(to, utpTimeout, race.signal).then(
+          (stream) => win({ stream, remote: to, local: this.utp.socket.address(), transport: 'utp' }),
+          lose,
+        )
+        // Happy eyeballs: a peer that does not answer uTP soon may speak only TCP (or sit behind a NAT that
+        // forwards only TCP). TCP starts beside the uTP dial instead of after its whole timeout.
+        if (this.tcp && Number.isFinite(tcpDelay)) delay = this.clock.setTimeout(startTcp, tcpDelay)
+      } else {
+        running++
+        lose(lastError)
+      }
     })
   }
 

@@ -1,5 +1,5 @@
-// The swarm over simulated TCP: TCP-only peers (a Swarm with no uTP at all), a SwarmNode falling back to TCP when
-// its uTP dial fails, and a uTP and a TCP connection crossing between the same two peers (the one the greater peer
+// The swarm over simulated TCP: TCP-only peers (a Swarm with no uTP at all), a SwarmNode dialing TCP beside a uTP
+// dial that is not answered within its head start (happy eyeballs), and a uTP and a TCP connection crossing between the same two peers (the one the greater peer
 // id initiated is kept, at both ends).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
@@ -14,9 +14,9 @@ import { holepunchWorld, INFO_HASH, RELAY } from '../helpers/holepunch-sim.js'
 
 const IH = new Uint8Array(20).fill(0x5a)
 
-function world(seed: number) {
+function world(seed: number, latencyMs = 20) {
   const random = new SeededRandom(seed)
-  const net = new SimNetwork({ random: random.fork(), defaults: { latencyMs: 20, jitterMs: 2 } })
+  const net = new SimNetwork({ random: random.fork(), defaults: { latencyMs, jitterMs: 2 } })
   return { net, clock: net.clock, random }
 }
 
@@ -115,12 +115,68 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
       const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
       const took = w.clock.now() - t0
       assert.equal(conn.transport, 'tcp')
-      assert.ok(took >= 3000 && took < 3200, `the uTP dial timed out (3 s), then TCP connected (${took} ms)`)
+      // Happy eyeballs: TCP is dialed 500 ms into the unanswered uTP dial, not after its whole 3 s timeout.
+      assert.ok(took >= 500 && took < 700, `TCP dialed after the 500 ms head start and connected (${took} ms)`)
       assert.deepEqual(failed, [])
       await vsleep(w, 100)
       const [back] = b.connections
       assert.equal(back.transport, 'tcp')
       assert.equal(await haveThrough(conn, back, 4), 4)
+    } finally {
+      stop()
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('a peer that answers uTP within the head start is never dialed over TCP', async () => {
+    const w = world(5)
+    const a = node(w, '198.51.100.1', 0x0a)
+    const b = node(w, '203.0.113.1', 0x0b)
+    const stop = w.clock.autoAdvance()
+    try {
+      await a.listen()
+      await b.listen()
+      a.add(IH)
+      b.add(IH)
+      const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
+      assert.equal(conn.transport, 'utp')
+      await vsleep(w, 3000)
+      assert.equal(w.net.tcpStats().sent, 0, 'not one TCP segment')
+      assert.equal(b.get(IH)!.connections.length, 1)
+    } finally {
+      stop()
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('on a path slower than the head start uTP and TCP race: the first to connect is kept, the other dropped', async () => {
+    // 400 ms each way: uTP's SYN-ACK is back at 800 ms, TCP (dialed at 500 ms) would connect at 1300 ms.
+    const w = world(6, 400)
+    const a = node(w, '198.51.100.1', 0x0a)
+    const b = node(w, '203.0.113.1', 0x0b)
+    const stop = w.clock.autoAdvance()
+    try {
+      await a.listen()
+      await b.listen()
+      a.add(IH)
+      b.add(IH)
+      const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
+      assert.equal(conn.transport, 'utp', 'uTP connected first')
+      assert.ok(w.net.tcpStats().sent >= 1, 'TCP was dialed beside the slow uTP dial')
+      await vsleep(w, 5000)
+      // The TCP attempt was abandoned: b ends with the one uTP connection, a with the one it was handed.
+      const theirs = b.get(IH)!.connections
+      assert.deepEqual(
+        theirs.map((c) => c.transport),
+        ['utp'],
+      )
+      assert.deepEqual(
+        a.get(IH)!.connections.map((c) => c.transport),
+        ['utp'],
+      )
+      assert.equal(await haveThrough(conn, theirs[0], 7), 7)
     } finally {
       stop()
       await a.close()
@@ -225,7 +281,7 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
       const conn = await w.a.connect(INFO_HASH, bAt)
       assert.equal(conn.transport, 'utp', 'the punched connection')
       assert.equal(failedAt.length, 1)
-      assert.equal(failedAt[0] - t0, 4000, 'uTP gave up after 1 s, TCP after 3 s more')
+      assert.equal(failedAt[0] - t0, 3500, 'uTP gave up after 1 s; TCP, dialed beside it at 0.5 s, 3 s later')
       assert.equal(w.nat.b.tcpStats().droppedNoMapping - before, 2, "TCP's SYN and its re-send 1 s later")
       // The relay connections the nodes opened first are uTP; TCP carried none of them.
       assert.ok(w.relay.get(INFO_HASH)!.connections.every((c) => c.transport === 'utp'))
