@@ -18,7 +18,7 @@ export const SERVE_HELP = `  mainline peer serve (--infohash <hex> | --torrent F
                       [--bootstrap H:P]... [--auto-dial] [--pex-interval S] [--announce-interval S]
                       [--peer-id <hex>] [--timeout S] [--no-portmap | --portmap-protocols LIST] [--json]
       Listen on one port (default 0.0.0.0, a free one): UDP for uTP (and the DHT), TCP on the same number. Dial
-      each --connect peer (uTP first, TCP beside it after 500 ms), exchange PEX (every 60 s by default), relay
+      each --connect peer (uTP first, TCP beside it after 1.5 s), exchange PEX (every 60 s by default), relay
       holepunch rendezvous, and act on a relay's connect (punch). With --bootstrap, join the DHT through those
       nodes and announce the torrent (every --announce-interval, default 300 s). --bootstrap is repeatable or a comma-
       separated list, as for the dht commands; without it, or with --bootstrap none, no DHT. Runs until the

@@ -1,6 +1,6 @@
 // The swarm node's dialer: uTP first, from the shared UDP port (so the NAT mapping is the one the DHT and relays
-// know), then TCP beside it when uTP has not answered within \`tcpDelay\` (or at once when uTP failed). A dial that fails both ways is reported (`onFailed`), which is where the
-// holepunch initiator steps in.
+// know), with TCP dialed beside it when uTP has not answered within `tcpDelay` (at once when uTP failed). A dial
+// that fails both ways is reported (`onFailed`), which is where the holepunch initiator steps in.
 import { canReach } from '../net/address.js'
 import type { Clock, Endpoint, StreamNetwork, Timer } from '../net/types.js'
 import type { UtpSocketManager } from '../utp/socket-manager.js'
@@ -14,7 +14,9 @@ export interface NodeDialerOptions {
   tcpTimeout?: number
   /**
    * How long a uTP dial runs alone before TCP is dialed beside it, ms; the first to connect wins and the other
-   * is dropped. A uTP failure starts TCP at once. \`Infinity\`: TCP only after uTP failed. Default 500.
+   * is dropped. A uTP failure starts TCP at once. `Infinity`: TCP only after uTP failed. Default 1500: past the
+   * uTP SYN's first re-send (at 1 s), so one lost datagram does not turn a uTP peer's connection into TCP — a
+   * relay names a TCP-connected peer by its listen port, not by the UDP mapping that hole punching needs.
    */
   tcpDelay?: number
   /** Local address for outgoing TCP. Default: the system's choice. */
@@ -45,7 +47,7 @@ export class NodeDialer implements Dialer {
     const limit = options.timeout ?? Number.POSITIVE_INFINITY
     const utpTimeout = Math.min(limit, this.options.utpTimeout ?? 3000)
     const tcpTimeout = Math.min(limit, this.options.tcpTimeout ?? 3000)
-    const tcpDelay = this.options.tcpDelay ?? 500
+    const tcpDelay = this.options.tcpDelay ?? 1500
     // Aborts whichever attempt is still running once one has won, and both when the caller gives up.
     const race = new AbortController()
     const onAbort = () => race.abort(options.signal?.reason)
