@@ -87,6 +87,29 @@ describe('SwarmNode port mapping', { timeout: 30_000 }, () => {
     }
   })
 
+  it("advertises the external port in its extended handshake's `p` once mapped (BEP 10: where to dial us)", async () => {
+    const { gw, node, mapped } = await mappedNode({ portOffset: 7 })
+    const peer = new SwarmNode({ host: '127.0.0.1', dht: false, swarm: { autoDial: false } })
+    try {
+      const { port } = await node.listen()
+      await peer.listen()
+      await new Promise<void>((r) => {
+        const check = () => (mapped.length === 2 ? r() : setTimeout(check, 20))
+        check()
+      })
+      node.add(IH)
+      peer.add(IH)
+      const conn = await peer.connect(IH, { host: '127.0.0.1', port })
+      if (!conn.remoteExtended) await new Promise((r) => conn.once('extended_handshake', r))
+      assert.equal(conn.remoteExtended?.p, port + 7, `p is the mapped port, not the local ${port}`)
+      assert.deepEqual(conn.listenEndpoint, { host: '127.0.0.1', port: port + 7 })
+    } finally {
+      await peer.close()
+      await node.close()
+      await gw.close()
+    }
+  })
+
   it('every protocol refusing: portmap:failed for UDP and TCP, the local port is announced as before', async () => {
     const { gw, node, failed, mapped } = await mappedNode({ pcp: 'deny', natpmp: 'deny', upnp: 'deny' })
     try {
