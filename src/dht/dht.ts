@@ -2,21 +2,20 @@
 // receive path, transactions: rpc-layer.ts) feeds the routing tables (routing.ts) and hands queries to the query
 // server (query-server.ts, built-in methods in handlers.ts); the lookup service (lookup-service.ts) runs lookups
 // with any query function, and lookups.ts builds find_node / get_peers / announce on it; maintenance.ts keeps the
-// tables fresh. The edges — binding UDP, resolving bootstrap names, the state file — are injected, the real ones
-// by default. See docs/dht.md and docs/architecture.md.
+// tables fresh; storage-wiring.ts adds BEP 44 / 51 / 33 storage. The options are resolved in wiring.ts, stats()
+// is assembled in counters.ts. The edges — binding UDP, resolving bootstrap names, the state file — are injected,
+// the real ones by default. See docs/dht.md and docs/architecture.md.
 
 import type { BEncodable } from '../codec/bencode.js'
-import { toHex } from '../codec/bytes.js'
 import { normalizeIP } from '../codec/ip.js'
-import { buildPingQuery, type KrpcOptions } from '../codec/krpc-build.js'
+import { buildPingQuery } from '../codec/krpc-build.js'
 import { bindUdp, type DatagramBinder } from '../net/bind.js'
-import { cryptoRandom, realClock } from '../net/clock.js'
 import { dnsResolver } from '../net/resolve.js'
-import type { Clock, DatagramSocket, Endpoint, Random, Timer } from '../net/types.js'
+import type { DatagramSocket, Endpoint, Timer } from '../net/types.js'
 import type { LocalKeypair } from './bep44-crypto.js'
 import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
-import { type DHTCounters, newCounters, nonZero } from './counters.js'
+import { dhtStats, newCounters } from './counters.js'
 import type { CrawlOptions, SampleResult } from './crawl.js'
 import { DHTError } from './errors.js'
 import { TypedEventEmitter } from './events.js'
@@ -32,7 +31,7 @@ import { Routing } from './routing.js'
 import { type QueryResponse, RpcLayer } from './rpc-layer.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
-import { type PutOptions, StorageApi } from './storage-api.js'
+import type { PutOptions, StorageApi } from './storage-api.js'
 import type {
   GetMutableOptions,
   ImmutableGetResult,
@@ -41,28 +40,24 @@ import type {
   PutMutableOptions,
   PutResult,
 } from './storage-client.js'
-import { STORAGE_QUERY_METHODS, StorageService } from './storage-service.js'
+import type { StorageService } from './storage-service.js'
+import { wireStorage } from './storage-wiring.js'
 import { copyBytes } from './table-node.js'
 import { TokenManager } from './tokens.js'
-import { NodeWiring } from './wiring.js'
+import { NodeWiring, resolveSettings } from './wiring.js'
 
 export type { AnnounceResult, LookupResult }
 
 const TICK_MS = 5_000
 const SAVE_MS = 10 * 60_000
-const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
 
 export class DHT extends TypedEventEmitter<DHTEvents> {
   private readonly opts: DHTOptions
-  private readonly clock: Clock
-  private readonly counters: DHTCounters = newCounters()
   /** The parts and how they reach each other (wiring.ts). */
   private readonly w: NodeWiring
   /** Where the state is kept between runs (the `state` option), if anywhere. */
   private readonly storage: StateStorage | undefined
   private readonly bind: DatagramBinder
-  /** Envelope options of our queries (`v`, BEP 43 `ro`). */
-  private readonly queryOpts: KrpcOptions
   private timers: Timer[] = []
   /** Sockets listen() opened (closed by destroy()). */
   private owned: DatagramSocket[] = []
@@ -88,44 +83,16 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   constructor(opts: DHTOptions = {}) {
     super()
     this.opts = opts
-    const clock = opts.clock ?? realClock
-    const random: Random = opts.random ?? cryptoRandom
-    this.clock = clock
     this.bind = opts.bind ?? bindUdp
     this.storage = typeof opts.state === 'string' ? new FileStateStorage(opts.state) : opts.state
-    if (opts.version !== undefined && opts.version.length !== 4)
-      throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
-    const version = opts.version ?? DEFAULT_VERSION
-    const readOnly = opts.readOnly ?? false
-    this.queryOpts = readOnly ? { ro: true, v: version } : { v: version }
-    // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
-    const now = () => Math.floor(clock.now())
-    const w = new NodeWiring(
-      this,
-      {
-        id: opts.id,
-        version,
-        preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
-        k: opts.k ?? 8,
-        alpha: opts.alpha ?? 4,
-        restrictIps: opts.restrictIps ?? true,
-        restrictSearchIps: opts.restrictSearchIps,
-        clock,
-        random,
-        readOnly,
-        queryOptions: this.queryOpts,
-        defaultFamily: opts.family === 6 ? 6 : 4,
-        maxPending: opts.maxPending,
-        slowMs: opts.slowQueryMs,
-        timeoutMs: opts.queryTimeoutMs,
-        retries: opts.queryRetries,
-      },
-      this.counters,
-    )
+    const w = new NodeWiring(this, resolveSettings(opts), newCounters())
     this.w = w
+    // Whole milliseconds: small integers are stored inline, fractional ones as a boxed number per field.
+    const clock = w.clock
+    const now = () => Math.floor(clock.now())
     w.routing = new Routing(w)
-    w.tokens = new TokenManager(random, now)
-    w.store = new PeerStore({ now, random, ...opts.peerStore })
+    w.tokens = new TokenManager(w.random, now)
+    w.store = new PeerStore({ now, random: w.random, ...opts.peerStore })
     const rl = opts.rateLimit
     w.limiter = new RateLimiter({
       now,
@@ -138,55 +105,14 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
     const builtins = new BuiltinMethods(w)
     for (const m of BUILTIN_METHODS) w.server.registerPacket(m, builtins)
     w.rpc = new RpcLayer(w)
-    if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
-    if (opts.socket6 && opts.socket && opts.socket.family !== 4)
-      throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
     if (opts.socket) w.rpc.attach(opts.socket, opts.socket6)
     else if (opts.socket6) w.rpc.attach(opts.socket6)
     w.service = new LookupService(w)
     w.lookups = new PeerLookups(w)
     w.maintenance = new Maintenance(w)
-    this.storagePart = new StorageService(
-      {
-        get id() {
-          return w.id
-        },
-        clock,
-        random,
-        peers: w.store,
-        tokens: w.tokens,
-        closestCompact: (target, want, from) => w.context.closestCompact(target, want, from),
-        queryOptions: this.queryOpts,
-        version,
-        sendQuery: (to, method, build, o) => w.rpc.query(to, method, build, o),
-        toQueryReply: (msg, family, from) => {
-          const reply = w.routing.toQueryReply(msg, family, from)
-          for (const n of reply.nodes) w.tables[family].heardAbout(n)
-          return reply
-        },
-        runLookup: async (target, query, signal) => {
-          w.checkHash(target, 'target')
-          const res = await Promise.all(
-            w.families().map((family) => w.service.run({ target, family, query: query(family), signal })),
-          )
-          w.checkAlive()
-          return res
-        },
-        drop: (r) => w.drop(r),
-      },
-      opts.storage,
-      (err) => w.warn(err instanceof Error ? err : new Error(String(err))),
-    )
-    const storagePackets = { answer: this.storagePart.serve.bind(this.storagePart) }
-    for (const m of STORAGE_QUERY_METHODS) w.server.registerPacket(m, storagePackets)
-    this.storageApi = new StorageApi({
-      storage: this.storagePart,
-      clock,
-      random,
-      checkAlive: () => w.checkAlive(),
-      checkHash: (h, what) => w.checkHash(h, what),
-      tableNodes: () => this.nodes(),
-    })
+    const storage = wireStorage(w, opts.storage, () => this.nodes())
+    this.storagePart = storage.service
+    this.storageApi = storage.api
   }
 
   /** Our node id (from the options, the state file, or random; BEP 42 may replace a random one). */
@@ -222,10 +148,10 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
       throw new DHTError('DESTROYED', 'the DHT node was destroyed')
     }
     this.rpc.start()
-    this.timers.push(this.clock.setInterval(() => this.w.maintenance.tick(), TICK_MS))
+    this.timers.push(this.w.clock.setInterval(() => this.w.maintenance.tick(), TICK_MS))
     if (this.storage) {
       const save = () => void this.save().catch((e) => this.emit('warning', e))
-      this.timers.push(this.clock.setInterval(save, SAVE_MS))
+      this.timers.push(this.w.clock.setInterval(save, SAVE_MS))
     }
     this.seeds.ready = this.resolveBootstrap().then(
       (nodes) => {
@@ -367,7 +293,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
 
   /** Pings a node: its id and the round-trip time. A reply also tables it. */
   async ping(node: Endpoint, opts: { signal?: AbortSignal } = {}): Promise<{ id: Uint8Array; rttMs: number }> {
-    const build = (t: Uint8Array) => buildPingQuery(t, this.routing.id, this.queryOpts)
+    const build = (t: Uint8Array) => buildPingQuery(t, this.routing.id, this.w.queryOptions)
     const { msg, rttMs } = await this.rpc.query(canonical(node), 'ping', build, { signal: opts.signal })
     return { id: copyBytes(msg.r.id), rttMs }
   }
@@ -414,31 +340,7 @@ export class DHT extends TypedEventEmitter<DHTEvents> {
   }
 
   stats(): DHTStats {
-    const c = this.counters
-    const tables = this.routing.tables
-    return {
-      id: toHex(this.routing.id),
-      nodes: { v4: tables[4].size, v6: tables[6].size },
-      buckets: tables[this.rpc.family].bucketCount,
-      queriesIn: nonZero(c.queriesIn),
-      queriesOut: nonZero(c.queriesOut),
-      repliesIn: c.repliesIn,
-      errorsIn: c.errorsIn,
-      timeouts: c.timeouts,
-      packetsIn: c.packetsIn,
-      packetsOut: c.packetsOut,
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
-      drops: nonZero(c.drops),
-      peersStored: this.w.store.peers,
-      infoHashesStored: this.w.store.infoHashes,
-      itemsStored: this.storagePart.items.size,
-      itemBytes: this.storagePart.items.bytes,
-      pendingQueries: this.rpc.inFlight,
-      rateLimiterEntries: this.w.limiter.size,
-      bans: this.w.limiter.bans,
-      externalIp: this.routing.voter.external,
-    }
+    return dhtStats(this.w, this.storagePart.items)
   }
 
   /** Writes the node id and the routing table's good nodes to the file `path` (default: the `state` storage). */

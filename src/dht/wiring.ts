@@ -5,6 +5,7 @@
 // per idle node, +35% of the DHT bench's heap per node).
 import type { KrpcOptions } from '../codec/krpc-build.js'
 import type { KrpcReply } from '../codec/krpc-types.js'
+import { cryptoRandom, realClock } from '../net/clock.js'
 import type { Clock, Endpoint, Random } from '../net/types.js'
 import { countDrop, type DHTCounters } from './counters.js'
 import { DHTError } from './errors.js'
@@ -13,7 +14,7 @@ import type { ServeContext } from './handlers.js'
 import type { LookupService, LookupServiceOptions, SeedList, SeedTable } from './lookup-service.js'
 import type { PeerLookups, PeerLookupsOptions } from './lookups.js'
 import type { Maintenance, MaintenanceOptions } from './maintenance.js'
-import type { DHTEvents, DHTNode } from './options.js'
+import type { DHTEvents, DHTNode, DHTOptions } from './options.js'
 import type { PeerStore } from './peer-store.js'
 import type { QueryServer, QueryServerOptions, ServerContext } from './query-server.js'
 import type { RateLimiter } from './rate-limit.js'
@@ -41,6 +42,38 @@ export interface WiringSettings {
   slowMs: number | undefined
   timeoutMs: number | undefined
   retries: number | undefined
+}
+
+const DEFAULT_VERSION = new Uint8Array([0x4d, 0x4c, 0x00, 0x01]) // "ML" 0.1
+
+/** The node's settings from its options, defaults filled in; bad options throw DHTError `BAD_ARGUMENT`. */
+export function resolveSettings(opts: DHTOptions): WiringSettings {
+  if (opts.version !== undefined && opts.version.length !== 4)
+    throw new DHTError('BAD_ARGUMENT', 'version must be 4 bytes')
+  if (opts.socket6 && opts.socket6.family !== 6) throw new DHTError('BAD_ARGUMENT', 'socket6 must be an IPv6 socket')
+  if (opts.socket6 && opts.socket && opts.socket.family !== 4)
+    throw new DHTError('BAD_ARGUMENT', 'with socket6, socket must be an IPv4 socket')
+  const version = opts.version ?? DEFAULT_VERSION
+  const readOnly = opts.readOnly ?? false
+  return {
+    id: opts.id,
+    version,
+    preferBep42ForStorage: opts.preferBep42ForStorage ?? false,
+    k: opts.k ?? 8,
+    alpha: opts.alpha ?? 4,
+    restrictIps: opts.restrictIps ?? true,
+    restrictSearchIps: opts.restrictSearchIps,
+    clock: opts.clock ?? realClock,
+    random: opts.random ?? cryptoRandom,
+    readOnly,
+    // Envelope options of our queries (`v`, BEP 43 `ro`).
+    queryOptions: readOnly ? { ro: true, v: version } : { v: version },
+    defaultFamily: opts.family === 6 ? 6 : 4,
+    maxPending: opts.maxPending,
+    slowMs: opts.slowQueryMs,
+    timeoutMs: opts.queryTimeoutMs,
+    retries: opts.queryRetries,
+  }
 }
 
 export class NodeWiring

@@ -1,41 +1,30 @@
 // A complete BitTorrent node for one or more torrents on ONE port: a UDP socket shared by uTP and the DHT
-// (net/mux), a TCP listener on the same number, and one `Swarm` per info hash. Incoming streams (uTP or TCP) are
-// routed by the info hash of their handshake; outgoing dials try uTP first, then TCP. Peers come from the DHT
-// (`discover`), PEX and given addresses; when a direct dial to a holepunch-capable peer fails, the torrent's
-// `Initiator` asks an introducer for a rendezvous and punches (see punch.ts).
+// (net/mux), a TCP listener on the same number (node-bind.ts), and one `Swarm` per info hash. Incoming streams (uTP
+// or TCP) are routed by the info hash of their handshake (incoming.ts); outgoing dials try uTP first, then TCP.
+// Peers come from the DHT (`discover`), PEX and given addresses; when a direct dial to a holepunch-capable peer
+// fails, the torrent's `Initiator` asks an introducer for a rendezvous and punches (see punch.ts).
 import { EventEmitter } from 'node:events'
-import type { Duplex } from 'node:stream'
-import { bytesEqual, toHex } from '../codec/bytes.js'
-import { normalizeIP } from '../codec/ip.js'
+import { toHex } from '../codec/bytes.js'
 import { type Metainfo, parseMetainfo } from '../codec/metainfo.js'
 import { PexFlags } from '../codec/pex.js'
 import { DHT } from '../dht/dht.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import { UdpMux } from '../net/mux.js'
 import { realTcp } from '../net/tcp.js'
-import type {
-  Clock,
-  DatagramSocket,
-  Endpoint,
-  Random,
-  StreamListener,
-  StreamNetwork,
-  StreamSocket,
-} from '../net/types.js'
+import type { Clock, Endpoint, Random, StreamListener, StreamNetwork } from '../net/types.js'
 import { UdpSocket } from '../net/udp.js'
 import { UtpSocketManager } from '../utp/socket-manager.js'
-import type { UtpStream } from '../utp/stream.js'
 import { WireError } from '../wire/errors.js'
-import type { PeerConnection, Transport } from '../wire/peer-connection.js'
+import type { PeerConnection } from '../wire/peer-connection.js'
 import { HandshakeAdmission } from './admission.js'
 import { BirthdayBudget } from './birthday.js'
 import { ConnectLimiter } from './connect-limiter.js'
 import { DhtPortExchange } from './dht-port.js'
-import { socketEndpoint } from './dialer.js'
-import { peekHandshake } from './handshake-peek.js'
+import { IncomingRouter } from './incoming.js'
 import { type HolepunchSuccess, Initiator } from './initiator.js'
 import { MetadataError, type MetadataOptions, type MetadataResult, swarmInfoHash } from './metadata.js'
 import { adoptMetainfo, fetchMetadata, metainfoOf, stopFetches } from './metadata-node.js'
+import { bindNodeUdp } from './node-bind.js'
 import { NodeDialer } from './node-dialer.js'
 import type { SwarmNodeEvents, SwarmNodeOptions } from './node-options.js'
 import { NodePortMap, type PortMappingState } from './node-portmap.js'
@@ -73,10 +62,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   private readonly torrents = new Map<string, Torrent>()
   private server: StreamListener | undefined
   private endpoint: Endpoint | undefined
-  /** Endpoints with an incoming stream still before its BitTorrent handshake completed. */
-  private readonly arriving = new Map<string, number>()
-  /** Incoming streams whose handshake is still being read (destroyed by `close()`). */
-  private readonly peeking = new Set<Duplex>()
+  /** Incoming streams: admitted, handshake peeked, handed to a punch or a swarm (incoming.ts). */
+  private readonly incoming: IncomingRouter
   private closed = false
   private portmap: NodePortMap | undefined
 
@@ -92,6 +79,18 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       maxPending: opts.maxPendingIncoming,
       maxPendingPerIp: opts.maxPendingIncomingPerIp,
       timeout: opts.incomingHandshakeTimeout,
+    })
+    this.incoming = new IncomingRouter({
+      clock: this.clock,
+      peerId: this.peerId,
+      admission: this.admission,
+      stats: this.stats,
+      get handshakeTimeout() {
+        return opts.incomingHandshakeTimeout ?? 10_000
+      },
+      closed: () => this.closed,
+      torrent: (hex) => this.torrents.get(hex),
+      utpAddress: () => this.utp.socket.address(),
     })
   }
 
@@ -132,7 +131,9 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
   async listen(): Promise<Endpoint> {
     const closedError = () => new WireError('LOCAL_CLOSE', 'the node was closed while it started')
     if (this.closed) throw closedError()
-    const socket = this.opts.socket ?? (await this.bindUdp())
+    const socket =
+      this.opts.socket ??
+      (await bindNodeUdp(this.opts.host ?? '0.0.0.0', this.opts.port ?? 0, this.tcpEnabled ? this.streams : undefined))
     this.mux = new UdpMux(socket)
     this.utp = new UtpSocketManager(this.mux.utp, {
       // The initiator speaks first (the BitTorrent handshake), so SYN cookies are safe here.
@@ -141,7 +142,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       random: this.random,
       ...this.opts.utp,
     })
-    this.utp.on('connection', (s) => this.onIncoming(s, 'utp'))
+    this.utp.on('connection', (s) => this.incoming.route(s, 'utp'))
     this.endpoint = socket.address()
     const local = this.endpoint
     this.tracker = new ReachabilityTracker(local.port, { isLocalAddress: (h) => isLocalAddress(h, local) })
@@ -239,7 +240,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
         clock: this.clock,
         limiter: this.limiter,
         isSelf: (ep) => this.isSelf(ep),
-        isArriving: (ep) => this.arriving.has(key(ep)),
+        isArriving: (ep) => this.incoming.isArriving(ep),
         natKind: () => this.reachability.kind,
         birthday: this.birthdayDeps(),
       },
@@ -356,8 +357,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
 
   /** Stops everything that runs (again after a `listen()` that `close()` overtook). */
   private async teardown(): Promise<void> {
-    // Streams still sending their handshake would hold the TCP server's close until they time out.
-    for (const s of this.peeking) s.destroy()
+    this.incoming.close()
     this.admission.close()
     await this.portmap?.close()
     for (const t of this.torrents.values()) {
@@ -386,30 +386,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
     return t
   }
 
-  /**
-   * Binds the UDP socket. With port 0 the system picks the number, and TCP must then get the same one: a number
-   * taken on the TCP side is given back and another tried (a few times).
-   */
-  private async bindUdp(): Promise<DatagramSocket> {
-    const host = this.opts.host ?? '0.0.0.0'
-    const port = this.opts.port ?? 0
-    // On '::' node:net's TCP listener takes IPv4 too (IPV6_V6ONLY off): UDP must as well, or IPv4 peers would
-    // reach us over TCP but never over uTP, and a v4 rendezvous could never punch to us.
-    const dualStack = normalizeIP(host) === '::'
-    for (let attempt = 0; ; attempt++) {
-      const socket = await UdpSocket.bind({ host, port, dualStack })
-      if (port !== 0 || !this.tcpEnabled || attempt >= 4) return socket
-      const free = await this.streams
-        .listen({ host, port: socket.address().port }, (s) => s.destroy())
-        .then(
-          (probe) => probe.close().then(() => true),
-          () => false,
-        )
-      if (free) return socket
-      await socket.close()
-    }
-  }
-
   private async listenTcp(at: Endpoint): Promise<void> {
     this.server = await this.streams.listen(
       {
@@ -420,68 +396,7 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       },
       (socket) => {
         socket.setNoDelay(true)
-        this.onIncoming(socket, 'tcp')
-      },
-    )
-  }
-
-  /** An incoming stream: read its handshake, find the torrent, hand it to the punch for its endpoint or the swarm. */
-  private onIncoming(stream: Duplex, transport: Transport): void {
-    const remote =
-      transport === 'utp'
-        ? (stream as UtpStream).remote
-        : socketEndpoint((stream as StreamSocket).remoteAddress, (stream as StreamSocket).remotePort)
-    // Silent streams must not lock everyone else out: see admission.ts.
-    const ticket =
-      this.closed || !remote ? undefined : this.admission.admit(transport, remote.host, () => stream.destroy())
-    if (!remote || !ticket) {
-      this.stats.incomingRefused++
-      stream.destroy()
-      return
-    }
-    this.peeking.add(stream)
-    const peeked = () => {
-      this.peeking.delete(stream)
-      ticket.release()
-    }
-    const k = key(remote)
-    this.arriving.set(k, (this.arriving.get(k) ?? 0) + 1)
-    const arrived = () => {
-      const n = (this.arriving.get(k) ?? 1) - 1
-      if (n > 0) this.arriving.set(k, n)
-      else this.arriving.delete(k)
-    }
-    peekHandshake(stream, this.clock, this.opts.incomingHandshakeTimeout ?? 10_000).then(
-      (h) => {
-        peeked()
-        const t = this.torrents.get(toHex(h.infoHash))
-        if (!t || this.closed || bytesEqual(h.peerId, this.peerId)) {
-          arrived()
-          this.stats.incomingUnknownTorrent++
-          stream.destroy()
-          return
-        }
-        const punch = transport === 'utp' ? t.initiator.punchFor(remote) : undefined
-        if (punch && !punch.isSettled) {
-          arrived()
-          return punch.offerIncoming(stream as UtpStream, h)
-        }
-        const local =
-          transport === 'utp'
-            ? this.utp.socket.address()
-            : socketEndpoint((stream as StreamSocket).localAddress, (stream as StreamSocket).localPort)
-        const conn = t.swarm.addStream(stream, { remote, local, transport, direction: 'incoming' })
-        stream.resume()
-        if (!conn || conn.isOpen || conn.isClosed) arrived()
-        else {
-          conn.once('handshake', arrived)
-          conn.once('close', () => conn.remoteHandshake || arrived())
-        }
-      },
-      () => {
-        peeked()
-        arrived()
-        this.stats.incomingBadHandshake++
+        this.incoming.route(socket, 'tcp')
       },
     )
   }

@@ -1,13 +1,13 @@
 // A minimal swarm for one info hash: a TCP listener, outgoing connections through a pluggable dialer, any other
-// transport's streams through `addStream`, PEX-driven peer discovery (optionally dialing what it learns), the
-// BEP 55 relay role, and connection limits. uTP, the DHT and the holepunch initiator join it later through the
-// same seams (`addStream`, `Dialer`, the `hp_connect` event).
+// transport's streams through `addStream`, PEX-driven peer discovery (peer-book.ts; optionally dialing what it
+// learns: auto-dial.ts), one connection per peer (crossing.ts), the BEP 55 relay role, and connection limits. uTP,
+// the DHT and the holepunch initiator join it later through the same seams (`addStream`, `Dialer`, `hp_connect`).
 import { EventEmitter } from 'node:events'
 import type { Duplex } from 'node:stream'
-import { bytesEqual, compareBytes, toHex } from '../codec/bytes.js'
+import { bytesEqual } from '../codec/bytes.js'
 import type { CompactPeer } from '../codec/compact.js'
 import { isLocalNetwork } from '../codec/ip.js'
-import { PexFlags, type PexPeer } from '../codec/pex.js'
+import type { PexPeer } from '../codec/pex.js'
 import { cryptoRandom, realClock } from '../net/clock.js'
 import { realTcp } from '../net/tcp.js'
 import type { Clock, Endpoint, Random, StreamListener, StreamNetwork } from '../net/types.js'
@@ -19,7 +19,10 @@ import {
   type PeerConnectionOptions,
   type Transport,
 } from '../wire/peer-connection.js'
+import { AutoDialer } from './auto-dial.js'
+import { duplicateToClose } from './crossing.js'
 import { type Dialer, socketEndpoint, TcpDialer } from './dialer.js'
+import { PeerBook, pexSource } from './peer-book.js'
 import { Relay, type RelayOptions, sameEndpoint } from './relay.js'
 import { PeerTurnover } from './turnover.js'
 
@@ -98,16 +101,6 @@ export type SwarmEvents = {
 /** Azureus-style client prefix of our default peer ids. */
 export const PEER_ID_PREFIX = '-MN0100-'
 
-interface KnownPeer {
-  listen: Endpoint
-  peerId?: Uint8Array
-  flags: number
-}
-
-function key(e: Endpoint): string {
-  return `${e.host}|${e.port}`
-}
-
 export class Swarm extends EventEmitter<SwarmEvents> {
   readonly infoHash: Uint8Array
   readonly peerId: Uint8Array
@@ -127,11 +120,10 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   private readonly dialer: Dialer
   private readonly conns = new Set<PeerConnection>()
   private readonly turnover: PeerTurnover
-  /** Peers by listen endpoint; insertion order is age (a Map is our LRU). */
-  private readonly known = new Map<string, KnownPeer>()
-  private readonly dialing = new Set<string>()
-  /** When we last auto-dialed an endpoint: PEX repeats peers, we do not redial them every minute. */
-  private readonly lastDial = new Map<string, number>()
+  /** Peers learnt from PEX and handshakes (peer-book.ts). */
+  private readonly known: PeerBook
+  /** Dials what PEX names, with the `autoDial` option (auto-dial.ts). */
+  private readonly autoDialer: AutoDialer
   private server: StreamListener | undefined
   private info: Uint8Array | undefined
   private listenEndpoint: Endpoint | undefined
@@ -147,11 +139,23 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     this.clock = options.clock ?? realClock
     this.dialer = options.dialer ?? new TcpDialer({ network: options.streams, clock: this.clock })
     this.turnover = new PeerTurnover(this.clock)
+    this.known = new PeerBook(options)
     const random = options.random ?? cryptoRandom
     this.peerId = options.peerId ?? new Uint8Array([...new TextEncoder().encode(PEER_ID_PREFIX), ...random.bytes(12)])
     this.relay = new Relay(
       { connections: () => this.conns, isSelf: (ep) => this.isSelf(ep), clock: this.clock },
       options.relay,
+    )
+    this.autoDialer = new AutoDialer(
+      {
+        clock: this.clock,
+        stats: this.stats,
+        closed: () => this.closed,
+        connectionCount: () => this.conns.size,
+        connectionTo: (ep, handshaking) => this.connectionTo(ep, handshaking),
+        connect: (ep) => this.connect(ep),
+      },
+      options,
     )
     this.relay.on('relayed', (from, to) => this.emit('hp_relayed', from, to))
     this.relay.on('refused', (from, code, target) => this.emit('hp_refused', from, code, target))
@@ -308,8 +312,7 @@ export class Swarm extends EventEmitter<SwarmEvents> {
   /** The endpoint to name a peer by (its listen endpoint), from a peer id seen in a handshake. */
   resolvePeerId(peerId: Uint8Array): Endpoint | undefined {
     for (const c of this.conns) if (c.remotePeerId && bytesEqual(c.remotePeerId, peerId)) return c.listenEndpoint
-    for (const k of this.known.values()) if (k.peerId && bytesEqual(k.peerId, peerId)) return k.listen
-    return undefined
+    return this.known.endpointOf(peerId)
   }
 
   /** The peer id at an endpoint (connection or listen endpoint), when a handshake told us. */
@@ -317,12 +320,12 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     for (const c of this.conns) {
       if (c.remotePeerId && (sameEndpoint(c.remote, ep) || sameEndpoint(c.listenEndpoint, ep))) return c.remotePeerId
     }
-    return this.known.get(key(ep))?.peerId
+    return this.known.peerIdAt(ep)
   }
 
   /** Peers learnt from PEX and handshakes, newest last. */
   knownPeers(): PexPeer[] {
-    return [...this.known.values()].map((k) => ({ ...k.listen, flags: k.flags }))
+    return this.known.list()
   }
 
   async close(): Promise<void> {
@@ -334,16 +337,6 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     const server = this.server
     this.server = undefined
     await server?.close()
-  }
-
-  private remember(listen: Endpoint, peerId: Uint8Array | undefined, flags: number): boolean {
-    const k = key(listen)
-    const had = this.known.get(k)
-    this.known.delete(k)
-    this.known.set(k, { listen, peerId: peerId ?? had?.peerId, flags: flags || had?.flags || 0 })
-    const max = this.opts.maxKnownPeers ?? 1000
-    while (this.known.size > max) this.known.delete(this.known.keys().next().value as string)
-    return had === undefined
   }
 
   /**
@@ -367,28 +360,8 @@ export class Swarm extends EventEmitter<SwarmEvents> {
     return this.selfEndpoints().some((me) => sameEndpoint(me, ep))
   }
 
-  /** Whether `conn` was initiated by the greater of our peer id and `remoteId`. */
-  private greaterInitiated(conn: PeerConnection, remoteId: Uint8Array): boolean {
-    return compareBytes(this.peerId, remoteId) > 0 === (conn.direction === 'outgoing')
-  }
-
-  /** What `conn` may advertise in PEX: the other open connections whose listen endpoint we know. */
-  private pexSource(conn: PeerConnection): PexPeer[] {
-    const out: PexPeer[] = []
-    for (const c of this.conns) {
-      if (c === conn || !c.isOpen) continue
-      if (c.direction === 'incoming' && c.remoteExtended?.p === undefined) continue
-      let flags = 0
-      if (c.holepunch.supported) flags |= PexFlags.holepunch
-      if (c.transport === 'utp') flags |= PexFlags.utp
-      if (c.direction === 'outgoing') flags |= PexFlags.reachable
-      out.push({ ...c.listenEndpoint, flags })
-    }
-    return out
-  }
-
   private wire(conn: PeerConnection): void {
-    conn.pex.source = () => this.pexSource(conn)
+    conn.pex.source = () => pexSource(this.conns, conn)
     conn.utMetadata.source = () => this.info
     conn.holepunch.resolvePeerId = (id) => this.resolvePeerId(id)
     conn.holepunch.resolveEndpoint = (ep) => this.peerIdAt(ep)
@@ -403,24 +376,17 @@ export class Swarm extends EventEmitter<SwarmEvents> {
         conn.close(new WireError('SELF_CONNECTION', 'connected to ourselves'))
         return
       }
-      for (const c of this.conns) {
-        if (c === conn || !c.isOpen || !c.remotePeerId || !bytesEqual(c.remotePeerId, h.peerId)) continue
-        // Two connections crossing (one each way, both peers dialing at once): keep the one the greater peer id
-        // initiated, as libtorrent does, so that both ends keep the same one. Keeping the older one would make
-        // each end keep a different connection and close the other's: none would be left.
-        if (c.direction !== conn.direction && this.greaterInitiated(conn, h.peerId)) {
-          c.close(new WireError('DUPLICATE', `kept the crossing connection to peer ${toHex(h.peerId)}`))
-          break
-        }
-        conn.close(new WireError('DUPLICATE', `already connected to peer ${toHex(h.peerId)}`))
-        return
+      const dup = duplicateToClose(this.conns, conn, this.peerId, h.peerId)
+      if (dup) {
+        dup.conn.close(dup.reason)
+        if (dup.conn === conn) return
       }
       announced = true
-      if (conn.direction === 'outgoing') this.remember(conn.remote, h.peerId, 0)
+      if (conn.direction === 'outgoing') this.known.remember(conn.remote, h.peerId, 0)
       this.emit('connected', conn)
     })
     conn.on('extended_handshake', (x) => {
-      if (x.p !== undefined && conn.remotePeerId) this.remember(conn.listenEndpoint, conn.remotePeerId, 0)
+      if (x.p !== undefined && conn.remotePeerId) this.known.remember(conn.listenEndpoint, conn.remotePeerId, 0)
     })
     conn.once('close', (reason) => {
       this.conns.delete(conn)
@@ -432,32 +398,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       this.emit('pex', conn, added, dropped)
       for (const p of added) {
         if (this.isSelf(p)) continue
-        if (this.remember({ host: p.host, port: p.port }, undefined, p.flags)) this.emit('peer', p, conn)
-        if (this.opts.autoDial) this.autoDial(p)
+        if (this.known.remember({ host: p.host, port: p.port }, undefined, p.flags)) this.emit('peer', p, conn)
+        if (this.opts.autoDial) this.autoDialer.dial(p)
       }
     })
-  }
-
-  private autoDial(p: Endpoint): void {
-    const k = key(p)
-    if (this.closed || this.dialing.has(k) || this.dialing.size >= (this.opts.maxPendingDials ?? 4)) return
-    if (this.conns.size >= (this.opts.maxConnections ?? 50)) return
-    if (this.connectionTo(p, true)) return
-    const now = this.clock.now()
-    const last = this.lastDial.get(k)
-    if (last !== undefined && now - last < (this.opts.redialInterval ?? 300_000)) return
-    this.lastDial.delete(k)
-    this.lastDial.set(k, now)
-    if (this.lastDial.size > (this.opts.maxKnownPeers ?? 1000))
-      this.lastDial.delete(this.lastDial.keys().next().value as string)
-    this.dialing.add(k)
-    this.stats.autoDials++
-    this.connect(p).then(
-      () => this.dialing.delete(k),
-      () => {
-        this.dialing.delete(k)
-        this.stats.dialFailures++
-      },
-    )
   }
 }

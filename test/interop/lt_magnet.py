@@ -25,13 +25,11 @@ disconnects, metadata failures), never the noisy ones.
 "tcp" turns uTP off both ways, "utp" turns TCP off both ways; the DHT (UDP) works either way.
 """
 import os
-import select
 import shutil
-import sys
 import tempfile
 import time
 
-from ltcommon import emit, listen_port, lt, make_session
+from ltcommon import emit, exit_now, listen_port, lt, make_session, serve
 
 SESSIONS = {}  # name -> {ses, h, kind, started, done}
 SAVE_DIR = tempfile.mkdtemp(prefix='lt_magnet_')
@@ -153,40 +151,21 @@ def handle(cmd):
         emit('stopped', name=cmd['name'])
     elif c == 'quit':
         shutil.rmtree(SAVE_DIR, ignore_errors=True)
-        # Skip the sessions' orderly shutdown (seconds of DHT goodbyes): the test is done with them.
-        sys.stdout.flush()
-        os._exit(0)
+        exit_now()
     else:
         emit('error', message='unknown command %r' % c)
 
 
+def busy_timeout():
+    # A fetch in flight is timed: look at its alerts every 2 ms; otherwise every 20 ms.
+    busy = any(x['kind'] == 'fetch' and not x['done'] for x in SESSIONS.values())
+    return 0.002 if busy else 0.02
+
+
 def main():
-    import json
-    fd = sys.stdin.fileno()
-    buf = b''
-    while True:
-        # A fetch in flight is timed: look at its alerts every 2 ms; otherwise every 20 ms.
-        busy = any(x['kind'] == 'fetch' and not x['done'] for x in SESSIONS.values())
-        r, _, _ = select.select([fd], [], [], 0.002 if busy else 0.02)
-        if r:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            buf += chunk
-            while b'\n' in buf:
-                line, buf = buf.split(b'\n', 1)
-                if not line.strip():
-                    continue
-                try:
-                    handle(json.loads(line))
-                except SystemExit:
-                    raise
-                except Exception as e:  # report, keep serving
-                    emit('error', message='%s: %s' % (type(e).__name__, e))
-        pump()
+    serve(handle, pump, busy_timeout)
     shutil.rmtree(SAVE_DIR, ignore_errors=True)
-    sys.stdout.flush()
-    os._exit(0)
+    exit_now()
 
 
 if __name__ == '__main__':

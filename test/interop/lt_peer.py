@@ -11,14 +11,10 @@ handshake, PEX and holepunch). JSON lines in on stdin, JSON lines out on stdout 
 Alerts come out as {"event":"alert","name":N,"type":T,"msg":M}; peer-log lines only for the messages the tests
 watch (HOLEPUNCH, PEX, EXTENDED, HANDSHAKE, CONNECT, DISCONNECT, uTP).
 """
-import json
-import os
-import select
-import sys
 import time
 
 import libtorrent as lt
-from ltcommon import emit, listen_port, make_session
+from ltcommon import emit, exit_now, listen_port, make_session, serve
 
 sessions = {}
 NOISY = {'log_alert', 'torrent_log_alert', 'picker_log_alert', 'dht_log_alert', 'stats_alert',
@@ -68,9 +64,7 @@ def handle(cmd):
     elif c == 'peers':
         peers(cmd)
     elif c == 'quit':
-        # Skip the sessions' orderly shutdown (seconds of tracker/DHT goodbyes): the test is done with them.
-        sys.stdout.flush()
-        os._exit(0)
+        exit_now()
     else:
         emit('error', message='unknown command %r' % c)
 
@@ -94,27 +88,7 @@ def pump(only=None):
 
 
 def main():
-    # Read the raw fd: a buffered readline would hold lines select() cannot see.
-    fd = sys.stdin.fileno()
-    buf = b''
-    while True:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return
-            buf += chunk
-            while b'\n' in buf:
-                line, buf = buf.split(b'\n', 1)
-                if not line.strip():
-                    continue
-                try:
-                    handle(json.loads(line))
-                except SystemExit:
-                    return
-                except Exception as e:  # report, keep serving
-                    emit('error', message='%s: %s' % (type(e).__name__, e))
-        pump()
+    serve(handle, pump)
 
 
 if __name__ == '__main__':

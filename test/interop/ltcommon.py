@@ -6,6 +6,8 @@ Settings that make libtorrent usable on loopback, learnt the hard way (see NOTES
 - a huge DoS-blocker limit, and a non-zero DHT upload limit (0 crashes 2.0.8 with SIGFPE).
 """
 import json
+import os
+import select
 import sys
 import time
 
@@ -60,3 +62,37 @@ def drain_alerts(ses, on_alert=None):
     for a in ses.pop_alerts():
         if on_alert:
             on_alert(a)
+
+
+def serve(handle, pump, timeout=lambda: 0.05):
+    """A helper's command loop: each JSON line on stdin goes to handle(cmd) (a failing command is reported as an
+    "error" event, and the loop goes on), and pump() runs between reads, at least every timeout() seconds.
+    Returns at stdin EOF."""
+    # Read the raw fd: a buffered readline would hold lines select() cannot see.
+    fd = sys.stdin.fileno()
+    buf = b''
+    while True:
+        r, _, _ = select.select([fd], [], [], timeout())
+        if r:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            buf += chunk
+            while b'\n' in buf:
+                line, buf = buf.split(b'\n', 1)
+                if not line.strip():
+                    continue
+                try:
+                    handle(json.loads(line))
+                except SystemExit:
+                    raise
+                except Exception as e:  # report, keep serving
+                    emit('error', message='%s: %s' % (type(e).__name__, e))
+        pump()
+
+
+def exit_now():
+    """Exits at once, skipping the sessions' orderly shutdown (seconds of tracker and DHT goodbyes): the test is
+    done with them."""
+    sys.stdout.flush()
+    os._exit(0)

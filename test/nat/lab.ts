@@ -10,12 +10,14 @@
 //   a 192.0.2.2               b 192.0.2.66
 //
 // Namespace names are global, so each lab gets a unique prefix (`mlnat<pid>x<n>-`), is torn down by destroy(),
-// by a process 'exit' hook if a test forgets, and by sweepStale() if the process crashed.
+// by a process 'exit' hook if a test forgets (lab-base.ts, shared with lab6.ts), and by sweepStale() if the
+// process crashed.
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { DEFAULT_PREFIX, ipPath, removeNamespaces, removeNamespacesSync, sweepStale, tool } from './netns.js'
+import { buildLab, checkLabOptions, LabBase } from './lab-base.js'
+import { DEFAULT_PREFIX, ipPath, sweepStale, tool } from './netns.js'
 import { checkLossPercent, type NatType, NFT_TABLE, routerRuleset, setLossScript } from './nft.js'
-import { type ExecOptions, type ExecResult, LabError, mustRun, run } from './proc.js'
+import { type ExecOptions, type ExecResult, mustRun, run } from './proc.js'
 
 export { DEFAULT_PREFIX, ipPath, listNamespaces, sweepStale } from './netns.js'
 export type { NatType } from './nft.js'
@@ -188,25 +190,17 @@ export class Router extends Host {
 }
 
 let labCounter = 0
-const liveLabs = new Set<Lab>()
 
-export class Lab {
-  readonly id: string
+export class Lab extends LabBase {
   relay!: Host
   a!: NatHost
   b!: NatHost
   routerA!: Router
   routerB!: Router
   publicHosts: Host[] = []
-  /** The namespace that holds the public bridge. */
-  readonly pubNs: string
-  /** Every namespace of this lab, in creation order. */
-  readonly namespaces: string[] = []
-  private destroyed = false
 
   constructor(prefix: string) {
-    this.id = `${prefix}${process.pid}x${++labCounter}`
-    this.pubNs = `${this.id}-pub`
+    super(prefix, ++labCounter)
   }
 
   /** Every host (relay, public hosts, routers, a, b). */
@@ -214,63 +208,9 @@ export class Lab {
     return [this.relay, ...this.publicHosts, this.routerA, this.routerB, this.a, this.b].filter(Boolean)
   }
 
-  assertLive(): void {
-    if (this.destroyed) throw new LabError('DESTROYED', `lab ${this.id} was destroyed`)
-  }
-
   /** Flushes the conntrack tables of both routers (between scenarios sharing one lab). */
   async flushConntrack(): Promise<void> {
     await Promise.all([this.routerA.flushConntrack(), this.routerB.flushConntrack()])
-  }
-
-  /** Kills every process started in the lab and deletes its namespaces. Idempotent; never throws. */
-  async destroy(): Promise<void> {
-    if (this.destroyed) return
-    this.destroyed = true
-    liveLabs.delete(this)
-    const children = this.hosts.flatMap((h) => [...h.children])
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve()
-            const t = setTimeout(resolve, 2000)
-            c.once('exit', () => {
-              clearTimeout(t)
-              resolve()
-            })
-            c.kill('SIGKILL')
-          }),
-      ),
-    )
-    await removeNamespaces(this.namespaces)
-  }
-
-  /** Synchronous teardown for the process 'exit' hook. */
-  destroySync(): void {
-    if (this.destroyed) return
-    this.destroyed = true
-    liveLabs.delete(this)
-    for (const h of this.hosts) for (const c of h.children) c.kill('SIGKILL')
-    removeNamespacesSync(this.namespaces)
-  }
-}
-
-let hooksInstalled = false
-function installExitHooks(): void {
-  if (hooksInstalled) return
-  hooksInstalled = true
-  process.on('exit', () => {
-    for (const lab of [...liveLabs]) lab.destroySync()
-  })
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      for (const lab of [...liveLabs]) lab.destroySync()
-      process.off(sig, onSignal)
-      // Alone, re-raise for the default action (die by the signal); otherwise the app's own handler decides.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
-    }
-    process.on(sig, onSignal)
   }
 }
 
@@ -282,19 +222,6 @@ function hostBatch(dev: string, cidr: string, gateway?: string): string {
     ...(gateway ? [`route add default via ${gateway}`] : []),
     '',
   ].join('\n')
-}
-
-/**
- * Sysctls as a shell command writing /proc/sys directly (/proc/sys/net shows the namespace of the writer, so it
- * runs under `ip netns exec`): no dependency on procps's `sysctl`, which minimal images lack.
- */
-function sysctlScript(settings: readonly string[]): string {
-  return settings
-    .map((kv) => {
-      const [key, value] = kv.split('=')
-      return `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`
-    })
-    .join(' && ')
 }
 
 const SYSCTL_BEFORE_LINKS = [
@@ -309,10 +236,8 @@ const SYSCTL_BEFORE_LINKS = [
 /** Builds the lab. Rejects (after removing whatever was created) if any step fails. */
 export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX
-  if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) throw new RangeError(`bad namespace prefix ${JSON.stringify(prefix)}`)
   const nPublic = opts.publicHosts ?? 0
-  if (!Number.isInteger(nPublic) || nPublic < 0 || nPublic > MAX_PUBLIC_HOSTS)
-    throw new RangeError(`publicHosts must be an integer 0..${MAX_PUBLIC_HOSTS}, got ${nPublic}`)
+  checkLabOptions(prefix, nPublic, MAX_PUBLIC_HOSTS)
   const loss = checkLossPercent(opts.lossPercent ?? 0)
   const ip = ipPath()
   const nft = tool('nft')
@@ -333,29 +258,15 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
   const routers = [lab.routerA, lab.routerB]
   const natHosts = [lab.a, lab.b]
 
-  liveLabs.add(lab)
-  installExitHooks()
-  try {
-    // 1. Namespaces, recorded before creation so a failure half-way still removes them.
-    lab.namespaces.push(lab.pubNs, ...lab.hosts.map((h) => h.ns))
-    await mustRun(ip, ['-batch', '-'], { input: lab.namespaces.map((n) => `netns add ${n}\n`).join('') })
-
-    // 2. sysctls before any link exists.
-    await Promise.all(
-      lab.namespaces.map((n) => {
-        const extra = routers.some((r) => r.ns === n) ? ['net.ipv4.ip_forward=1'] : []
-        return mustRun(ip, ['netns', 'exec', n, 'sh', '-c', sysctlScript([...SYSCTL_BEFORE_LINKS, ...extra])])
-      }),
-    )
-
-    // 3. The public bridge and a veth from it to every public-side namespace (the far end is created in place).
-    const pubLines = ['link set lo up', 'link add br0 type bridge', 'link set br0 up']
-    for (const h of publicSide) pubLines.push(`link add v-${h.name} type veth peer name eth0 netns ${h.ns}`)
-    for (const r of routers) pubLines.push(`link add v-${r.name} type veth peer name wan netns ${r.ns}`)
-    for (const h of [...publicSide, ...routers])
-      pubLines.push(`link set v-${h.name} master br0`, `link set v-${h.name} up`)
-    await mustRun(ip, ['-n', lab.pubNs, '-batch', '-'], { input: pubLines.join('\n') + '\n' })
-
+  const layout = {
+    publicSide,
+    routers,
+    sysctls: (n: string) => [
+      ...SYSCTL_BEFORE_LINKS,
+      ...(routers.some((r) => r.ns === n) ? ['net.ipv4.ip_forward=1'] : []),
+    ],
+  }
+  return buildLab(lab, ip, layout, async () => {
     // 4. Routers: wan address, lan veth to their host.
     await Promise.all(
       routers.map((r, i) => {
@@ -387,11 +298,7 @@ export async function createLab(opts: LabOptions = {}): Promise<Lab> {
         }),
       ),
     )
-  } catch (e) {
-    await lab.destroy()
-    throw e
-  }
-  return lab
+  })
 }
 
 /** Absolute path of a file next to this one (for probe scripts run in namespaces). */

@@ -11,12 +11,14 @@
 //   a 2001:db8:a::2            b 2001:db8:b::2
 //
 // Same conventions as lab.ts: namespaces `<prefix><pid>x<n>-<role>` (n from 6001 so they never meet lab.ts's),
-// torn down by destroy(), by an 'exit'/signal hook if a test forgets, and by sweepStale() after a crash.
+// torn down by destroy(), by an 'exit'/signal hook if a test forgets (lab-base.ts, shared with lab.ts), and by
+// sweepStale() after a crash.
 // Addresses are added `nodad` and DAD is off in every namespace: the lab is usable as soon as it is built.
 import { Host, type LabLike } from './lab.js'
-import { DEFAULT_PREFIX, ipPath, removeNamespaces, removeNamespacesSync, sweepStale, tool } from './netns.js'
+import { buildLab, checkLabOptions, LabBase } from './lab-base.js'
+import { DEFAULT_PREFIX, ipPath, sweepStale, tool } from './netns.js'
 import { firewallRuleset, NFT6_TABLE, parseDropCounters } from './nft6.js'
-import { LabError, mustRun } from './proc.js'
+import { mustRun } from './proc.js'
 
 export interface Lab6Options {
   /** Extra hosts on the public segment (2001:db8:100::20 + i), e.g. for a small DHT. Default 0, at most 100. */
@@ -68,90 +70,22 @@ export class Firewall extends Host {
 }
 
 let labCounter = 6000
-const liveLabs = new Set<Lab6>()
 
-export class Lab6 implements LabLike {
-  readonly id: string
+export class Lab6 extends LabBase {
   relay!: Host
   a!: FirewalledHost
   b!: FirewalledHost
   fwA!: Firewall
   fwB!: Firewall
   publicHosts: Host[] = []
-  readonly pubNs: string
-  readonly namespaces: string[] = []
-  private destroyed = false
 
   constructor(prefix: string) {
-    this.id = `${prefix}${process.pid}x${++labCounter}`
-    this.pubNs = `${this.id}-pub`
+    super(prefix, ++labCounter)
   }
 
   get hosts(): Host[] {
     return [this.relay, ...this.publicHosts, this.fwA, this.fwB, this.a, this.b].filter(Boolean)
   }
-
-  assertLive(): void {
-    if (this.destroyed) throw new LabError('DESTROYED', `lab ${this.id} was destroyed`)
-  }
-
-  /** Kills every process started in the lab and deletes its namespaces. Idempotent; never throws. */
-  async destroy(): Promise<void> {
-    if (this.destroyed) return
-    this.destroyed = true
-    liveLabs.delete(this)
-    const children = this.hosts.flatMap((h) => [...h.children])
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve()
-            const t = setTimeout(resolve, 2000)
-            c.once('exit', () => {
-              clearTimeout(t)
-              resolve()
-            })
-            c.kill('SIGKILL')
-          }),
-      ),
-    )
-    await removeNamespaces(this.namespaces)
-  }
-
-  destroySync(): void {
-    if (this.destroyed) return
-    this.destroyed = true
-    liveLabs.delete(this)
-    for (const h of this.hosts) for (const c of h.children) c.kill('SIGKILL')
-    removeNamespacesSync(this.namespaces)
-  }
-}
-
-let hooksInstalled = false
-function installExitHooks(): void {
-  if (hooksInstalled) return
-  hooksInstalled = true
-  process.on('exit', () => {
-    for (const lab of [...liveLabs]) lab.destroySync()
-  })
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      for (const lab of [...liveLabs]) lab.destroySync()
-      process.off(sig, onSignal)
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig)
-    }
-    process.on(sig, onSignal)
-  }
-}
-
-/** Written under `ip netns exec` (see lab.ts): /proc/sys/net is the writer's namespace. */
-function sysctlScript(settings: readonly string[]): string {
-  return settings
-    .map((kv) => {
-      const [key, value] = kv.split('=')
-      return `echo ${value} > /proc/sys/${key.replaceAll('.', '/')}`
-    })
-    .join(' && ')
 }
 
 const SYSCTL_BEFORE_LINKS = [
@@ -177,10 +111,8 @@ function hostBatch(dev: string, cidr: string, routes: readonly string[]): string
 /** Builds the IPv6 lab. Rejects (after removing whatever was created) if any step fails. */
 export async function createLab6(opts: Lab6Options = {}): Promise<Lab6> {
   const prefix = opts.prefix ?? DEFAULT_PREFIX
-  if (!/^[a-z][a-z0-9]{0,11}$/.test(prefix)) throw new RangeError(`bad namespace prefix ${JSON.stringify(prefix)}`)
   const nPublic = opts.publicHosts ?? 0
-  if (!Number.isInteger(nPublic) || nPublic < 0 || nPublic > MAX_PUBLIC_HOSTS)
-    throw new RangeError(`publicHosts must be an integer 0..${MAX_PUBLIC_HOSTS}, got ${nPublic}`)
+  checkLabOptions(prefix, nPublic, MAX_PUBLIC_HOSTS)
   const ip = ipPath()
   const nft = tool('nft')
   await sweepStale(prefix)
@@ -200,26 +132,12 @@ export async function createLab6(opts: Lab6Options = {}): Promise<Lab6> {
   // Every host on the public segment reaches each LAN through its firewall; each firewall the other's LAN too.
   const lanRoutes = firewalls.map((f) => `${f.lanPrefix} via ${f.wanIp}`)
 
-  liveLabs.add(lab)
-  installExitHooks()
-  try {
-    lab.namespaces.push(lab.pubNs, ...lab.hosts.map((h) => h.ns))
-    await mustRun(ip, ['-batch', '-'], { input: lab.namespaces.map((n) => `netns add ${n}\n`).join('') })
-
-    await Promise.all(
-      lab.namespaces.map((n) => {
-        const extra = firewalls.some((f) => f.ns === n) ? ROUTER_SYSCTL : []
-        return mustRun(ip, ['netns', 'exec', n, 'sh', '-c', sysctlScript([...SYSCTL_BEFORE_LINKS, ...extra])])
-      }),
-    )
-
-    const pubLines = ['link set lo up', 'link add br0 type bridge', 'link set br0 up']
-    for (const h of publicSide) pubLines.push(`link add v-${h.name} type veth peer name eth0 netns ${h.ns}`)
-    for (const f of firewalls) pubLines.push(`link add v-${f.name} type veth peer name wan netns ${f.ns}`)
-    for (const h of [...publicSide, ...firewalls])
-      pubLines.push(`link set v-${h.name} master br0`, `link set v-${h.name} up`)
-    await mustRun(ip, ['-n', lab.pubNs, '-batch', '-'], { input: pubLines.join('\n') + '\n' })
-
+  const layout = {
+    publicSide,
+    routers: firewalls,
+    sysctls: (n: string) => [...SYSCTL_BEFORE_LINKS, ...(firewalls.some((f) => f.ns === n) ? ROUTER_SYSCTL : [])],
+  }
+  return buildLab(lab, ip, layout, async () => {
     await Promise.all(
       firewalls.map((f, i) => {
         const host = inside[i]
@@ -249,9 +167,5 @@ export async function createLab6(opts: Lab6Options = {}): Promise<Lab6> {
     await Promise.all(
       firewalls.map((f) => mustRun(ip, ['netns', 'exec', f.ns, nft, '-f', '-'], { input: firewallRuleset() })),
     )
-  } catch (e) {
-    await lab.destroy()
-    throw e
-  }
-  return lab
+  })
 }

@@ -46,17 +46,32 @@ async function pair(a: SwarmNode, b: SwarmNode): Promise<{ ab: PeerConnection; b
   return { ab, ba: await within({ clock: a.clock as SimNetwork['clock'] }, incoming, 5000, 'connection') }
 }
 
+/** Runs `fn` with a (with a DHT or not) and b (with one) listening and in torrent IH; closes both after. */
+async function withNodes(
+  seed: number,
+  aDht: boolean,
+  fn: (w: ReturnType<typeof world>, a: SwarmNode, b: SwarmNode) => Promise<void>,
+): Promise<void> {
+  const w = world(seed)
+  const a = w.make(A, 0x0a, aDht)
+  const b = w.make(B, 0x0b, true)
+  const stop = w.clock.autoAdvance()
+  try {
+    await a.listen()
+    await b.listen()
+    a.add(IH)
+    b.add(IH)
+    await fn(w, a, b)
+  } finally {
+    stop()
+    await a.close()
+    await b.close()
+  }
+}
+
 describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
   it('both set the DHT bit: each sends its port, and the other pings it before tabling it', async () => {
-    const w = world(1)
-    const a = w.make(A, 0x0a, true)
-    const b = w.make(B, 0x0b, true)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withNodes(1, true, async (w, a, b) => {
       assert.equal(has(b, A), false)
       // When b's PORT handler has run (it was attached first), a's port is a candidate: pinged, not yet tabled.
       const atPort = new Promise<{ tabled: boolean; pings: number }>((resolve) =>
@@ -75,23 +90,11 @@ describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
       assert.equal(b.dhtPort!.stats.sent, 1)
       assert.equal(b.dhtPort!.stats.candidates, 1)
       assert.equal(a.dhtPort!.stats.candidates, 1)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 
   it('a node without a DHT sets no bit, and nobody sends it a PORT', async () => {
-    const w = world(2)
-    const a = w.make(A, 0x0a, false)
-    const b = w.make(B, 0x0b, true)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withNodes(2, false, async (w, a, b) => {
       const ports: number[] = []
       const { ab, ba } = await pair(a, b)
       ab.on('port', (m) => ports.push(m.port))
@@ -104,23 +107,11 @@ describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
       assert.deepEqual(ports, [])
       assert.equal(b.dhtPort!.stats.sent, 0)
       assert.equal(a.dhtPort, undefined)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 
   it('a port with nothing behind it is pinged and never tabled; port 0 and repeats are ignored', async () => {
-    const w = world(3)
-    const a = w.make(A, 0x0a, true)
-    const b = w.make(B, 0x0b, true)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withNodes(3, true, async (w, a, b) => {
       const { ab } = await pair(a, b)
       await until(() => has(b, A), { within: 5000, clock: w.clock, what: 'the real port tabled' })
       const pings = b.dht!.stats().queriesOut.ping
@@ -134,10 +125,6 @@ describe('PORT (BEP 5) between SwarmNodes', { timeout: 30_000 }, () => {
       await new Promise<void>((r) => w.clock.setTimeout(r, 30_000))
       assert.equal(has(b, { host: A.host, port: 7777 }), false, 'an unanswered candidate is never tabled')
       assert.ok(b.dht!.stats().timeouts >= 1)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 })
