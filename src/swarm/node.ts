@@ -231,6 +231,8 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       clock: this.clock,
       random: this.random,
       connection: { listenPort: this.endpoint?.port, ...base.connection, reserved },
+      // Once the router forwards a port, peers learn that one from our extended handshakes, not the local one.
+      advertisedPort: () => this.portmap?.state.external?.port,
       isSelf: (ep) => this.isSelf(ep),
     })
     const initiator = new Initiator(

@@ -72,6 +72,11 @@ export interface SwarmOptions {
    * neither reported nor dialed. Default: `selfEndpoints()` (the SwarmNode passes its own, wider check).
    */
   isSelf?: (ep: Endpoint) => boolean
+  /**
+   * The port our extended handshakes advertise as `p` (BEP 10: where to dial us), asked for each new connection:
+   * a SwarmNode answers with the port its router forwards once a mapping is granted. Default: the listen port.
+   */
+  advertisedPort?: () => number | undefined
 }
 
 export type SwarmEvents = {
@@ -242,6 +247,9 @@ export class Swarm extends EventEmitter<SwarmEvents> {
       listenPort: this.listenEndpoint?.port,
       clock: this.clock,
       ...this.opts.connection,
+      ...(this.opts.advertisedPort && {
+        listenPort: this.opts.advertisedPort() ?? this.opts.connection?.listenPort ?? this.listenEndpoint?.port,
+      }),
       stream,
       transport: info.transport,
       direction: info.direction,
