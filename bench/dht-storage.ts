@@ -4,10 +4,10 @@
 // mutable put (salt, seq) and a get of it from another. Datagrams and bytes (sent + received) at the putting or
 // getting node's socket, time, and the found rate. bittorrent-dht runs at its defaults (k 20, concurrency 16) and at
 // our settings (k 8, concurrency 4). Each run is its own child process (bench/dht-storage/child.ts).
-import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { reportAgainstAnchor, runChild as runChildProcess } from './dht/runs.js'
 import { note } from './record.js'
-import { type Row, report } from './report.js'
+import type { Row } from './report.js'
 
 const CHILD = fileURLToPath(new URL('./dht-storage/child.ts', import.meta.url))
 const N = Number(process.env.DHT_STORAGE_BENCH_N ?? 1000)
@@ -37,23 +37,13 @@ interface ChildResult {
 const KINDS = ['immutable_put', 'immutable_get', 'mutable_put', 'mutable_get'] as const
 
 function runChild(which: 'ours' | 'anchor', k?: number, concurrency?: number): ChildResult {
-  const args = [
-    which,
-    String(N),
-    k === undefined ? '-' : String(k),
-    concurrency === undefined ? '-' : String(concurrency),
-  ]
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, ...args, String(SETTLE_MS), String(OPS)], {
-    encoding: 'utf8',
-    timeout: 900_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = r.stdout
-    ?.trim()
-    .split('\n')
-    .find((l) => l.startsWith('{'))
-  if (r.status !== 0 || !line) throw new Error(`bench child ${args.join(' ')} failed (status ${r.status}, ${r.signal})`)
-  return JSON.parse(line) as ChildResult
+  return runChildProcess<ChildResult>(
+    ['--import', 'tsx'],
+    CHILD,
+    { which, n: N, k, concurrency },
+    [String(SETTLE_MS), String(OPS)],
+    900_000,
+  )
 }
 
 function rows(o: ChildResult, a: ChildResult): Row[] {
@@ -88,27 +78,8 @@ function describe(who: string, r: ChildResult): string {
 }
 
 export async function run(): Promise<void> {
-  const o = runChild('ours')
-  const def = runChild('anchor')
-  const eq = runChild('anchor', 8, 4)
-  for (const [who, r] of [
-    ['ours (k 8, alpha 4)', o],
-    ['bittorrent-dht defaults (k 20, concurrency 16)', def],
-    ['bittorrent-dht k 8, concurrency 4', eq],
-  ] as const) {
-    console.log(describe(who, r))
-    note(describe(who, r))
-  }
-  report(
-    `BEP 44 put/get, N=${N} on 127.0.0.1, vs bittorrent-dht at its defaults (k 20, concurrency 16)`,
-    'bittorrent-dht',
-    rows(o, def),
-  )
-  report(
-    `BEP 44 put/get, N=${N} on 127.0.0.1, vs bittorrent-dht at equal settings (k 8, concurrency 4)`,
-    'bittorrent-dht k8c4',
-    rows(o, eq),
-  )
+  const runs = { ours: runChild('ours'), anchorDefaults: runChild('anchor'), anchorEqual: runChild('anchor', 8, 4) }
+  reportAgainstAnchor(`BEP 44 put/get, N=${N} on 127.0.0.1`, runs, describe, rows)
   note(
     `set-up: ${N} nodes of one implementation per run, node 0 alone, the others joining off node 0 twenty at a time, ${SETTLE_MS / 1000} s settle; ${OPS} rounds of immutable put + get (from another node) and mutable put (fresh key, salt, seq) + get; 100-byte string values; datagrams and bytes at the putting/getting node's socket (net/counting.ts for ours, a dgram wrapper feeding the same counter for bittorrent-dht); bittorrent-dht gets with cache: false (its own copy would cost nothing); ours puts with republish: false`,
   )

@@ -7,8 +7,9 @@
 // so that its RSS is its own.
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { jsonLineOf, reportAgainstAnchor, runChild as runChildProcess } from './dht/runs.js'
 import { note } from './record.js'
-import { type Row, report } from './report.js'
+import type { Row } from './report.js'
 
 const CHILD = fileURLToPath(new URL('./dht/child.ts', import.meta.url))
 const SIM = fileURLToPath(new URL('./dht/sim.ts', import.meta.url))
@@ -45,23 +46,13 @@ interface ChildResult {
 const CHILD_FLAGS = ['--expose-gc', '--import', 'tsx']
 
 function runChild(which: 'ours' | 'anchor', n: number, k?: number, concurrency?: number): ChildResult {
-  const args = [
-    which,
-    String(n),
-    k === undefined ? '-' : String(k),
-    concurrency === undefined ? '-' : String(concurrency),
-  ]
-  const r = spawnSync(process.execPath, [...CHILD_FLAGS, CHILD, ...args, String(SETTLE_MS), String(LOOKUPS)], {
-    encoding: 'utf8',
-    timeout: 600_000,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  const line = r.stdout
-    ?.trim()
-    .split('\n')
-    .find((l) => l.startsWith('{'))
-  if (r.status !== 0 || !line) throw new Error(`bench child ${args.join(' ')} failed (status ${r.status}, ${r.signal})`)
-  return JSON.parse(line) as ChildResult
+  return runChildProcess<ChildResult>(
+    CHILD_FLAGS,
+    CHILD,
+    { which, n, k, concurrency },
+    [String(SETTLE_MS), String(LOOKUPS)],
+    600_000,
+  )
 }
 
 function rows(n: number, o: ChildResult, a: ChildResult): Row[] {
@@ -134,27 +125,12 @@ function describe(who: string, r: ChildResult): string {
 
 export async function run(): Promise<void> {
   for (const n of SIZES) {
-    const o = runChild('ours', n)
-    const def = runChild('anchor', n)
-    const eq = runChild('anchor', n, 8, 4)
-    for (const [who, r] of [
-      ['ours (k 8, alpha 4)', o],
-      ['bittorrent-dht defaults (k 20, concurrency 16)', def],
-      ['bittorrent-dht k 8, concurrency 4', eq],
-    ] as const) {
-      console.log(describe(who, r))
-      note(describe(who, r))
+    const runs = {
+      ours: runChild('ours', n),
+      anchorDefaults: runChild('anchor', n),
+      anchorEqual: runChild('anchor', n, 8, 4),
     }
-    report(
-      `DHT N=${n} on 127.0.0.1, vs bittorrent-dht at its defaults (k 20, concurrency 16)`,
-      'bittorrent-dht',
-      rows(n, o, def),
-    )
-    report(
-      `DHT N=${n} on 127.0.0.1, vs bittorrent-dht at equal settings (k 8, concurrency 4)`,
-      'bittorrent-dht k8c4',
-      rows(n, o, eq),
-    )
+    reportAgainstAnchor(`DHT N=${n} on 127.0.0.1`, runs, describe, (o, a) => rows(n, o, a))
   }
   note(
     `set-up: node 0 alone, the others joining off node 0 twenty at a time, ${SETTLE_MS / 1000} s settle; ${LOOKUPS} lookups per kind; datagrams and bytes counted at the looking node's socket (net/counting.ts for ours, a dgram wrapper feeding the same counter for bittorrent-dht)`,
@@ -170,11 +146,8 @@ function scale(): void {
     timeout: 1_800_000,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const line = r.stdout
-    ?.trim()
-    .split('\n')
-    .find((l) => l.startsWith('{'))
-  if (r.status !== 0 || !line) {
+  const line = jsonLineOf(r)
+  if (!line) {
     console.log(`\nnet/sim scale run failed (status ${r.status}, ${r.signal})`)
     return
   }

@@ -1,11 +1,11 @@
 // The two BEP 44 implementations under one harness: ours (`DHT` over `UdpSocket`) and webtorrent's bittorrent-dht,
 // both on real UDP on 127.0.0.1, every datagram a node sends or receives counted by one `DatagramCounter`
-// (src/net/counting.ts): through `CountingSocket` for ours, through a wrapper of the anchor's `dgram` socket.
-import type { Socket as DgramSocket } from 'node:dgram'
+// (src/net/counting.ts): through `CountingSocket` for ours, through a wrapper of the anchor's `dgram` socket. Nodes
+// start as in the DHT bench (`oursStarter`, `anchorStarter` in bench/dht/impls.ts).
 import { generateKeypair, mutableTargetOf, verifySignature } from '../../src/dht/bep44-crypto.js'
-import { CountingSocket, DatagramCounter } from '../../src/net/counting.js'
+import type { DatagramCounter } from '../../src/net/counting.js'
 import type { Endpoint } from '../../src/net/types.js'
-import type { ImplSettings } from '../dht/impls.js'
+import { anchorStarter, type ImplSettings, oursStarter } from '../dht/impls.js'
 
 export interface StorageNode {
   readonly port: number
@@ -28,15 +28,11 @@ export interface StorageImpl {
 const text = (b: Uint8Array | undefined) => (b instanceof Uint8Array ? new TextDecoder().decode(b) : undefined)
 
 export async function oursStorage(s: ImplSettings = {}): Promise<StorageImpl> {
-  const [{ DHT }, { UdpSocket }] = await Promise.all([import('../../src/dht/index.js'), import('../../src/net/udp.js')])
+  const start = await oursStarter(s)
   return {
     name: 'mainline',
     async create(seed) {
-      const udp = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
-      const socket = new CountingSocket(udp)
-      const dht = new DHT({ socket, bootstrap: seed ? [seed] : [], k: s.k, alpha: s.concurrency })
-      await dht.listen()
-      await dht.bootstrapped()
+      const { dht, socket, destroy } = await start(seed)
       return {
         port: socket.address().port,
         counter: socket.counter,
@@ -58,28 +54,10 @@ export async function oursStorage(s: ImplSettings = {}): Promise<StorageImpl> {
           const v = text(r.item?.value as Uint8Array | undefined)
           return r.item && v !== undefined ? { value: v, seq: Number(r.item.seq) } : undefined
         },
-        async destroy() {
-          await dht.destroy()
-          await udp.close()
-        },
+        destroy,
       }
     },
   }
-}
-
-/** Counts every datagram of a `dgram` socket into `counter`: sends through `send`, receipts before any listener. */
-function countDgram(sock: DgramSocket, counter: DatagramCounter): void {
-  const send = sock.send.bind(sock) as (...a: unknown[]) => void
-  ;(sock as unknown as { send: (...a: unknown[]) => void }).send = (buf: unknown, ...rest: unknown[]) => {
-    // k-rpc-socket calls send(buf, offset, length, port, host, cb).
-    const port = typeof rest[2] === 'number' ? rest[2] : 0
-    const host = typeof rest[3] === 'string' ? rest[3] : ''
-    counter.sent(buf as Uint8Array, { host, port })
-    send(buf, ...rest)
-  }
-  sock.prependListener('message', (buf: Buffer, rinfo) =>
-    counter.received(buf, { host: rinfo.address, port: rinfo.port }),
-  )
 }
 
 interface AnchorItem {
@@ -88,23 +66,13 @@ interface AnchorItem {
 }
 
 export async function anchorStorage(s: ImplSettings = {}): Promise<StorageImpl> {
-  const { default: DHT } = await import('bittorrent-dht')
   // bittorrent-dht takes verify(sig, message, publicKey); the same Ed25519 check as ours (node:crypto).
   const verify = (sig: Uint8Array, msg: Uint8Array, k: Uint8Array) => verifySignature(k, msg, sig)
+  const start = await anchorStarter(s, { verify })
   return {
     name: 'bittorrent-dht',
     async create(seed) {
-      const opts: Record<string, unknown> = { bootstrap: seed ? [`${seed.host}:${seed.port}`] : false, verify }
-      if (s.k !== undefined) opts.k = s.k
-      if (s.concurrency !== undefined) opts.concurrency = s.concurrency
-      const dht = new DHT(opts)
-      const counter = new DatagramCounter()
-      countDgram(dht._rpc.socket.socket as DgramSocket, counter)
-      dht.on('warning', () => {})
-      dht.on('error', () => {})
-      const ready = new Promise<void>((resolve) => dht.once('ready', () => resolve()))
-      await new Promise<void>((resolve) => dht.listen(0, '127.0.0.1', resolve))
-      await ready
+      const { dht, counter } = await start(seed)
       const put = (o: Parameters<typeof dht.put>[0]) =>
         new Promise<{ target: Uint8Array; stored: number }>((resolve) =>
           dht.put(o, (err, hash, n) => resolve({ target: new Uint8Array(hash), stored: err ? 0 : (n ?? 0) })),

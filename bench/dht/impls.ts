@@ -3,6 +3,7 @@
 // `DatagramCounter` (src/net/counting.ts): through `CountingSocket` for ours, through a wrapper around the anchor's
 // `dgram` socket for bittorrent-dht.
 import type { Socket as DgramSocket } from 'node:dgram'
+import type { DHT } from '../../src/dht/index.js'
 import { CountingSocket, DatagramCounter } from '../../src/net/counting.js'
 import type { Endpoint } from '../../src/net/types.js'
 
@@ -34,18 +35,48 @@ export interface Impl {
   create(seed: Endpoint | null, onStored: (infoHash: Uint8Array) => void): Promise<BenchNode>
 }
 
-export async function ours(s: ImplSettings = {}): Promise<Impl> {
+/** One of our nodes as the harnesses start it: the node, its counted socket, and how to stop both. */
+export interface OursNode {
+  dht: DHT
+  socket: CountingSocket
+  destroy(): Promise<void>
+}
+
+/**
+ * Loads our DHT and returns how to start a node of it on 127.0.0.1 bootstrapping off `seed` (none for node 0),
+ * resolved once its bootstrap is done; `setup` sees the node before it listens.
+ */
+export async function oursStarter(
+  s: ImplSettings,
+): Promise<(seed: Endpoint | null, setup?: (dht: DHT) => void) => Promise<OursNode>> {
   const [{ DHT }, { UdpSocket }] = await Promise.all([import('../../src/dht/index.js'), import('../../src/net/udp.js')])
+  return async (seed, setup) => {
+    // Small kernel buffers: 1,000 sockets asking for 4 MiB each would measure the kernel, not the DHT.
+    const udp = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
+    const socket = new CountingSocket(udp)
+    const dht = new DHT({ socket, bootstrap: seed ? [seed] : [], k: s.k, alpha: s.concurrency })
+    setup?.(dht)
+    await dht.listen()
+    await dht.bootstrapped()
+    return {
+      dht,
+      socket,
+      async destroy() {
+        await dht.destroy()
+        await udp.close()
+      },
+    }
+  }
+}
+
+export async function ours(s: ImplSettings = {}): Promise<Impl> {
+  const start = await oursStarter(s)
   return {
     name: 'mainline',
     async create(seed, onStored) {
-      // Small kernel buffers: 1,000 sockets asking for 4 MiB each would measure the kernel, not the DHT.
-      const udp = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: 256 * 1024, sendBufferSize: 256 * 1024 })
-      const socket = new CountingSocket(udp)
-      const dht = new DHT({ socket, bootstrap: seed ? [seed] : [], k: s.k, alpha: s.concurrency })
-      dht.on('announce', (_peer, infoHash) => onStored(infoHash))
-      await dht.listen()
-      await dht.bootstrapped()
+      const { dht, socket, destroy } = await start(seed, (d) =>
+        d.on('announce', (_peer, infoHash) => onStored(infoHash)),
+      )
       return {
         port: socket.address().port,
         counter: socket.counter,
@@ -58,10 +89,7 @@ export async function ours(s: ImplSettings = {}): Promise<Impl> {
           const r = await dht.lookup(infoHash)
           return { peers: r.peers }
         },
-        async destroy() {
-          await dht.destroy()
-          await udp.close()
-        },
+        destroy,
       }
     },
   }
@@ -82,23 +110,45 @@ function countDgram(sock: DgramSocket, counter: DatagramCounter): void {
   )
 }
 
-export async function anchor(s: ImplSettings = {}): Promise<Impl> {
+type AnchorDHT = InstanceType<typeof import('bittorrent-dht').default>
+type AnchorOptions = NonNullable<ConstructorParameters<typeof import('bittorrent-dht').default>[0]>
+
+/**
+ * Loads bittorrent-dht and returns how to start a node of it (with `extra` options) on 127.0.0.1 bootstrapping off
+ * `seed`, its datagrams counted, resolved once it is ready; `setup` sees the node before it listens.
+ */
+export async function anchorStarter(
+  s: ImplSettings,
+  extra: AnchorOptions = {},
+): Promise<
+  (seed: Endpoint | null, setup?: (dht: AnchorDHT) => void) => Promise<{ dht: AnchorDHT; counter: DatagramCounter }>
+> {
   const { default: DHT } = await import('bittorrent-dht')
+  return async (seed, setup) => {
+    const opts: Record<string, unknown> = { bootstrap: seed ? [`${seed.host}:${seed.port}`] : false, ...extra }
+    if (s.k !== undefined) opts.k = s.k
+    if (s.concurrency !== undefined) opts.concurrency = s.concurrency
+    const dht = new DHT(opts)
+    const counter = new DatagramCounter()
+    countDgram(dht._rpc.socket.socket as DgramSocket, counter)
+    setup?.(dht)
+    dht.on('warning', () => {})
+    dht.on('error', () => {})
+    const ready = new Promise<void>((resolve) => dht.once('ready', () => resolve()))
+    await new Promise<void>((resolve) => dht.listen(0, '127.0.0.1', resolve))
+    await ready
+    return { dht, counter }
+  }
+}
+
+export async function anchor(s: ImplSettings = {}): Promise<Impl> {
+  const start = await anchorStarter(s)
   return {
     name: 'bittorrent-dht',
     async create(seed, onStored) {
-      const opts: Record<string, unknown> = { bootstrap: seed ? [`${seed.host}:${seed.port}`] : false }
-      if (s.k !== undefined) opts.k = s.k
-      if (s.concurrency !== undefined) opts.concurrency = s.concurrency
-      const dht = new DHT(opts)
-      const counter = new DatagramCounter()
-      countDgram(dht._rpc.socket.socket as DgramSocket, counter)
-      dht.on('announce', (_peer: Endpoint, infoHash: Buffer) => onStored(new Uint8Array(infoHash)))
-      dht.on('warning', () => {})
-      dht.on('error', () => {})
-      const ready = new Promise<void>((resolve) => dht.once('ready', () => resolve()))
-      await new Promise<void>((resolve) => dht.listen(0, '127.0.0.1', resolve))
-      await ready
+      const { dht, counter } = await start(seed, (d) =>
+        d.on('announce', (_peer: Endpoint, infoHash: Buffer) => onStored(new Uint8Array(infoHash))),
+      )
       const found: Endpoint[] = []
       dht.on('peer', (peer: Endpoint) => found.push({ host: peer.host, port: peer.port }))
       return {

@@ -1,8 +1,5 @@
 // The node's counters, shared by its parts (the RPC layer counts packets, queries and drops; the server and the
-// lookups count what they refuse) and read by `stats()`, which `dhtStats` assembles from them and the parts.
-import { toHex } from '../codec/bytes.js'
-import type { DHTStats } from './options.js'
-import type { NodeWiring } from './wiring.js'
+// lookups count what they refuse) and read by `stats()` (stats.ts).
 
 export interface DHTCounters {
   queriesIn: Record<string, number>
@@ -56,33 +53,4 @@ export function nonZero(counts: Record<string, number>): Record<string, number> 
   const out: Record<string, number> = {}
   for (const k in counts) if (counts[k] !== 0) out[k] = counts[k]
   return out
-}
-
-/** The node's `stats()`: its counters and the sizes of its parts; `items` is the BEP 44 store. */
-export function dhtStats(w: NodeWiring, items: { readonly size: number; readonly bytes: number }): DHTStats {
-  const c = w.counters
-  const tables = w.routing.tables
-  return {
-    id: toHex(w.routing.id),
-    nodes: { v4: tables[4].size, v6: tables[6].size },
-    buckets: tables[w.rpc.family].bucketCount,
-    queriesIn: nonZero(c.queriesIn),
-    queriesOut: nonZero(c.queriesOut),
-    repliesIn: c.repliesIn,
-    errorsIn: c.errorsIn,
-    timeouts: c.timeouts,
-    packetsIn: c.packetsIn,
-    packetsOut: c.packetsOut,
-    bytesIn: c.bytesIn,
-    bytesOut: c.bytesOut,
-    drops: nonZero(c.drops),
-    peersStored: w.store.peers,
-    infoHashesStored: w.store.infoHashes,
-    itemsStored: items.size,
-    itemBytes: items.bytes,
-    pendingQueries: w.rpc.inFlight,
-    rateLimiterEntries: w.limiter.size,
-    bans: w.limiter.bans,
-    externalIp: w.routing.voter.external,
-  }
 }

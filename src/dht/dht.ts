@@ -3,7 +3,7 @@
 // server (query-server.ts, built-in methods in handlers.ts); the lookup service (lookup-service.ts) runs lookups
 // with any query function, and lookups.ts builds find_node / get_peers / announce on it; maintenance.ts keeps the
 // tables fresh; storage-wiring.ts adds BEP 44 / 51 / 33 storage. The options are resolved in wiring.ts, stats()
-// is assembled in counters.ts. The edges — binding UDP, resolving bootstrap names, the state file — are injected,
+// is assembled in stats.ts. The edges — binding UDP, resolving bootstrap names, the state file — are injected,
 // the real ones by default. See docs/dht.md and docs/architecture.md.
 
 import type { BEncodable } from '../codec/bencode.js'
@@ -15,7 +15,7 @@ import type { DatagramSocket, Endpoint, Timer } from '../net/types.js'
 import type { LocalKeypair } from './bep44-crypto.js'
 import { bindSockets } from './bind-sockets.js'
 import { resolveBootstrap } from './bootstrap.js'
-import { dhtStats, newCounters } from './counters.js'
+import { newCounters } from './counters.js'
 import type { CrawlOptions, SampleResult } from './crawl.js'
 import { DHTError } from './errors.js'
 import { TypedEventEmitter } from './events.js'
@@ -31,6 +31,7 @@ import { Routing } from './routing.js'
 import { type QueryResponse, RpcLayer } from './rpc-layer.js'
 import type { StateStorage } from './state.js'
 import { FileStateStorage } from './state-file.js'
+import { dhtStats } from './stats.js'
 import type { PutOptions, StorageApi } from './storage-api.js'
 import type {
   GetMutableOptions,

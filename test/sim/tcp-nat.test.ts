@@ -155,4 +155,41 @@ describe('simulated TCP through NATs', { timeout: 30_000 }, () => {
     c.destroy()
     await clock.runUntilIdle()
   })
+
+  it('segments end their path as datagrams do: a link override sets their delay, a hairpin needs hairpinning', async () => {
+    const { net, clock, inside, server, third } = world()
+    net.setLinkConditions(NAT_IP, SERVER, { latencyMs: 100 })
+    await server.listen({ port: 80 }, () => {})
+    await third.listen({ port: 80 }, () => {})
+    const connectTime = async (host: string) => {
+      const t0 = clock.now()
+      const c = await clock.settle(inside.connect({ host, port: 80 }))
+      c.destroy()
+      return clock.now() - t0
+    }
+    const viaThird = await connectTime(THIRD)
+    const viaServer = await connectTime(SERVER)
+    // The SYN and the SYN-ACK each cross the 100 ms link instead of a default 15 ms one.
+    assert.equal(viaServer - viaThird, 2 * (100 - 15))
+
+    for (const hairpin of [false, true]) {
+      const hnet = new SimNetwork({ random: new SeededRandom(9), defaults: { latencyMs: 15 } })
+      const nat = hnet.addNat({ publicIp: NAT_IP, hairpin })
+      const accepted: StreamSocket[] = []
+      await nat.tcp('192.0.2.11').listen({ port: 6881 }, (s) => accepted.push(s))
+      nat.forwardTcp(6881, { host: '192.0.2.11', port: 6881 })
+      const ac = new AbortController()
+      hnet.clock.setTimeout(() => ac.abort(new Error('gave up')), 3500)
+      const opened: StreamSocket[] = []
+      const connect = nat.tcp(INSIDE).connect({ host: NAT_IP, port: 6881 }, { signal: ac.signal })
+      const r = await hnet.clock.settle(outcome(connect.then((c) => opened.push(c))))
+      assert.equal(r, hairpin ? 'ok' : undefined, hairpin ? 'connected' : 'aborted by our own timeout')
+      if (hairpin) await hnet.clock.runUntil(() => accepted.length === 1)
+      assert.equal(accepted.length, hairpin ? 1 : 0)
+      assert.equal(hnet.tcpStats().dropped.natHairpin, hairpin ? 0 : 3, 'the SYN and its re-sends at 1 s and 3 s')
+      for (const s of [...accepted, ...opened]) s.destroy()
+      await hnet.clock.runUntilIdle()
+    }
+    await clock.runUntilIdle()
+  })
 })

@@ -67,6 +67,16 @@ export const NEUTRAL: Readonly<Conditions> = Object.freeze({
   queueBytes: 65_536,
 })
 
+/** Resets the path `acc` in place to a path of no hops (no delay, no loss, no MTU limit). */
+export function setNeutral(c: Conditions): void {
+  c.latencyMs = 0
+  c.jitterMs = 0
+  c.loss = 0
+  c.duplicate = 0
+  c.reorder = 0
+  c.mtu = Number.POSITIVE_INFINITY
+}
+
 /** Adds the hop `c` to the path `acc` in place: delays add, probabilities compound, the MTU is the minimum. */
 export function accumulate(acc: Conditions, c: Readonly<Conditions>): void {
   acc.latencyMs += c.latencyMs

@@ -69,8 +69,7 @@ export class SimNetwork implements NatWorld, TcpFabricWorld, UdpFabricWorld {
 
   /** @internal The internet path conditions from one host or NAT to another (a link override, or `defaults`). */
   linkConditions(fromId: number, toId: number): Readonly<Conditions> {
-    const links = this.udp.links
-    return (links.size > 0 ? links.get(`${fromId}>${toId}`) : undefined) ?? this.defaults
+    return this.udp.linkConditions(fromId, toId)
   }
 
   private fabric(): TcpFabric {

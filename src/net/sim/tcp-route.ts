@@ -5,9 +5,10 @@
 // re-sends them, as a real stack does. Bandwidth and queues of access links are not applied to TCP.
 import type { Endpoint } from '../types.js'
 import type { SimEvent, VirtualClock } from './clock.js'
-import { accumulate, type Conditions, NEUTRAL } from './conditions.js'
+import { accumulate, type Conditions, NEUTRAL, setNeutral } from './conditions.js'
 import type { DropReason } from './kinds.js'
 import type { TcpSegmentKind } from './nat-tcp.js'
+import { accumulateLastHop } from './path.js'
 import type { SeededRandom } from './random.js'
 import type { Gateway, SimHost } from './realm.js'
 
@@ -141,19 +142,7 @@ export class TcpFabric {
       realm = nat.outer
       rec = realm.records.get(dstIp)
     }
-    if (crossed !== null && rec === crossed) {
-      if (!crossed.hairpin) {
-        crossed.countHairpinDrop()
-        return this.drop('natHairpin')
-      }
-    } else if (realm.gateway === null) {
-      accumulate(acc, net.linkConditions((crossed ?? host).id, rec.id))
-    } else {
-      accumulate(acc, realm.gateway.lanConditions)
-    }
-    if (host.conditions !== null) accumulate(acc, host.conditions)
-    if (rec.conditions !== null) accumulate(acc, rec.conditions)
-    if (rec.kind === 'nat') accumulate(acc, rec.lanConditions)
+    if (!accumulateLastHop(acc, host, rec, realm, crossed, net)) return this.drop('natHairpin')
 
     const rnd = net.random
     let delay = acc.latencyMs
@@ -209,13 +198,4 @@ export class TcpFabric {
     this.dropped[reason]++
     return reason
   }
-}
-
-function setNeutral(c: Conditions): void {
-  c.latencyMs = 0
-  c.jitterMs = 0
-  c.loss = 0
-  c.duplicate = 0
-  c.reorder = 0
-  c.mtu = Number.POSITIVE_INFINITY
 }

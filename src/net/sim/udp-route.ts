@@ -5,8 +5,9 @@ import { ipFamily, isValidPort, unmapV4 } from '../address.js'
 import type { Endpoint } from '../types.js'
 import { canonicalIp } from './addresses.js'
 import type { SimEvent, VirtualClock } from './clock.js'
-import { accumulate, type Conditions, NEUTRAL, serialize } from './conditions.js'
+import { accumulate, type Conditions, NEUTRAL, serialize, setNeutral } from './conditions.js'
 import type { DropReason } from './kinds.js'
+import { accumulateLastHop } from './path.js'
 import type { SeededRandom } from './random.js'
 import type { Gateway, SimHost } from './realm.js'
 import type { SimSocket } from './socket.js'
@@ -109,6 +110,11 @@ export class UdpFabric {
     this.ipUse.set(ip, (this.ipUse.get(ip) ?? 0) + 1)
   }
 
+  /** The internet path from host or NAT `fromId` to `toId`: its override in `links`, or the defaults. */
+  linkConditions(fromId: number, toId: number): Readonly<Conditions> {
+    return (this.links.size > 0 ? this.links.get(`${fromId}>${toId}`) : undefined) ?? this.net.defaults
+  }
+
   stats(): SimNetworkStats {
     return { ...this.counters, dropped: { ...this.dropped } }
   }
@@ -179,21 +185,8 @@ export class UdpFabric {
         realm = nat.outer
         rec = realm.records.get(dstIp)
       }
-      if (crossed !== null && rec === crossed) {
-        if (!crossed.hairpin) {
-          crossed.countHairpinDrop()
-          return this.dropSent('natHairpin', sock, dstIp, dstPort, data.byteLength)
-        }
-      } else if (realm.gateway === null) {
-        // Seen from the internet, traffic from behind a NAT comes from that NAT.
-        const link = this.links.size > 0 ? this.links.get(`${(crossed ?? src).id}>${rec.id}`) : undefined
-        accumulate(acc, link ?? this.net.defaults)
-      } else {
-        accumulate(acc, realm.gateway.lanConditions)
-      }
-      if (src.conditions !== null) accumulate(acc, src.conditions)
-      if (rec.conditions !== null) accumulate(acc, rec.conditions)
-      if (rec.kind === 'nat') accumulate(acc, rec.lanConditions)
+      if (!accumulateLastHop(acc, src, rec, realm, crossed, this))
+        return this.dropSent('natHairpin', sock, dstIp, dstPort, data.byteLength)
       path = acc
     }
 
@@ -324,13 +317,4 @@ export class UdpFabric {
       })
     }
   }
-}
-
-function setNeutral(c: Conditions): void {
-  c.latencyMs = 0
-  c.jitterMs = 0
-  c.loss = 0
-  c.duplicate = 0
-  c.reorder = 0
-  c.mtu = Number.POSITIVE_INFINITY
 }
