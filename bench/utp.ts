@@ -28,8 +28,18 @@ interface Result {
   cpuPerGiB: number
 }
 
-function startPeer(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', PEER, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+/** Our sender's counters from the last transfer (peer.ts prints a STATS line on stderr). */
+let lastStats = ''
+
+function startPeer(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', PEER, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  })
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    if (l.startsWith('STATS ')) lastStats = l.slice(6)
+    else process.stderr.write(`${l}\n`)
+  })
   const lines = createInterface({ input: child.stdout! })
   const next = (prefix: string) =>
     new Promise<string[]>((resolve, reject) => {
@@ -45,11 +55,13 @@ function startPeer(args: string[]) {
   return { child, next }
 }
 
-async function transfer(kind: string): Promise<Result> {
-  const recv = startPeer(['recv', kind])
+/** One transfer; `kind` is one stack for both sides, or `sender>receiver` across stacks. */
+async function transfer(kind: string, env: Record<string, string> = {}): Promise<Result> {
+  const [sendKind, recvKind] = kind.includes('>') ? kind.split('>') : [kind, kind]
+  const recv = startPeer(['recv', recvKind], env)
   const recvDone = recv.next('DONE')
   const [port] = await recv.next('PORT')
-  const send = startPeer(['send', kind, port, String(BYTES)])
+  const send = startPeer(['send', sendKind, port, String(BYTES)], env)
   const sendDone = send.next('DONE')
   try {
     const [r] = await Promise.all([recvDone, sendDone])
@@ -75,14 +87,21 @@ async function transfer(kind: string): Promise<Result> {
  * Best of `n` runs per kind (by throughput), the kinds interleaved run by run: the machine is shared, so each kind
  * sees the same background load, and the best run of each is the least disturbed one.
  */
-async function bestInterleaved(kinds: string[], n: number): Promise<Record<string, Result>> {
+async function bestInterleaved(
+  kinds: string[],
+  n: number,
+  env: Record<string, string> = {},
+  label = '',
+): Promise<Record<string, Result>> {
   const best: Record<string, Result> = {}
   for (let i = 0; i < n; i++) {
     // The order rotates each round, so that no kind always runs first or always follows the same other kind.
     const order = [...kinds.slice(i % kinds.length), ...kinds.slice(0, i % kinds.length)]
     for (const kind of order) {
-      const r = await transfer(kind)
-      const line = `${kind} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB`
+      lastStats = ''
+      const r = await transfer(kind, env)
+      const ours = kind.startsWith('ours') && lastStats ? ` (our sender: ${lastStats})` : ''
+      const line = `${kind}${label} run ${i + 1}: ${r.mbps.toFixed(1)} MB/s, ${r.cpuPerGiB.toFixed(2)} CPU s/GiB${ours}`
       console.log(`  ${line}`)
       note(line)
       if (!best[kind] || r.mbps > best[kind].mbps) best[kind] = r
@@ -148,6 +167,24 @@ export async function run(): Promise<void> {
       },
     ])
   }
+  // Across stacks: each uTP against libutp, sender first. libutp's socket at the kernel's default receive buffer
+  // (~208 KiB) as well as at 4 MiB: a small one overflows in bursts, and how a sender recovers is what shows.
+  // (Our socket keeps 4 MiB either way, so libutp → ours runs only once.)
+  const x = await bestInterleaved(['ours>native', 'native>native', 'native>ours'], runs)
+  report('uTP across stacks, bulk one-way (127.0.0.1)', 'libutp → libutp', [
+    { key: 'utp.ours_to_native_mbps', ours: x['ours>native'].mbps, anchor: x['native>native'].mbps, unit: 'MB/s' },
+    { key: 'utp.native_to_ours_mbps', ours: x['native>ours'].mbps, anchor: x['native>native'].mbps, unit: 'MB/s' },
+  ])
+  const label = ' (libutp rcvbuf default)'
+  const d = await bestInterleaved(['ours>native', 'native>native'], runs, { UTP_BENCH_NATIVE_RCVBUF: '0' }, label)
+  report(`uTP across stacks, bulk one-way (127.0.0.1)${label}`, 'libutp → libutp', [
+    {
+      key: 'utp.ours_to_native_mbps_default_rcvbuf',
+      ours: d['ours>native'].mbps,
+      anchor: d['native>native'].mbps,
+      unit: 'MB/s',
+    },
+  ])
   const simMib = 32
   const lossy = await simLoss(simMib, 0.01)
   const clean = await simLoss(simMib, 0)

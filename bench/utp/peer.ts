@@ -17,6 +17,9 @@ import { UtpSocketManager as OurUtpSocketManager } from '../../src/utp/socket-ma
 
 const [role, kind, portArg, bytesArg] = process.argv.slice(2)
 const BUF = 4 * 1024 * 1024
+// libutp's UDP receive buffer (env UTP_BENCH_NATIVE_RCVBUF; 0 keeps the kernel's default, ~208 KiB on Linux, which
+// is what a libutp client that does not raise it, or whose raise the kernel caps at rmem_max, receives into).
+const NATIVE_RCVBUF = Number(process.env.UTP_BENCH_NATIVE_RCVBUF ?? BUF)
 // Our uTP receive window (libutp's default receive buffer is 1 MiB too).
 const WND = Number(process.env.UTP_BENCH_WND ?? 1024 * 1024)
 const CHUNK = 64 * 1024
@@ -101,9 +104,10 @@ async function main(): Promise<void> {
       mgr.on('connection', (s: Duplex) => receive(s, () => setTimeout(() => process.exit(0), 50)))
       process.stdout.write(`PORT ${sock.address().port}\n`)
     } else if (kind === 'native') {
-      const server = nativeUtp.createServer((s) => receive(s, () => process.exit(0)))
+      // Exits a moment after the end: libutp acknowledges the FIN only after it reported the end.
+      const server = nativeUtp.createServer((s) => receive(s, () => setTimeout(() => process.exit(0), 50)))
       server.listen(0, '127.0.0.1', () => {
-        server.setRecvBufferSize(BUF)
+        if (NATIVE_RCVBUF > 0) server.setRecvBufferSize(NATIVE_RCVBUF)
         server.setSendBufferSize(BUF)
         process.stdout.write(`PORT ${server.address().port}\n`)
       })
@@ -142,12 +146,24 @@ async function main(): Promise<void> {
     const sock = await UdpSocket.bind({ host: '127.0.0.1', recvBufferSize: BUF, sendBufferSize: BUF })
     const mgr = new UtpSocketManager(sock, { recvBufferSize: WND })
     const s = await mgr.dial({ host: '127.0.0.1', port })
+    const t0 = performance.now()
+    // Our sender's counters (stderr, for the bench's notes): when the last byte was acked, and when asked for CPU.
+    const stats = (when: string) => {
+      const { packetsSent, resent, fastResent, spurious, timeouts } = s.conn.stats
+      const secs = ((performance.now() - t0) / 1000).toFixed(2)
+      process.stderr.write(
+        `STATS ${when} ${secs} s: packets ${packetsSent}, resent ${resent}, fast ${fastResent}, ` +
+          `spurious ${spurious}, timeouts ${timeouts}${s.errored ? `, error ${s.errored.message}` : ''}\n`,
+      )
+    }
+    s.once('finish', () => stats('finish'))
+    process.stdin.once('data', () => stats('asked'))
     await send(s, bytes)
   } else if (kind === 'native') {
     const u = nativeUtp()
     u.bind(0, '127.0.0.1')
     await new Promise((r) => setTimeout(r, 20))
-    u.setRecvBufferSize(BUF)
+    if (NATIVE_RCVBUF > 0) u.setRecvBufferSize(NATIVE_RCVBUF)
     u.setSendBufferSize(BUF)
     const s = u.connect(port, '127.0.0.1')
     await send(s, bytes)

@@ -4,6 +4,7 @@
 // re-sent packets are re-stamped and put on the wire through a `SenderLink`, and the congestion window lives in a
 // `CongestionControl` and the timeouts in an `RttEstimator`, both handed in by the connection that owns them.
 import { ST_STATE, type UtpPacket } from '../codec/utp-packet.js'
+import { usNow } from './host.js'
 import type { CongestionControl } from './ledbat.js'
 import type { ResolvedOptions } from './options.js'
 import { SeqRing } from './ring.js'
@@ -20,6 +21,8 @@ const DEFAULT_PEER_WINDOW = 1024 * 1024
  * earns losses and timeouts, so the sequence space in flight is held under both (with a little slack).
  */
 const LIBUTP_REORDER_LIMIT = 1000
+/** Bits of a selective ACK that libutp always fills (its reorder buffer starts with 16 slots). */
+const LIBUTP_SURE_SACK_BITS = 16
 const LIBTORRENT_BYTES_PER_REORDER_SLOT = 1100
 const MIN_REORDER_SLOTS = 16
 
@@ -72,6 +75,20 @@ export class UtpSender {
   private undoSsthresh = 0
   /** Tail-loss probes sent since the last ACK progress. */
   private probes = 0
+  /**
+   * The peer's last ACK said it holds data up to (not including) this seq past a hole (from its SACK), or -1.
+   * Holes below it that were not overdue then are re-checked by the reordering timer (`reoTimerAt`).
+   */
+  private heldTo = -1
+  /** When the oldest such hole is overdue (RACK's reordering timer; 0: not armed). */
+  private reoTimerAt = 0
+  /**
+   * The smallest delay echo the peer sent (its clock minus ours plus the shortest one-way trip, µs mod 2^32), or
+   * -1: with it, the peer's timestamp on an ACK says whether our re-send could have reached it before it sent that.
+   */
+  private minEcho = -1
+  /** The peer's timestamp of the ACK being handled (its clock, µs). */
+  private ackStamp = 0
   /** When a zero-window probe may go (0: none pending). */
   private probeAt = 0
   /** A peer window below one full packet (plus header) is shut: only a zero-window probe may go out. */
@@ -184,7 +201,11 @@ export class UtpSender {
 
   /** The ack part of any packet from the peer: its ack, SACK, window and delay sample. */
   onAck(pkt: UtpPacket, now: number): void {
-    if (pkt.timestampDiff !== 0) this.cc.onDelaySample(pkt.timestampDiff, now)
+    if (pkt.timestampDiff !== 0) {
+      this.cc.onDelaySample(pkt.timestampDiff, now)
+      if (this.minEcho < 0 || ((pkt.timestampDiff - this.minEcho) | 0) < 0) this.minEcho = pkt.timestampDiff
+    }
+    this.ackStamp = pkt.timestamp
     const ack = pkt.ack
     const d = seqDiff(ack, this.lastAckRecv)
     const lastSent = seqAdd(this.seq, -1)
@@ -217,6 +238,10 @@ export class UtpSender {
       }
     }
     if (pkt.sack !== null && this.out.size > 0) acked += this.onSack(ack, pkt.sack, now)
+    else if (d >= 0) {
+      this.heldTo = -1
+      this.reoTimerAt = 0
+    }
     this.peerWnd = pkt.wnd
     if (pkt.wnd > this.peerWndMax) this.peerWndMax = pkt.wnd
     if (acked > 0) this.cc.onAck(acked, this.cwndFull)
@@ -230,7 +255,7 @@ export class UtpSender {
     // Cumulatively acknowledged: everything up to this packet arrived.
     if (p.fin) this.finAcked = true
     if (p.sacked) return 0
-    if (p.transmits > 1) this.checkSpurious(p, now)
+    if (p.transmits > 1) this.checkSpurious(p)
     if (p.lost) this.lostCount--
     else this.inflight -= p.size
     if (p.transmits === 1 && p.seq === ack && seqDiff(p.seq, this.recoverSeq) > 0) this.rtt.sample(now - p.sentAt)
@@ -242,21 +267,28 @@ export class UtpSender {
     const lastSent = seqAdd(this.seq, -1)
     const bits = mask.length * 8
     // Walk from the highest bit down, counting SACKed packets above each hole: a hole with packets above it
-    // may be lost.
+    // may be lost. A SACK says the peer holds data past ack + 1; one with no bit set says that data lies past what
+    // the bitmap covers. libutp fills only its first 30 bits (16 while its reorder buffer has not grown), so after
+    // a burst of 30 or more losses (its kernel receive buffer overflowing) every ACK it sends looks like that: the
+    // packets its first 16 bits cover count as overtaken, or nothing short of a timeout would re-send them.
+    const covered = mask.every((b) => b === 0) ? Math.min(bits, LIBUTP_SURE_SACK_BITS) : -1
     let above = 0
     let sampled = false
-    const srtt = this.rtt.rtt
-    const reoDeadline = srtt + Math.min(srtt, Math.max((srtt / 4) * this.reoMult, 1))
+    const reoDeadline = this.reoDeadline()
+    this.heldTo = covered >= 0 ? seqAdd(ack, 2 + covered) : -1
+    this.reoTimerAt = 0
     for (let i = bits - 1; i >= -1; i--) {
+      if (i === covered - 1) above = 1
       const s = seqAdd(ack, 2 + i)
       if (i >= 0 && seqDiff(s, lastSent) > 0) continue
       const set = i >= 0 && (mask[i >> 3] & (1 << (i & 7))) !== 0
       const p = this.out.get(s)
       if (set) {
+        if (above === 0) this.heldTo = seqAdd(s, 1)
         above++
         if (p !== undefined && !p.sacked) {
           // A SACKed FIN is not a finished stream: only the cumulative ACK says every byte before it arrived.
-          if (p.transmits > 1) this.checkSpurious(p, now)
+          if (p.transmits > 1) this.checkSpurious(p)
           if (p.lost) this.lostCount--
           else this.inflight -= p.size
           // The highest newly SACKed packet is the one that made the peer send this ACK.
@@ -270,19 +302,54 @@ export class UtpSender {
         // A packet sent before one that arrived is lost once it is overdue by more than a reordering window
         // (RACK, RFC 8985): time-based, so jitter and reordering do not trigger spurious re-sends, and small
         // windows (fewer than 3 packets above a hole) still recover without a timeout.
-        if (!p.lost && above >= 1 && now - p.sentAt > reoDeadline) this.markLost(p, true)
+        if (!p.lost && above >= 1) this.checkOverdue(p, now, reoDeadline)
       }
     }
     return acked
   }
 
+  /** RACK's reordering window: how long past a round trip a packet overtaken by a later one may still arrive. */
+  private reoDeadline(): number {
+    const srtt = this.rtt.rtt
+    return srtt + Math.min(srtt, Math.max((srtt / 4) * this.reoMult, 1))
+  }
+
+  /** A hole below data the peer holds: lost once overdue, else the reordering timer looks at it again then. */
+  private checkOverdue(p: OutPacket, now: number, reoDeadline: number): void {
+    const due = p.sentAt + reoDeadline
+    if (now > due) this.markLost(p, true)
+    else if (this.reoTimerAt === 0 || due < this.reoTimerAt) this.reoTimerAt = due
+  }
+
   /**
-   * An ACK for a re-sent packet that comes back much sooner than a round trip answers the original: the re-send
-   * was spurious (reordering, not loss). Widen the reordering window (RACK's reo_wnd_mult) and, if that loss halved
-   * the window, undo the halving (as Eifel does).
+   * The reordering timer fired: holes below what the peer last said it holds are lost once overdue. Without it
+   * they wait for the next ACK, and libutp may send none: it drops a duplicate of a packet it holds out of order
+   * without acknowledging it, so a tail-loss probe of our newest packet goes unanswered and only the
+   * retransmission timeout was left.
    */
-  private checkSpurious(p: OutPacket, now: number): void {
-    if (now - p.sentAt >= this.rtt.rtt / 2) return
+  private onReorderTimer(now: number): void {
+    this.reoTimerAt = 0
+    if (this.heldTo < 0) return
+    const reoDeadline = this.reoDeadline()
+    for (let s = seqAdd(this.lastAckRecv, 1); s !== this.seq && seqDiff(s, this.heldTo) < 0; s = seqAdd(s, 1)) {
+      const p = this.out.get(s)
+      if (p !== undefined && !p.sacked && !p.lost) this.checkOverdue(p, now, reoDeadline)
+    }
+  }
+
+  /**
+   * An ACK for a re-sent packet that the peer sent before our re-send could have reached it answers the original:
+   * the re-send was spurious (reordering, not loss). Widen the reordering window (RACK's reo_wnd_mult) and, if that
+   * loss halved the window, undo the halving (as Eifel does with TCP timestamps). The peer's timestamp on the ACK
+   * decides, against our re-send's time plus the smallest delay echo (clock offset plus shortest one-way trip). A
+   * round-trip time test (answered in under half the RTT) took a lone re-sent packet, which libutp answers at once
+   * while its ACKs of a stream wait for the end of a read batch, for reordering: two thirds of the real re-sends to
+   * libutp counted spurious, and undoing their halvings kept the window at what overflowed its socket.
+   */
+  private checkSpurious(p: OutPacket): void {
+    if (this.minEcho < 0) return
+    const earliest = (usNow(p.sentAt) + this.minEcho) >>> 0
+    if (((this.ackStamp - earliest) | 0) >= 0) return
     this.stats.spurious++
     if (this.reoMult < 4) this.reoMult++
     if (p.seq === this.undoSeq) {
@@ -318,6 +385,8 @@ export class UtpSender {
     if (now >= this.rtoDeadline) {
       if (this.rtt.backoff >= this.maxTimeouts) return false
       this.onTimeout(now)
+    } else if (this.reoTimerAt > 0 && now >= this.reoTimerAt) {
+      this.onReorderTimer(now)
     } else if (
       this.probes < 2 &&
       this.rtt.rtt > 0 &&
