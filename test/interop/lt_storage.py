@@ -27,13 +27,13 @@ import binascii
 import json
 import os
 import re
-import select
 import shutil
 import sys
 import tempfile
 import time
 
-from ltcommon import emit, listen_port, lt, make_session
+import ltcommon
+from ltcommon import drain_alerts, emit, listen_port, lt, make_session
 
 
 def wait_for(ses, kind, timeout=15.0):
@@ -159,34 +159,27 @@ def on_alert(a):
          to='%s:%s' % (m.group(1).decode(), m.group(2).decode()))
 
 
+class Quit(SystemExit):
+    """Ends the command loop (ltcommon.serve lets SystemExit through)."""
+
+
 def serve(ses):
     work = tempfile.mkdtemp(prefix='lt_storage_')
     commands = {'seed': make_seed, 'download': make_download}
-    fd = sys.stdin.fileno()
-    buf = b''
+
+    def handle(msg):
+        cmd = msg.get('cmd')
+        if cmd == 'quit':
+            raise Quit()
+        if cmd not in commands:
+            raise ValueError('unknown command %r' % cmd)
+        ih = commands[cmd](ses, work)
+        emit('seeding' if cmd == 'seed' else 'downloading', infohash=ih)
+
     try:
-        while True:
-            if select.select([fd], [], [], 0.02)[0]:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    return
-                buf += chunk
-                while b'\n' in buf:
-                    line, buf = buf.split(b'\n', 1)
-                    if not line.strip():
-                        continue
-                    try:
-                        cmd = json.loads(line).get('cmd')
-                        if cmd == 'quit':
-                            return
-                        if cmd not in commands:
-                            raise ValueError('unknown command %r' % cmd)
-                        ih = commands[cmd](ses, work)
-                        emit('seeding' if cmd == 'seed' else 'downloading', infohash=ih)
-                    except Exception as e:  # a bad command is reported, never fatal
-                        emit('error', message='%s: %s' % (type(e).__name__, e))
-            for a in ses.pop_alerts():
-                on_alert(a)
+        ltcommon.serve(handle, lambda: drain_alerts(ses, on_alert), timeout=lambda: 0.02)
+    except Quit:
+        pass
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

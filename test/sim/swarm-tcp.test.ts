@@ -37,6 +37,23 @@ function node(w: World, ip: string, id: number, nat?: NatRouter, port = 6881) {
   })
 }
 
+/** Runs `fn` with A (on the Internet, 198.51.100.1) and `b` listening and holding IH; tears both down after. */
+async function withPair(w: World, b: SwarmNode, fn: (a: SwarmNode, b: SwarmNode) => Promise<void>): Promise<void> {
+  const a = node(w, '198.51.100.1', 0x0a)
+  const stop = w.clock.autoAdvance()
+  try {
+    await a.listen()
+    await b.listen()
+    a.add(IH)
+    b.add(IH)
+    await fn(a, b)
+  } finally {
+    stop()
+    await a.close()
+    await b.close()
+  }
+}
+
 /** A TCP-only peer: a Swarm listening and dialing on the host's simulated TCP, nothing on UDP. */
 function tcpOnly(w: World, ip: string, id: number, nat?: NatRouter) {
   const streams = (nat ?? w.net).tcp(ip)
@@ -131,37 +148,19 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
 
   it('a peer that answers uTP within the head start is never dialed over TCP', async () => {
     const w = world(5)
-    const a = node(w, '198.51.100.1', 0x0a)
-    const b = node(w, '203.0.113.1', 0x0b)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withPair(w, node(w, '203.0.113.1', 0x0b), async (a, b) => {
       const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
       assert.equal(conn.transport, 'utp')
       await vsleep(w, 3000)
       assert.equal(w.net.tcpStats().sent, 0, 'not one TCP segment')
       assert.equal(b.get(IH)!.connections.length, 1)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 
   it('on a path slower than the head start uTP and TCP race: the first to connect is kept, the other dropped', async () => {
     // 900 ms each way: uTP's SYN-ACK is back at 1.8 s, TCP (dialed at 1.5 s) would connect at 3.3 s.
     const w = world(6, 900)
-    const a = node(w, '198.51.100.1', 0x0a)
-    const b = node(w, '203.0.113.1', 0x0b)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withPair(w, node(w, '203.0.113.1', 0x0b), async (a, b) => {
       const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
       assert.equal(conn.transport, 'utp', 'uTP connected first')
       assert.ok(w.net.tcpStats().sent >= 1, 'TCP was dialed beside the slow uTP dial')
@@ -177,25 +176,14 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
         ['utp'],
       )
       assert.equal(await haveThrough(conn, theirs[0], 7), 7)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 
   it('a SwarmNode behind a NAT that forwards only TCP is reached over TCP after the uTP dial fails', async () => {
     const w = world(3)
     const nat = w.net.addNat({ publicIp: '203.0.113.1', type: 'port-preserving' })
     nat.forwardTcp(6881, { host: '192.0.2.2', port: 6881 })
-    const a = node(w, '198.51.100.1', 0x0a)
-    const b = node(w, '192.0.2.2', 0x0b, nat)
-    const stop = w.clock.autoAdvance()
-    try {
-      await a.listen()
-      await b.listen()
-      a.add(IH)
-      b.add(IH)
+    await withPair(w, node(w, '192.0.2.2', 0x0b, nat), async (a, b) => {
       const conn = await a.connect(IH, { host: '203.0.113.1', port: 6881 })
       assert.equal(conn.transport, 'tcp')
       await vsleep(w, 100)
@@ -205,11 +193,7 @@ describe('swarm over simulated TCP', { timeout: 30_000 }, () => {
       assert.deepEqual(back.remote, { host: '198.51.100.1', port: conn.local!.port })
       assert.equal(await haveThrough(back, conn, 5), 5)
       assert.equal(b.stats.incomingUnknownTorrent + b.stats.incomingBadHandshake, 0)
-    } finally {
-      stop()
-      await a.close()
-      await b.close()
-    }
+    })
   })
 
   for (const [seed, idA, idB] of [
