@@ -235,6 +235,12 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       advertisedPort: () => this.portmap?.state.external?.port,
       isSelf: (ep) => this.isSelf(ep),
     })
+    // Before the initiator's own listener: a connection that ends a rendezvous (the target dialed us first) is
+    // reported `connected` before `hp_connected` names it, as a punched one is.
+    swarm.on('connected', (c) => {
+      if (reserved.dht) this.dhtPort?.attach(c)
+      this.emit('connected', c, infoHash)
+    })
     const initiator = new Initiator(
       {
         swarm,
@@ -255,10 +261,6 @@ export class SwarmNode extends EventEmitter<SwarmNodeEvents> {
       this.emit('dial_failed', { host: ep.host, port: ep.port }, infoHash)
       initiator.onDialFailed(ep)
     }
-    swarm.on('connected', (c) => {
-      if (reserved.dht) this.dhtPort?.attach(c)
-      this.emit('connected', c, infoHash)
-    })
     swarm.on('disconnected', (c, r) => this.emit('disconnected', c, r, infoHash))
     swarm.on('peer', (p) => {
       this.emit('peer', { host: p.host, port: p.port }, infoHash, 'pex')

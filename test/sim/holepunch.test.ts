@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { toHex } from '../../src/codec/bytes.js'
 import { encodePex } from '../../src/codec/pex.js'
 import type { Endpoint } from '../../src/net/types.js'
 import type { HolepunchFailure, HolepunchSuccess } from '../../src/swarm/initiator.js'
@@ -169,10 +170,17 @@ describe('holepunch on net/sim', { timeout: 30_000 }, () => {
     // A is reachable (full cone) and hears the relay's connect late: B's punch reaches A first, A ignores the late
     // connect ("already connected"), and the rendezvous must still end in exactly one hp_connected.
     const { w, events, done } = await connectedWorld('full-cone')
+    const order: string[] = []
+    w.a.on('connected', (c) => {
+      if (c.remotePeerId && toHex(c.remotePeerId) === toHex(w.b.peerId)) order.push('connected')
+    })
+    w.a.on('hp_connected', () => order.push('hp_connected'))
     try {
       w.net.setLinkConditions(w.nat.a, RELAY.host, { latencyMs: 1500 }, { oneWay: false })
       const res = await w.a.holepunch(INFO_HASH, B_AT)
       assert.equal(res.direction, 'incoming', "B's punch, arriving before A heard connect")
+      // The connection is reported connected before hp_connected names it (as a punched one is).
+      assert.deepEqual(order, ['connected', 'hp_connected'])
       assert.deepEqual(res.conn.remotePeerId, w.b.peerId)
       // The late connect is ignored, the dial that lost the crossing does not start a second rendezvous.
       await vsleep(w, 15_000)
