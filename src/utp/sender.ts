@@ -4,27 +4,17 @@
 // re-sent packets are re-stamped and put on the wire through a `SenderLink`, and the congestion window lives in a
 // `CongestionControl` and the timeouts in an `RttEstimator`, both handed in by the connection that owns them.
 import { ST_STATE, type UtpPacket } from '../codec/utp-packet.js'
-import { usNow } from './host.js'
 import type { CongestionControl } from './ledbat.js'
 import type { ResolvedOptions } from './options.js'
+import { LIBUTP_SURE_SACK_BITS, reorderSlots } from './peer-limits.js'
 import { SeqRing } from './ring.js'
 import type { RttEstimator } from './rtt.js'
 import { seqAdd, seqDiff } from './seq.js'
+import { SpuriousDetector } from './spurious.js'
 import type { SenderStats } from './stats.js'
 
 /** Window assumed for the peer until it advertises one (libtorrent's SYN carries wnd = 0). */
 const DEFAULT_PEER_WINDOW = 1024 * 1024
-/** Most packets we keep in flight (well under half the sequence space). */
-/**
- * Packets past the peer's cumulative ack that its reorder buffer keeps: libutp drops any packet 1024 or more past
- * its ack_nr (REORDER_BUFFER_MAX_SIZE), libtorrent any past max(16, receive buffer / 1100). Sending further only
- * earns losses and timeouts, so the sequence space in flight is held under both (with a little slack).
- */
-const LIBUTP_REORDER_LIMIT = 1000
-/** Bits of a selective ACK that libutp always fills (its reorder buffer starts with 16 slots). */
-const LIBUTP_SURE_SACK_BITS = 16
-const LIBTORRENT_BYTES_PER_REORDER_SLOT = 1100
-const MIN_REORDER_SLOTS = 16
 
 /** What the sender needs from the rest of the connection. */
 export interface SenderLink {
@@ -70,9 +60,6 @@ export class UtpSender {
   private progressAt = 0
   /** Reordering window multiplier (grows on spurious re-sends). */
   private reoMult = 1
-  private undoSeq = -1
-  private undoCwnd = 0
-  private undoSsthresh = 0
   /** Tail-loss probes sent since the last ACK progress. */
   private probes = 0
   /**
@@ -82,18 +69,12 @@ export class UtpSender {
   private heldTo = -1
   /** When the oldest such hole is overdue (RACK's reordering timer; 0: not armed). */
   private reoTimerAt = 0
-  /**
-   * The smallest delay echo the peer sent (its clock minus ours plus the shortest one-way trip, µs mod 2^32), or
-   * -1: with it, the peer's timestamp on an ACK says whether our re-send could have reached it before it sent that.
-   */
-  private minEcho = -1
-  /** The peer's timestamp of the ACK being handled (its clock, µs). */
-  private ackStamp = 0
   /** When a zero-window probe may go (0: none pending). */
   private probeAt = 0
   /** A peer window below one full packet (plus header) is shut: only a zero-window probe may go out. */
   private readonly shutWindow: number
   private readonly maxTimeouts: number
+  private readonly spurious: SpuriousDetector
 
   /**
    * `nextSeq` is the first sequence number to send; `lastAcked` the one taken as acknowledged before any ACK (the
@@ -113,6 +94,7 @@ export class UtpSender {
     this.seq = nextSeq
     this.lastAckRecv = lastAcked
     this.recoverSeq = lastAcked
+    this.spurious = new SpuriousDetector(cc)
   }
 
   /** Next sequence number to send. */
@@ -168,15 +150,14 @@ export class UtpSender {
     return true
   }
 
-  /** The sequence space in flight is at what the peer's reorder buffer can hold (see LIBUTP_REORDER_LIMIT). */
+  /** The sequence space in flight is at what the peer's reorder buffer can hold (peer-limits.ts). */
   get outstandingFull(): boolean {
     return seqDiff(this.seq, this.lastAckRecv) > this.maxOutstanding
   }
 
   /** Packets past the peer's ack it is expected to keep: from the largest window it advertised. */
   get maxOutstanding(): number {
-    const slots = Math.floor(this.peerWndMax / LIBTORRENT_BYTES_PER_REORDER_SLOT)
-    return Math.min(LIBUTP_REORDER_LIMIT, Math.max(MIN_REORDER_SLOTS, slots))
+    return reorderSlots(this.peerWndMax)
   }
 
   /** The application has nothing more to send: the window did not hold us back. */
@@ -201,11 +182,8 @@ export class UtpSender {
 
   /** The ack part of any packet from the peer: its ack, SACK, window and delay sample. */
   onAck(pkt: UtpPacket, now: number): void {
-    if (pkt.timestampDiff !== 0) {
-      this.cc.onDelaySample(pkt.timestampDiff, now)
-      if (this.minEcho < 0 || ((pkt.timestampDiff - this.minEcho) | 0) < 0) this.minEcho = pkt.timestampDiff
-    }
-    this.ackStamp = pkt.timestamp
+    if (pkt.timestampDiff !== 0) this.cc.onDelaySample(pkt.timestampDiff, now)
+    this.spurious.onAck(pkt.timestamp, pkt.timestampDiff)
     const ack = pkt.ack
     const d = seqDiff(ack, this.lastAckRecv)
     const lastSent = seqAdd(this.seq, -1)
@@ -337,25 +315,11 @@ export class UtpSender {
     }
   }
 
-  /**
-   * An ACK for a re-sent packet that the peer sent before our re-send could have reached it answers the original:
-   * the re-send was spurious (reordering, not loss). Widen the reordering window (RACK's reo_wnd_mult) and, if that
-   * loss halved the window, undo the halving (as Eifel does with TCP timestamps). The peer's timestamp on the ACK
-   * decides, against our re-send's time plus the smallest delay echo (clock offset plus shortest one-way trip). A
-   * round-trip time test (answered in under half the RTT) took a lone re-sent packet, which libutp answers at once
-   * while its ACKs of a stream wait for the end of a read batch, for reordering: two thirds of the real re-sends to
-   * libutp counted spurious, and undoing their halvings kept the window at what overflowed its socket.
-   */
+  /** A re-sent packet was acknowledged: if the ACK answers the original (spurious.ts), widen the reordering window. */
   private checkSpurious(p: OutPacket): void {
-    if (this.minEcho < 0) return
-    const earliest = (usNow(p.sentAt) + this.minEcho) >>> 0
-    if (((this.ackStamp - earliest) | 0) >= 0) return
+    if (!this.spurious.isSpurious(p.seq, p.sentAt)) return
     this.stats.spurious++
     if (this.reoMult < 4) this.reoMult++
-    if (p.seq === this.undoSeq) {
-      this.undoSeq = -1
-      this.cc.undoLoss(this.undoCwnd, this.undoSsthresh)
-    }
   }
 
   private markLost(p: OutPacket, fast: boolean): void {
@@ -367,9 +331,7 @@ export class UtpSender {
       this.stats.fastResent++
       // Halve at most once per window of data.
       if (seqDiff(p.seq, this.recoverSeq) > 0) {
-        this.undoSeq = p.seq
-        this.undoCwnd = this.cc.cwnd
-        this.undoSsthresh = this.cc.ssthresh
+        this.spurious.onHalving(p.seq)
         this.cc.onLoss()
         this.recoverSeq = seqAdd(this.seq, -1)
       }
